@@ -1,0 +1,82 @@
+package sdktest
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/desilo/desilo/plugins/connector"
+)
+
+// Collector is an in-memory connector.Emitter for tests: it keeps what a
+// Read emits, in order.
+type Collector struct {
+	mu          sync.Mutex
+	Records     []connector.Record
+	Rejects     []connector.Reject
+	Checkpoints []json.RawMessage
+	// OnEmit, when set, runs before each record is kept; an error it
+	// returns is returned to the connector (to simulate a failing host).
+	OnEmit func(connector.Record) error
+}
+
+var _ connector.Emitter = (*Collector)(nil)
+
+func (c *Collector) Emit(ctx context.Context, r connector.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.OnEmit != nil {
+		if err := c.OnEmit(r); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r.Data = append(json.RawMessage(nil), r.Data...) // the connector may reuse its buffer
+	c.Records = append(c.Records, r)
+	return nil
+}
+
+func (c *Collector) Reject(ctx context.Context, r connector.Reject) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Rejects = append(c.Rejects, r)
+	return nil
+}
+
+func (c *Collector) Checkpoint(ctx context.Context, state json.RawMessage) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Checkpoints = append(c.Checkpoints, append(json.RawMessage(nil), state...))
+	return nil
+}
+
+// State returns the last checkpoint, or nil when there was none.
+func (c *Collector) State() json.RawMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.Checkpoints) == 0 {
+		return nil
+	}
+	return c.Checkpoints[len(c.Checkpoints)-1]
+}
+
+// Stream returns the records of one stream.
+func (c *Collector) Stream(name string) []connector.Record {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []connector.Record
+	for _, r := range c.Records {
+		if r.Stream == name {
+			out = append(out, r)
+		}
+	}
+	return out
+}
