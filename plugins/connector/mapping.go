@@ -43,8 +43,9 @@ type Expr struct {
 	// Lower and Trim apply to string values.
 	Lower bool `json:"lower,omitempty"`
 	Trim  bool `json:"trim,omitempty"`
-	// Values translates source values to model values after the other
-	// steps ({"2": "open", "3": "closed"}); a value not listed stays.
+	// Values translates source values to model values ({"2": "open",
+	// "subscribed": "true"}); a value not listed stays. Steps apply in
+	// this order: Trim, Lower, Values, then the Type conversion.
 	Values map[string]string `json:"values,omitempty"`
 }
 

@@ -1,0 +1,143 @@
+package host_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"syscall"
+	"testing"
+
+	"github.com/desilo/desilo/plugins/connector"
+	"github.com/desilo/desilo/plugins/sdk"
+)
+
+// The test binary doubles as a plugin: launched with fakePluginEnv set, it
+// serves the fake connector (or misbehaves before the handshake) instead
+// of running tests. This gives the host tests real processes to crash,
+// hang and kill.
+const fakePluginEnv = "DESILO_HOST_TEST_PLUGIN"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(fakePluginEnv) {
+	case "":
+		os.Exit(m.Run())
+	case "serve":
+		sdk.Serve(fake{})
+	case "garbage":
+		// Breaks the protocol: the handshake line is not what go-plugin expects.
+		fmt.Println("hello, I am not a plugin")
+		os.Exit(0)
+	case "host":
+		runChildHost() // see TestOrphanedPluginExits
+	}
+}
+
+// fake is driven by its config: mode says how it (mis)behaves during Read.
+type fake struct{}
+
+type fakeConfig struct {
+	Mode  string `json:"mode"`  // ok, crash, hang, sigkill, fail, logsecret
+	Count int    `json:"count"` // records to emit
+	Size  int    `json:"size"`  // bytes of padding per record
+	After int    `json:"after"` // misbehave after this many records
+	Token string `json:"token"`
+}
+
+const fakeConfigSchema = `{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "mode": {"enum": ["ok", "crash", "hang", "sigkill", "fail", "logsecret"]},
+    "count": {"type": "integer", "minimum": 0},
+    "size": {"type": "integer", "minimum": 0},
+    "after": {"type": "integer", "minimum": 0},
+    "token": {"type": "string"}
+  }
+}`
+
+func (fake) Spec() connector.Spec {
+	return connector.Spec{Name: "fake", Version: "0.0.1", ProtocolVersion: connector.ProtocolVersion, ConfigSchema: json.RawMessage(fakeConfigSchema)}
+}
+
+func (fake) Check(ctx context.Context, raw json.RawMessage) error {
+	var c fakeConfig
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return err
+	}
+	if c.Mode == "fail" {
+		return fmt.Errorf("the fake refuses: token %s is not valid", c.Token)
+	}
+	return nil
+}
+
+func (fake) Discover(context.Context, json.RawMessage) ([]connector.Stream, error) {
+	return []connector.Stream{{
+		Name:        "items",
+		Schema:      json.RawMessage(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"pad":{"type":"string"}}}`),
+		PrimaryKey:  []string{"id"},
+		CursorField: "id",
+	}}, nil
+}
+
+func (fake) Read(ctx context.Context, req connector.ReadRequest, out connector.Emitter) error {
+	var c fakeConfig
+	if err := json.Unmarshal(req.Config, &c); err != nil {
+		return err
+	}
+	start := 0
+	if len(req.State) > 0 {
+		if err := json.Unmarshal(req.State, &start); err != nil {
+			return err
+		}
+	}
+	rec := fakeRecord(c.Size)
+	for i := start; i < c.Count; i++ {
+		if i == c.After {
+			switch c.Mode {
+			case "crash":
+				slog.Error("fake connector gives up", "at", i)
+				os.Exit(2)
+			case "hang":
+				slog.Info("fake connector hangs now")
+				select {}
+			case "sigkill":
+				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {}
+			case "fail":
+				return fmt.Errorf("upstream said no at record %d", i)
+			case "logsecret":
+				slog.Info("calling the API", "token", c.Token)
+			}
+		}
+		if err := out.Emit(ctx, connector.Record{Stream: "items", Data: rec(i)}); err != nil {
+			return err
+		}
+		if (i+1)%100 == 0 {
+			if err := out.Checkpoint(ctx, []byte(strconv.Itoa(i+1))); err != nil {
+				return err
+			}
+		}
+	}
+	return out.Checkpoint(ctx, []byte(strconv.Itoa(c.Count)))
+}
+
+// fakeRecord returns a function that renders record i with size bytes of
+// padding, reusing one buffer as a real connector would.
+func fakeRecord(size int) func(int) []byte {
+	pad := make([]byte, size)
+	for i := range pad {
+		pad[i] = 'a' + byte(i%26)
+	}
+	var buf []byte
+	return func(i int) []byte {
+		buf = append(buf[:0], `{"id":`...)
+		buf = strconv.AppendInt(buf, int64(i), 10)
+		buf = append(buf, `,"pad":"`...)
+		buf = append(buf, pad...)
+		return append(buf, `"}`...)
+	}
+}

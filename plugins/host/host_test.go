@@ -1,0 +1,319 @@
+package host_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/desilo/desilo/plugins/host"
+	"github.com/desilo/desilo/plugins/sdk/sdktest"
+)
+
+// syncBuffer is a log sink the relay goroutines and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// launchFake starts the test binary as the fake plugin.
+func launchFake(t testing.TB, opts host.Options, secrets ...string) (*host.Plugin, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	t.Setenv(fakePluginEnv, "serve")
+	h := host.New(opts)
+	t.Cleanup(h.Close)
+	p, err := h.Launch(context.Background(), host.Target{Source: "src", Connector: "fake", Path: os.Args[0], Secrets: secrets})
+	if err != nil {
+		t.Fatalf("launch: %v", err)
+	}
+	return p, logs
+}
+
+func cfg(t testing.TB, v map[string]any) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func readAll(t testing.TB, p *host.Plugin, config json.RawMessage) (*sdktest.Collector, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := &sdktest.Collector{}
+	err := p.Read(ctx, connectorReq(config), c)
+	if ctx.Err() != nil {
+		t.Fatalf("read did not end by itself: %v", err)
+	}
+	return c, err
+}
+
+func TestReadThroughPlugin(t *testing.T) {
+	p, _ := launchFake(t, host.Options{})
+	if got := p.Spec().Name; got != "fake" {
+		t.Fatalf("spec name = %q", got)
+	}
+	// 2,500 records of 300 bytes: several batches, checkpoints in between.
+	c, err := readAll(t, p, cfg(t, map[string]any{"mode": "ok", "count": 2500, "size": 300}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Records) != 2500 {
+		t.Fatalf("got %d records, want 2500", len(c.Records))
+	}
+	for i, r := range c.Records {
+		var v struct{ ID int }
+		if err := json.Unmarshal(r.Data, &v); err != nil || v.ID != i || r.Stream != "items" {
+			t.Fatalf("record %d = %s (%v): out of order or corrupt", i, r.Data, err)
+		}
+	}
+	if got := string(c.State()); got != "2500" {
+		t.Fatalf("last checkpoint = %s, want 2500", got)
+	}
+	if len(c.Checkpoints) != 26 {
+		t.Fatalf("got %d checkpoints, want 26 (every 100 records and one at the end)", len(c.Checkpoints))
+	}
+	// Resume from a checkpoint: only what follows it arrives.
+	c2 := &sdktest.Collector{}
+	req := connectorReq(cfg(t, map[string]any{"mode": "ok", "count": 2500, "size": 10}))
+	req.State = c.Checkpoints[20]
+	if err := p.Read(context.Background(), req, c2); err != nil {
+		t.Fatal(err)
+	}
+	if len(c2.Records) != 400 {
+		t.Fatalf("resumed read got %d records, want 400", len(c2.Records))
+	}
+}
+
+func TestConfigValidatedBeforeCalls(t *testing.T) {
+	p, _ := launchFake(t, host.Options{})
+	tests := []struct {
+		name, config, want string
+	}{
+		{"unknown field", `{"mode":"ok","cuont":3}`, "config: additionalProperties 'cuont' not allowed"},
+		{"bad enum", `{"mode":"sometimes"}`, "config.mode: value must be one of"},
+		{"wrong type", `{"count":"many"}`, "config.count: expected integer, but got string"},
+		{"not json", `{`, "config is not valid JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := p.Check(context.Background(), json.RawMessage(tt.config))
+			var ce *host.ConfigError
+			if !errors.As(err, &ce) && !strings.Contains(fmt.Sprint(err), "not valid JSON") {
+				t.Fatalf("Check error = %v, want a config error", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "source src: ") {
+				t.Fatalf("error %q does not contain %q with the source name", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConnectorErrorKeepsItsWordsAndHidesSecrets(t *testing.T) {
+	const token = "pat-na1-11111111-2222"
+	p, logs := launchFake(t, host.Options{}, token)
+	err := p.Check(context.Background(), cfg(t, map[string]any{"mode": "fail", "token": token}))
+	if err == nil {
+		t.Fatal("Check passed, want the connector's error")
+	}
+	if want := "source src: connector fake: the fake refuses: token [redacted] is not valid"; err.Error() != want {
+		t.Fatalf("error = %q, want %q", err, want)
+	}
+	_, err = readAll(t, p, cfg(t, map[string]any{"mode": "logsecret", "count": 3, "after": 1, "token": token}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// stderr travels beside the gRPC stream, so the line may trail the read.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "calling the API"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("plugin log line was not relayed; host log:\n%s", logs)
+		}
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Fatalf("the token reached the host's log:\n%s", logs)
+	}
+	if !strings.Contains(logs.String(), "source=src") {
+		t.Fatalf("relayed lines are not tagged with the source:\n%s", logs)
+	}
+}
+
+func TestConnectorFailures(t *testing.T) {
+	tests := []struct {
+		name  string
+		mode  string
+		opts  host.Options
+		wants []string
+		// orderly: the connector's process is alive when the read ends, so
+		// everything it sent before arrives. A process that dies may lose
+		// what was still in its socket buffer.
+		orderly bool
+	}{
+		{"crash mid-stream", "crash", host.Options{}, []string{"source src: connector fake exited: exit status 2", "fake connector gives up"}, false},
+		{"killed", "sigkill", host.Options{}, []string{"source src: connector fake exited: signal killed (out of memory?)"}, false},
+		{"hangs", "hang", host.Options{IdleTimeout: time.Second}, []string{"source src: connector fake sent nothing for 1s and was stopped: it hangs", "fake connector hangs now"}, true},
+		{"returns an error", "fail", host.Options{}, []string{"source src: connector fake: upstream said no at record 250"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := launchFake(t, tt.opts)
+			c, err := readAll(t, p, cfg(t, map[string]any{"mode": tt.mode, "count": 1000, "after": 250}))
+			if err == nil {
+				t.Fatal("read succeeded, want an error")
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\ndoes not say %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "rpc error") {
+				t.Errorf("error leaks gRPC internals: %q", err)
+			}
+			// No checkpoint runs ahead of the records that arrived, and
+			// those arrived in order.
+			state, _ := strconv.Atoi(string(c.State()))
+			if len(c.Records) < state || state > 200 {
+				t.Errorf("checkpoint %d with %d records received", state, len(c.Records))
+			}
+			if tt.orderly && state != 200 {
+				t.Errorf("last checkpoint = %d, want 200", state)
+			}
+			for i, r := range c.Records {
+				if !bytes.HasPrefix(r.Data, []byte(`{"id":`+strconv.Itoa(i)+`,`)) {
+					t.Fatalf("record %d is %s", i, r.Data)
+				}
+			}
+		})
+	}
+}
+
+func TestProtocolBreakAtHandshake(t *testing.T) {
+	t.Setenv(fakePluginEnv, "garbage")
+	h := host.New(host.Options{Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
+	defer h.Close()
+	_, err := h.Launch(context.Background(), host.Target{Source: "src", Connector: "fake", Path: os.Args[0]})
+	if err == nil || !strings.Contains(err.Error(), "source src: connector fake did not start") {
+		t.Fatalf("error = %v, want a failed start naming the source", err)
+	}
+}
+
+func TestChecksumPin(t *testing.T) {
+	t.Setenv(fakePluginEnv, "serve")
+	h := host.New(host.Options{Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
+	defer h.Close()
+	wrong := strings.Repeat("ab", 32)
+	_, err := h.Launch(context.Background(), host.Target{Source: "src", Connector: "fake", Path: os.Args[0], SHA256: wrong})
+	if err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("error = %v, want a checksum mismatch", err)
+	}
+	_, err = h.Launch(context.Background(), host.Target{Source: "src", Connector: "fake", Path: os.Args[0], SHA256: "xyz"})
+	if err == nil || !strings.Contains(err.Error(), "not a hex SHA-256") {
+		t.Fatalf("error = %v, want a bad digest error", err)
+	}
+}
+
+func TestCloseKillsPlugins(t *testing.T) {
+	t.Setenv(fakePluginEnv, "serve")
+	h := host.New(host.Options{Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
+	p, err := h.Launch(context.Background(), host.Target{Source: "src", Connector: "fake", Path: os.Args[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := p.Pid()
+	h.Close()
+	waitGone(t, pid, 10*time.Second)
+}
+
+// TestOrphanedPluginExits kills a host with SIGKILL, so that it cannot
+// clean up, and expects its plugin to notice and exit by itself.
+func TestOrphanedPluginExits(t *testing.T) {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), fakePluginEnv+"=host")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		t.Fatalf("child host did not report its plugin: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatalf("child host said %q", line)
+	}
+	if !alive(pid) {
+		t.Fatalf("plugin %d is not running before the host is killed", pid)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	waitGone(t, pid, 10*time.Second)
+}
+
+// runChildHost is the host process of TestOrphanedPluginExits: it launches
+// the fake plugin, prints the plugin's pid and waits to be killed.
+func runChildHost() {
+	os.Setenv(fakePluginEnv, "serve")
+	h := host.New(host.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	p, err := h.Launch(context.Background(), host.Target{Source: "src", Connector: "fake", Path: os.Args[0]})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(p.Pid())
+	select {}
+}
+
+func alive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return syscall.Kill(pid, 0) == nil
+	}
+	// A zombie has exited; only its parent has not reaped it yet.
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}
+
+func waitGone(t *testing.T, pid int, within time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if !alive(pid) {
+			return
+		}
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	t.Fatalf("plugin %d still runs %s after its host is gone", pid, within)
+}

@@ -1,0 +1,409 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"github.com/santhosh-tekuri/jsonschema/v5"
+	"google.golang.org/grpc/codes"
+
+	"github.com/desilo/desilo/plugins/connector"
+	"github.com/desilo/desilo/plugins/internal/rpc"
+)
+
+// Plugin is a running connector process. It implements connector.Connector.
+type Plugin struct {
+	host      *Host
+	name      string // the source name
+	connector string
+	secrets   []string
+	client    *plugin.Client
+	cmd       *exec.Cmd
+	stderr    *relay
+	log       *slog.Logger
+
+	rpc    *rpc.Client
+	spec   connector.Spec
+	schema *jsonschema.Schema
+
+	closeOnce sync.Once
+}
+
+var _ connector.Connector = (*Plugin)(nil)
+
+func (p *Plugin) start(ctx context.Context) error {
+	// Client() blocks until the handshake is done or StartTimeout passes;
+	// it takes no context, so a cancellation kills the process instead.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			p.client.Kill()
+		case <-done:
+		}
+	}()
+	cp, err := p.client.Client()
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("source %s: starting connector %s: %w", p.name, p.connector, ctx.Err())
+		}
+		return p.explain(fmt.Errorf("%w: %v", errStart, err))
+	}
+	raw, err := cp.Dispense(rpc.PluginName)
+	if err != nil {
+		return p.explain(fmt.Errorf("%w: %v", errStart, err))
+	}
+	p.rpc = raw.(*rpc.Client)
+
+	cctx, cancel := context.WithTimeout(ctx, p.host.opts.CallTimeout)
+	defer cancel()
+	spec, err := p.rpc.FetchSpec(cctx)
+	if err != nil {
+		return p.fail(ctx, "Spec", err)
+	}
+	if spec.ProtocolVersion != connector.ProtocolVersion {
+		return fmt.Errorf("source %s: connector %s speaks protocol %d, this desilo speaks %d: upgrade one of them",
+			p.name, p.connector, spec.ProtocolVersion, connector.ProtocolVersion)
+	}
+	if spec.Name != p.connector {
+		return fmt.Errorf("source %s: the plugin for connector %q calls itself %q", p.name, p.connector, spec.Name)
+	}
+	p.spec = spec
+	if p.schema, err = CompileConfigSchema(spec); err != nil {
+		return fmt.Errorf("source %s: %w", p.name, err)
+	}
+	return nil
+}
+
+// Spec returns the spec the plugin reported at launch.
+func (p *Plugin) Spec() connector.Spec { return p.spec }
+
+// Check validates config against the connector's schema, then asks the connector.
+func (p *Plugin) Check(ctx context.Context, config json.RawMessage) error {
+	if err := p.validate(config); err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, p.host.opts.CallTimeout)
+	defer cancel()
+	if err := p.rpc.Check(cctx, config); err != nil {
+		return p.fail(ctx, "Check", err)
+	}
+	return nil
+}
+
+// Discover validates config, then lists the connector's streams.
+func (p *Plugin) Discover(ctx context.Context, config json.RawMessage) ([]connector.Stream, error) {
+	if err := p.validate(config); err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, p.host.opts.CallTimeout)
+	defer cancel()
+	streams, err := p.rpc.Discover(cctx, config)
+	if err != nil {
+		return nil, p.fail(ctx, "Discover", err)
+	}
+	return streams, nil
+}
+
+// errIdle is the cause of a read cancelled because the connector went quiet.
+var errIdle = errors.New("connector went quiet")
+
+// Read validates config, then relays the connector's records to out. A
+// connector that sends nothing for IdleTimeout (while the host is not busy
+// with what it sent) is taken to hang and is killed.
+func (p *Plugin) Read(ctx context.Context, req connector.ReadRequest, out connector.Emitter) error {
+	if err := p.validate(req.Config); err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	w := &watched{out: out}
+	w.touch()
+	stop := make(chan struct{})
+	defer close(stop)
+	go w.watch(p.host.opts.IdleTimeout, stop, func() {
+		cancel(errIdle)
+		p.client.Kill()
+	})
+	if err := p.rpc.Read(rctx, req, w); err != nil {
+		if errors.Is(context.Cause(rctx), errIdle) {
+			return fmt.Errorf("source %s: connector %s sent nothing for %s and was stopped: it hangs%s",
+				p.name, p.connector, p.host.opts.IdleTimeout, p.lastLines())
+		}
+		return p.fail(ctx, "Read", err)
+	}
+	return nil
+}
+
+// Close ends the plugin process. Safe to call more than once.
+func (p *Plugin) Close() {
+	p.closeOnce.Do(func() {
+		p.client.Kill()
+		p.host.mu.Lock()
+		delete(p.host.running, p)
+		p.host.mu.Unlock()
+	})
+}
+
+// Exited reports whether the plugin process has ended.
+func (p *Plugin) Exited() bool { return p.client.Exited() }
+
+// Pid is the plugin's process id, or 0 before it started.
+func (p *Plugin) Pid() int {
+	if p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
+// watched is the host-side emitter wrapper that tracks activity for the
+// idle timeout. Time spent inside the host's own emitter does not count
+// as the connector being quiet.
+type watched struct {
+	out    connector.Emitter
+	last   atomic.Int64 // unix nanos of the last activity
+	inHost atomic.Bool
+}
+
+func (w *watched) touch() { w.last.Store(time.Now().UnixNano()) }
+
+func (w *watched) watch(idle time.Duration, stop <-chan struct{}, onIdle func()) {
+	t := time.NewTicker(min(idle/4, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if !w.inHost.Load() && time.Since(time.Unix(0, w.last.Load())) > idle {
+				onIdle()
+				return
+			}
+		}
+	}
+}
+
+func (w *watched) enter() { w.inHost.Store(true) }
+func (w *watched) leave() { w.touch(); w.inHost.Store(false) }
+
+func (w *watched) Emit(ctx context.Context, r connector.Record) error {
+	w.enter()
+	defer w.leave()
+	return w.out.Emit(ctx, r)
+}
+
+func (w *watched) Reject(ctx context.Context, r connector.Reject) error {
+	w.enter()
+	defer w.leave()
+	return w.out.Reject(ctx, r)
+}
+
+func (w *watched) Checkpoint(ctx context.Context, s json.RawMessage) error {
+	w.enter()
+	defer w.leave()
+	return w.out.Checkpoint(ctx, s)
+}
+
+// fail turns what went wrong in a call into an error a user can act on.
+func (p *Plugin) fail(ctx context.Context, call string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("source %s: %s cancelled: %w", p.name, call, ctx.Err())
+	}
+	if errors.Is(err, rpc.ErrProtocol) {
+		return fmt.Errorf("source %s: connector %s: %w", p.name, p.connector, err)
+	}
+	var re *rpc.RemoteError
+	if errors.As(err, &re) {
+		switch re.Code {
+		case codes.Unknown:
+			// The connector's own error: its words are the best explanation.
+			return &Error{Source: p.name, Connector: p.connector, Msg: p.redact(re.Msg)}
+		case codes.DeadlineExceeded:
+			return fmt.Errorf("source %s: connector %s did not answer %s within %s%s",
+				p.name, p.connector, call, p.host.opts.CallTimeout, p.lastLines())
+		}
+	}
+	return p.explain(err)
+}
+
+// explain describes a failure of the process or the connection: how the
+// process ended, and its last log lines.
+func (p *Plugin) explain(err error) error {
+	// The connection usually breaks a moment before the process is reaped.
+	for deadline := time.Now().Add(2 * time.Second); !p.client.Exited() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	exited := p.client.Exited() && p.cmd.ProcessState != nil
+	var what string
+	switch {
+	case errors.Is(err, errStart):
+		// go-plugin kills a process that fails the handshake, so its own
+		// message says more than the exit status.
+		what = "did not start: " + p.redact(strings.TrimPrefix(err.Error(), errStart.Error()+": "))
+		if exited && p.cmd.ProcessState.ExitCode() > 0 {
+			what += " (" + exitReason(p.cmd.ProcessState) + ")"
+		}
+	case exited:
+		what = "exited: " + exitReason(p.cmd.ProcessState)
+	default:
+		what = "failed: " + p.redact(err.Error())
+	}
+	return &Error{Source: p.name, Connector: p.connector, Msg: what + p.lastLines(), Crashed: p.client.Exited()}
+}
+
+func exitReason(ps interface {
+	Sys() any
+	ExitCode() int
+}) string {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		s := "signal " + ws.Signal().String()
+		if ws.Signal() == syscall.SIGKILL {
+			s += " (out of memory?)"
+		}
+		return s
+	}
+	return fmt.Sprintf("exit status %d", ps.ExitCode())
+}
+
+func (p *Plugin) lastLines() string {
+	lines := p.stderr.Last()
+	if len(lines) == 0 {
+		return ""
+	}
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
+	}
+	return "; last log lines:\n  " + strings.Join(lines, "\n  ")
+}
+
+func (p *Plugin) redact(s string) string {
+	for _, v := range p.secrets {
+		s = strings.ReplaceAll(s, v, "[redacted]")
+	}
+	return s
+}
+
+// Error is a failure of a connector, naming its source.
+type Error struct {
+	Source, Connector string
+	Msg               string
+	// Crashed is set when the process ended.
+	Crashed bool
+}
+
+func (e *Error) Error() string {
+	sep := ": "
+	if strings.HasPrefix(e.Msg, "exited:") || strings.HasPrefix(e.Msg, "did not start") || strings.HasPrefix(e.Msg, "failed:") {
+		sep = " "
+	}
+	return fmt.Sprintf("source %s: connector %s%s%s", e.Source, e.Connector, sep, e.Msg)
+}
+
+// validate checks a source's config against the connector's config schema.
+func (p *Plugin) validate(config json.RawMessage) error {
+	if err := ValidateConfig(p.schema, config); err != nil {
+		return fmt.Errorf("source %s: %w", p.name, err)
+	}
+	return nil
+}
+
+// CompileConfigSchema compiles a connector's config schema.
+func CompileConfigSchema(spec connector.Spec) (*jsonschema.Schema, error) {
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft2020
+	url := "desilo://connector/" + spec.Name + "/config.schema.json"
+	if err := c.AddResource(url, bytes.NewReader(spec.ConfigSchema)); err != nil {
+		return nil, fmt.Errorf("connector %s has an invalid config schema: %w", spec.Name, err)
+	}
+	s, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("connector %s has an invalid config schema: %w", spec.Name, err)
+	}
+	return s, nil
+}
+
+// ValidateConfig checks config against a compiled config schema; the
+// error lists every problem with the field it is about
+// ("config.streams[0].paths: expected array, but got string").
+func ValidateConfig(s *jsonschema.Schema, config json.RawMessage) error {
+	if len(config) == 0 {
+		config = json.RawMessage("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(config))
+	dec.UseNumber() // keep numbers exact for the schema's checks
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return fmt.Errorf("config is not valid JSON: %w", err)
+	}
+	err := s.Validate(v)
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	var msgs []string
+	for _, e := range leaves(ve) {
+		msgs = append(msgs, fieldPath("config", e.InstanceLocation)+": "+e.Message)
+	}
+	return &ConfigError{Problems: msgs}
+}
+
+// ConfigError lists what is wrong with a source's config.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	if len(e.Problems) == 1 {
+		return "invalid config: " + e.Problems[0]
+	}
+	return "invalid config:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	if len(e.Causes) == 0 {
+		return []*jsonschema.ValidationError{e}
+	}
+	var out []*jsonschema.ValidationError
+	for _, c := range e.Causes {
+		out = append(out, leaves(c)...)
+	}
+	return out
+}
+
+// fieldPath turns a JSON pointer ("/streams/0/paths") into the form a
+// user reads in YAML ("config.streams[0].paths").
+func fieldPath(root, ptr string) string {
+	var b strings.Builder
+	b.WriteString(root)
+	for _, part := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
+		if part == "" {
+			continue
+		}
+		part = strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")
+		if isIndex(part) {
+			b.WriteString("[" + part + "]")
+		} else {
+			b.WriteString("." + part)
+		}
+	}
+	return b.String()
+}
+
+func isIndex(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,121 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// relay is the io.Writer a plugin's stderr is copied to. It re-logs each
+// line through the host's slog logger (tagged by the caller with the source
+// name), redacts known secrets, and remembers the last lines so that a
+// crash can be explained.
+type relay struct {
+	log     *slog.Logger
+	secrets []string
+
+	mu   sync.Mutex
+	buf  []byte   // an unfinished line
+	last []string // ring of recent lines
+	next int
+}
+
+const keepLines = 20
+
+func newRelay(log *slog.Logger, secrets []string) *relay {
+	var s []string
+	for _, v := range secrets {
+		if len(v) >= 4 { // shorter values would redact ordinary words
+			s = append(s, v)
+		}
+	}
+	return &relay{log: log, secrets: s}
+}
+
+func (r *relay) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buf = append(r.buf, p...)
+	for {
+		i := bytes.IndexByte(r.buf, '\n')
+		if i < 0 {
+			break
+		}
+		line := string(bytes.TrimRight(r.buf[:i], "\r"))
+		r.buf = r.buf[i+1:]
+		if line != "" {
+			r.line(line)
+		}
+	}
+	return len(p), nil
+}
+
+func (r *relay) redact(s string) string {
+	for _, v := range r.secrets {
+		s = strings.ReplaceAll(s, v, "[redacted]")
+	}
+	return s
+}
+
+// line handles one complete line; r.mu is held.
+func (r *relay) line(line string) {
+	line = r.redact(line)
+	level, msg, attrs := parseLogLine(line)
+	if len(r.last) < keepLines {
+		r.last = append(r.last, msg)
+	} else {
+		r.last[r.next] = msg
+		r.next = (r.next + 1) % keepLines
+	}
+	r.log.Log(context.Background(), level, msg, attrs...)
+}
+
+// Last returns the most recent lines, oldest first.
+func (r *relay) Last() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.last))
+	out = append(out, r.last[r.next:]...)
+	return append(out, r.last[:r.next]...)
+}
+
+// parseLogLine reads a slog JSON line (the SDK's format) or an hclog JSON
+// line (go-plugin's own). Anything else, such as a panic's stack trace, is
+// kept verbatim as a warning.
+func parseLogLine(line string) (slog.Level, string, []any) {
+	if !strings.HasPrefix(line, "{") {
+		return slog.LevelWarn, line, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(line), &m); err != nil {
+		return slog.LevelWarn, line, nil
+	}
+	level := slog.LevelInfo
+	msg := line
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // stable attribute order in the host's log
+	var attrs []any
+	for _, k := range keys {
+		v := m[k]
+		switch k {
+		case "time", "@timestamp", "@module", "@caller":
+		case "level", "@level":
+			s, _ := v.(string)
+			if err := level.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+				level = slog.LevelInfo
+			}
+		case "msg", "@message":
+			msg, _ = v.(string)
+		default:
+			attrs = append(attrs, slog.Any(k, v))
+		}
+	}
+	return level, msg, attrs
+}
