@@ -18,6 +18,8 @@ type Collector struct {
 	// OnEmit, when set, runs before each record is kept; an error it
 	// returns is returned to the connector (to simulate a failing host).
 	OnEmit func(connector.Record) error
+
+	delivered int // len(Records) at the last checkpoint
 }
 
 var _ connector.Emitter = (*Collector)(nil)
@@ -55,7 +57,16 @@ func (c *Collector) Checkpoint(ctx context.Context, state json.RawMessage) error
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.Checkpoints = append(c.Checkpoints, append(json.RawMessage(nil), state...))
+	c.delivered = len(c.Records)
 	return nil
+}
+
+// Delivered returns the records emitted before the last checkpoint: those
+// a Read from State() must not emit again.
+func (c *Collector) Delivered() []connector.Record {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Records[:c.delivered:c.delivered]
 }
 
 // State returns the last checkpoint, or nil when there was none.

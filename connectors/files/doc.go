@@ -1,0 +1,50 @@
+// Package files is the desilo connector for local files: CSV, JSON Lines
+// and JSON, each optionally gzip-compressed (.gz).
+//
+// Each configured stream is a set of glob patterns (filepath.Match syntax,
+// plus ** for any number of directories). Relative patterns are relative
+// to the working directory, which the host sets to the directory of
+// desilo.yaml. The matched files are read in sorted order, one row at a
+// time, so memory stays bounded however large a file is (a single JSON
+// record must fit in memory; a JSON Lines line may hold up to 16 MiB).
+//
+// Formats:
+//   - csv: a header row names the columns (or, with header: false, the
+//     columns are column_1, column_2, ...). Every value is a string, an
+//     empty cell is null; mappings convert types. The files are UTF-8
+//     (a BOM is skipped) or Latin-1.
+//   - jsonl: one JSON object per line; blank lines are skipped.
+//   - json: an array of objects, or objects one after another, decoded
+//     element by element.
+//
+// Nothing passes silently: a row with the wrong number of fields, invalid
+// JSON or invalid UTF-8, a row lacking a primary key or cursor value, or
+// a record that does not validate against the stream's schema is emitted
+// as a connector.Reject located "path:line", and the stream goes on. After
+// a JSON syntax error the rest of that file cannot be parsed and is
+// rejected as a whole; a CSV header without the primary key columns
+// rejects its file. I/O and gzip errors fail the read.
+//
+// The record schema is the stream's configured schema, or else inferred:
+// CSV columns are nullable strings; JSON fields get the types seen in the
+// first 1000 records, widened (integer to number, every field nullable,
+// mixed types unrestricted).
+//
+// Incremental reads. The state keeps, per stream, each file read with its
+// size and modification time; a later Read skips files whose size and
+// time are unchanged, and reads changed and new files. Files that no
+// longer match are forgotten (and read again should they reappear). With
+// a cursor_field the state also keeps the highest cursor value delivered
+// and the primary keys of the rows that carried it: in the files read,
+// a row whose cursor is below that value is skipped, and so is a row at
+// that value whose key was already delivered; a row at that value with a
+// new key (a tie) is emitted. Cursor values compare as numbers when both
+// are numbers (or numeric strings), otherwise as text, so use ISO 8601
+// timestamps in one layout and time zone, or numbers. The highest value
+// advances only once every file of the stream is read, so an interrupted
+// read resumes with the same filter. Without a cursor_field, every row of
+// a changed file is emitted again; staging keeps the latest version per
+// key.
+//
+// A checkpoint follows each file read, and one ends each stream.
+package files

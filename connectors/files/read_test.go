@@ -1,0 +1,325 @@
+package files
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/desilo/desilo/plugins/connector"
+	"github.com/desilo/desilo/plugins/sdk/sdktest"
+)
+
+// writeFile writes a fixture, gzip-compressing it when name ends in .gz.
+func writeFile(t *testing.T, dir, name string, content []byte) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if strings.HasSuffix(name, ".gz") {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		if _, err := zw.Write(content); err != nil {
+			t.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		content = b.Bytes()
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// config builds a one-stream config; extra holds further stream fields.
+func config(t *testing.T, paths []string, pk []string, extra map[string]any) json.RawMessage {
+	t.Helper()
+	s := map[string]any{"name": "s", "paths": paths, "primary_key": pk}
+	for k, v := range extra {
+		s[k] = v
+	}
+	b, err := json.Marshal(map[string]any{"streams": []any{s}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func read(t *testing.T, cfg, state json.RawMessage) *sdktest.Collector {
+	t.Helper()
+	var c sdktest.Collector
+	if err := New().Read(quiet(t), connector.ReadRequest{Config: cfg, State: state}, &c); err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return &c
+}
+
+// quiet is a test context whose connector logs are discarded.
+func quiet(t *testing.T) context.Context {
+	return connector.WithLogger(t.Context(), slog.New(slog.DiscardHandler))
+}
+
+func dataOf(recs []connector.Record) []string {
+	var out []string
+	for _, r := range recs {
+		out = append(out, string(r.Data))
+	}
+	return out
+}
+
+func TestReadFormats(t *testing.T) {
+	latin1 := []byte("id;name\n1;J\xfcrgen M\xfcller\n2;Gro\xdf\n")
+	tests := []struct {
+		name    string
+		file    string
+		content []byte
+		extra   map[string]any
+		pk      []string // default: id
+		want    []string // record data, in order
+		rejects []string // "line: reason substring"
+	}{
+		{
+			name:    "csv",
+			file:    "a.csv",
+			content: []byte("id,name,city\n1,Anna,Berlin\n2,\"Bo, Jr.\",\n"),
+			want:    []string{`{"id":"1","name":"Anna","city":"Berlin"}`, `{"id":"2","name":"Bo, Jr.","city":null}`},
+		},
+		{
+			name:    "csv with BOM and CRLF",
+			file:    "a.csv",
+			content: []byte("\xef\xbb\xbfid,name\r\n1,Anna\r\n"),
+			want:    []string{`{"id":"1","name":"Anna"}`},
+		},
+		{
+			name:    "csv latin-1 with semicolons",
+			file:    "a.csv",
+			content: latin1,
+			extra:   map[string]any{"csv": map[string]any{"delimiter": ";", "encoding": "latin-1"}},
+			want:    []string{`{"id":"1","name":"Jürgen Müller"}`, `{"id":"2","name":"Groß"}`},
+		},
+		{
+			name:    "csv latin-1 read as utf-8",
+			file:    "a.csv",
+			content: latin1,
+			extra:   map[string]any{"csv": map[string]any{"delimiter": ";"}},
+			rejects: []string{"2: invalid UTF-8", "3: invalid UTF-8"},
+		},
+		{
+			name:    "tsv defaults to tabs",
+			file:    "a.tsv",
+			content: []byte("id\tname\n1\tAnna\n"),
+			want:    []string{`{"id":"1","name":"Anna"}`},
+		},
+		{
+			name:    "csv without header",
+			file:    "a.csv",
+			content: []byte("1,Anna\n2,Bo\n"),
+			extra:   map[string]any{"csv": map[string]any{"header": false}},
+			pk:      []string{"column_1"},
+			want:    []string{`{"column_1":"1","column_2":"Anna"}`, `{"column_1":"2","column_2":"Bo"}`},
+		},
+		{
+			name:    "csv gzip",
+			file:    "a.csv.gz",
+			content: []byte("id,name\n1,Anna\n"),
+			want:    []string{`{"id":"1","name":"Anna"}`},
+		},
+		{
+			name:    "csv bad rows",
+			file:    "a.csv",
+			content: []byte("id,name\n1,Anna\n2,Bo,extra\n3,\"Cy\"x\n,NoKey\n4,Di\n"),
+			want:    []string{`{"id":"1","name":"Anna"}`, `{"id":"4","name":"Di"}`},
+			rejects: []string{"3: 3 fields, want 2", "4: invalid CSV", `5: primary key field "id"`},
+		},
+		{
+			name:    "csv header without primary key",
+			file:    "a.csv",
+			content: []byte("name\nAnna\n"),
+			rejects: []string{`1: header: no column "id"`},
+		},
+		{
+			name:    "csv duplicate column",
+			file:    "a.csv",
+			content: []byte("id,id\n1,2\n"),
+			rejects: []string{`1: header: column name "id" appears twice`},
+		},
+		{
+			name:    "jsonl",
+			file:    "a.jsonl",
+			content: []byte("{\"id\": 1, \"tags\": [\"a\"]}\n\n{\"id\":2,\"n\":{\"x\":1.5}}\r\n"),
+			want:    []string{`{"id":1,"tags":["a"]}`, `{"id":2,"n":{"x":1.5}}`},
+		},
+		{
+			name:    "jsonl gzip without final newline",
+			file:    "a.ndjson.gz",
+			content: []byte(`{"id":1}` + "\n" + `{"id":2}`),
+			want:    []string{`{"id":1}`, `{"id":2}`},
+		},
+		{
+			name:    "jsonl bad rows",
+			file:    "a.jsonl",
+			content: []byte("{\"id\":1}\n{\"id\":\n[1]\n{\"id\":\"\xff\"}\n{\"x\":1}\n{\"id\":null}\n{\"id\":3}\n"),
+			want:    []string{`{"id":1}`, `{"id":3}`},
+			rejects: []string{"2: invalid JSON", "3: not a JSON object", "4: invalid UTF-8", `5: primary key field "id"`, `6: primary key field "id"`},
+		},
+		{
+			name:    "json array pretty-printed",
+			file:    "a.json",
+			content: []byte("[\n  {\n    \"id\": 1\n  },\n  {\n    \"id\": 2\n  },\n  7\n]\n"),
+			want:    []string{`{"id":1}`, `{"id":2}`},
+			rejects: []string{"8: not a JSON object"},
+		},
+		{
+			name:    "json objects one after another, gzip",
+			file:    "a.json.gz",
+			content: []byte("\n{\"id\": 1}\n{\"id\": 2}"),
+			want:    []string{`{"id":1}`, `{"id":2}`},
+		},
+		{
+			name:    "json syntax error skips the rest",
+			file:    "a.json",
+			content: []byte("[\n{\"id\": 1},\n{\"id\": 2,,},\n{\"id\": 3}\n]"),
+			want:    []string{`{"id":1}`},
+			rejects: []string{"3: invalid JSON"},
+		},
+		{
+			name:    "json truncated",
+			file:    "a.json",
+			content: []byte("[{\"id\": 1},\n{\"id\": 2"),
+			want:    []string{`{"id":1}`},
+			rejects: []string{"2: invalid JSON: unexpected end of file"},
+		},
+		{
+			name:    "json invalid UTF-8",
+			file:    "a.json",
+			content: []byte("[{\"id\": \"\xfe\"}, {\"id\": 2}]"),
+			want:    []string{`{"id":2}`},
+			rejects: []string{"1: invalid UTF-8"},
+		},
+		{
+			name:    "format overrides extension",
+			file:    "export.txt",
+			content: []byte(`{"id":1}` + "\n"),
+			extra:   map[string]any{"format": "jsonl"},
+			want:    []string{`{"id":1}`},
+		},
+		{
+			name:    "configured schema rejects",
+			file:    "a.jsonl",
+			content: []byte(`{"id":1,"age":30}` + "\n" + `{"id":2,"age":"old"}` + "\n"),
+			extra:   map[string]any{"schema": map[string]any{"type": "object", "properties": map[string]any{"age": map[string]any{"type": "integer"}}}},
+			want:    []string{`{"id":1,"age":30}`},
+			rejects: []string{"2: does not match the stream schema"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeFile(t, t.TempDir(), tt.file, tt.content)
+			pk := tt.pk
+			if pk == nil {
+				pk = []string{"id"}
+			}
+			c := read(t, config(t, []string{path}, pk, tt.extra), nil)
+			if got := dataOf(c.Records); !slices.Equal(got, tt.want) {
+				t.Errorf("records:\n got %q\nwant %q", got, tt.want)
+			}
+			var got []string
+			for _, r := range c.Rejects {
+				if r.Stream != "s" {
+					t.Errorf("reject of stream %q, want s", r.Stream)
+				}
+				got = append(got, strings.TrimPrefix(r.Location, path+":")+": "+r.Reason)
+			}
+			if len(got) != len(tt.rejects) {
+				t.Fatalf("rejects:\n got %q\nwant %q", got, tt.rejects)
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], strings.SplitN(tt.rejects[i], ": ", 2)[0]+": ") || !strings.Contains(got[i], strings.SplitN(tt.rejects[i], ": ", 2)[1]) {
+					t.Errorf("reject %d = %q, want %q", i, got[i], tt.rejects[i])
+				}
+			}
+			if len(c.Checkpoints) == 0 {
+				t.Error("no checkpoint")
+			}
+		})
+	}
+}
+
+func TestReadIOErrorFails(t *testing.T) {
+	dir := t.TempDir()
+	// A gzip file cut short: the data is unreadable, not a bad row.
+	path := writeFile(t, dir, "a.jsonl.gz", bytes.Repeat([]byte(`{"id":1}`+"\n"), 1000))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b[:len(b)-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var c sdktest.Collector
+	err = New().Read(quiet(t), connector.ReadRequest{Config: config(t, []string{path}, []string{"id"}, nil)}, &c)
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Read = %v, want an error naming %s", err, path)
+	}
+}
+
+func TestReadSortedAcrossGlobs(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "b/2.jsonl", []byte(`{"id":"b2"}`))
+	writeFile(t, dir, "a/x/1.jsonl", []byte(`{"id":"a1"}`))
+	writeFile(t, dir, "a/0.jsonl", []byte(`{"id":"a0"}`))
+	writeFile(t, dir, "a/skip.csv", []byte("id\nnope\n"))
+	c := read(t, config(t, []string{filepath.Join(dir, "b", "*.jsonl"), filepath.Join(dir, "**", "*.jsonl")}, []string{"id"}, nil), nil)
+	want := []string{`{"id":"a0"}`, `{"id":"a1"}`, `{"id":"b2"}`}
+	if got := dataOf(c.Records); !slices.Equal(got, want) {
+		t.Fatalf("records %q, want %q (sorted, each file once)", got, want)
+	}
+}
+
+func TestReadLargeFileStreams(t *testing.T) {
+	// A line longer than the limit is rejected, not buffered whole, and
+	// the lines after it are read.
+	dir := t.TempDir()
+	var b bytes.Buffer
+	b.WriteString(`{"id":1}` + "\n" + `{"id":"`)
+	b.Write(bytes.Repeat([]byte("x"), maxRecordBytes+10))
+	b.WriteString(`"}` + "\n" + `{"id":3}` + "\n")
+	path := writeFile(t, dir, "big.jsonl", b.Bytes())
+	c := read(t, config(t, []string{path}, []string{"id"}, nil), nil)
+	if got, want := dataOf(c.Records), []string{`{"id":1}`, `{"id":3}`}; !slices.Equal(got, want) {
+		t.Fatalf("records %q, want %q", got, want)
+	}
+	if len(c.Rejects) != 1 || c.Rejects[0].Location != path+":2" || len(c.Rejects[0].Raw) > maxRawBytes {
+		t.Fatalf("rejects %+v, want one at line 2 with a truncated raw row", c.Rejects)
+	}
+}
+
+func TestReadSelectedStreams(t *testing.T) {
+	dir := t.TempDir()
+	a := writeFile(t, dir, "a.jsonl", []byte(`{"id":1}`))
+	b := writeFile(t, dir, "b.jsonl", []byte(`{"id":2}`))
+	cfg, _ := json.Marshal(map[string]any{"streams": []any{
+		map[string]any{"name": "a", "paths": []string{a}, "primary_key": []string{"id"}},
+		map[string]any{"name": "b", "paths": []string{b}, "primary_key": []string{"id"}},
+	}})
+	var c sdktest.Collector
+	if err := New().Read(quiet(t), connector.ReadRequest{Config: cfg, Streams: []string{"b"}}, &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Records) != 1 || c.Records[0].Stream != "b" {
+		t.Fatalf("records %+v, want only stream b", c.Records)
+	}
+	err := New().Read(quiet(t), connector.ReadRequest{Config: cfg, Streams: []string{"c"}}, &c)
+	if err == nil || !strings.Contains(err.Error(), `no stream "c"`) {
+		t.Fatalf("Read of an unknown stream = %v", err)
+	}
+}

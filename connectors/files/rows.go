@@ -1,0 +1,423 @@
+package files
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+)
+
+const (
+	// maxRecordBytes bounds one JSON Lines line, so a file without
+	// newlines cannot exhaust memory.
+	maxRecordBytes = 16 << 20
+	// maxRawBytes bounds the raw row kept in a reject.
+	maxRawBytes = 4 << 10
+)
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// row is one source row: a record, or the reason it is none.
+type row struct {
+	line   int            // 1-based line where the row starts
+	value  map[string]any // the decoded record; numbers are json.Number
+	data   []byte         // the record as JSON
+	reject string         // non-empty: why the row is not a record
+	raw    []byte         // the row as read, for a reject
+}
+
+// rowReader yields the rows of one file.
+type rowReader interface {
+	// next returns the next row, or io.EOF after the last. Any other
+	// error means the file cannot be read further (I/O, gzip).
+	next() (row, error)
+}
+
+// openRows opens a file for reading rows. required names the columns a
+// CSV header must have. The returned closer closes the file.
+func openRows(path string, ff fileFormat, required []string) (rowReader, io.Closer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var r io.Reader = f
+	if ff.gzip {
+		zr, err := gzip.NewReader(bufio.NewReader(f))
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("%s: gzip: %w", path, err)
+		}
+		r = zr
+	}
+	return newRowReader(r, ff, required), f, nil
+}
+
+// newRowReader reads rows of the given format from r.
+func newRowReader(r io.Reader, ff fileFormat, required []string) rowReader {
+	switch ff.format {
+	case formatCSV:
+		return newCSVRows(r, ff, required)
+	case formatJSONL:
+		return newJSONLRows(r)
+	default:
+		return newJSONRows(r)
+	}
+}
+
+// csvRows reads CSV with a header row (or generated column names).
+type csvRows struct {
+	r        *csv.Reader
+	cols     []string
+	delim    string
+	latin1   bool
+	header   bool
+	required []string
+	started  bool
+	done     bool
+}
+
+func newCSVRows(r io.Reader, ff fileFormat, required []string) *csvRows {
+	if ff.latin1 {
+		r = charmap.ISO8859_1.NewDecoder().Reader(r)
+	}
+	cr := csv.NewReader(r)
+	cr.Comma = ff.delimiter
+	cr.ReuseRecord = true
+	return &csvRows{r: cr, delim: string(ff.delimiter), latin1: ff.latin1, header: ff.header, required: required}
+}
+
+func (c *csvRows) next() (row, error) {
+	if c.done {
+		return row{}, io.EOF
+	}
+	rec, err := c.r.Read()
+	if !c.started {
+		c.started = true
+		if err == nil {
+			if reject := c.readHeader(rec); reject != "" {
+				c.done = true // without columns no row can be read
+				return row{line: 1, reject: reject, raw: c.rawOf(rec)}, nil
+			}
+			if c.header {
+				rec, err = c.r.Read()
+			}
+		}
+	}
+	if err != nil {
+		var pe *csv.ParseError
+		if !errors.As(err, &pe) {
+			return row{}, err // io.EOF or an I/O error
+		}
+		if errors.Is(pe.Err, csv.ErrFieldCount) {
+			return row{line: pe.StartLine, raw: c.rawOf(rec),
+				reject: fmt.Sprintf("%d fields, want %d (one per column)", len(rec), len(c.cols))}, nil
+		}
+		if len(c.cols) == 0 { // the header itself is unreadable
+			c.done = true
+		}
+		return row{line: pe.StartLine, reject: fmt.Sprintf("invalid CSV: %v", pe.Err)}, nil
+	}
+	line, _ := c.r.FieldPos(0)
+	if !c.latin1 && !validUTF8(rec) {
+		return row{line: line, raw: c.rawOf(rec), reject: "invalid UTF-8 (if the file is Latin-1, set csv.encoding: latin-1)"}, nil
+	}
+	value := make(map[string]any, len(c.cols))
+	buf := make([]byte, 0, 64*len(rec))
+	buf = append(buf, '{')
+	for i, col := range c.cols {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendJSONString(buf, col)
+		buf = append(buf, ':')
+		if rec[i] == "" {
+			value[col] = nil
+			buf = append(buf, "null"...)
+			continue
+		}
+		value[col] = rec[i]
+		buf = appendJSONString(buf, rec[i])
+	}
+	buf = append(buf, '}')
+	return row{line: line, value: value, data: buf}, nil
+}
+
+// readHeader takes the column names from the first record, or generates
+// them when the files have no header. It returns why the header is unusable.
+func (c *csvRows) readHeader(rec []string) string {
+	if !c.header {
+		for i := range rec {
+			c.cols = append(c.cols, "column_"+strconv.Itoa(i+1))
+		}
+		return ""
+	}
+	if !c.latin1 && !validUTF8(rec) {
+		return "header: invalid UTF-8 (if the file is Latin-1, set csv.encoding: latin-1)"
+	}
+	cols := slices.Clone(rec)
+	cols[0] = string(bytes.TrimPrefix([]byte(cols[0]), utf8BOM))
+	seen := map[string]bool{}
+	for i, col := range cols {
+		if col == "" {
+			return fmt.Sprintf("header: column %d has no name", i+1)
+		}
+		if seen[col] {
+			return fmt.Sprintf("header: column name %q appears twice", col)
+		}
+		seen[col] = true
+	}
+	for _, req := range c.required {
+		if !seen[req] {
+			return fmt.Sprintf("header: no column %q (primary key or cursor field); columns are %q", req, cols)
+		}
+	}
+	c.cols = cols
+	return ""
+}
+
+func (c *csvRows) rawOf(rec []string) []byte {
+	return truncate([]byte(joinFields(rec, c.delim)))
+}
+
+func joinFields(rec []string, delim string) string {
+	var b bytes.Buffer
+	for i, f := range rec {
+		if i > 0 {
+			b.WriteString(delim)
+		}
+		b.WriteString(f)
+	}
+	return b.String()
+}
+
+func validUTF8(rec []string) bool {
+	for _, f := range rec {
+		if !utf8.ValidString(f) {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonlRows reads JSON Lines: one object per line; blank lines are skipped.
+type jsonlRows struct {
+	r    *bufio.Reader
+	line int
+}
+
+func newJSONLRows(r io.Reader) *jsonlRows {
+	return &jsonlRows{r: bufio.NewReaderSize(r, 64<<10)}
+}
+
+func (j *jsonlRows) next() (row, error) {
+	for {
+		b, tooLong, err := j.readLine()
+		if err != nil {
+			return row{}, err
+		}
+		j.line++
+		if j.line == 1 {
+			b = bytes.TrimPrefix(b, utf8BOM)
+		}
+		if tooLong {
+			return row{line: j.line, raw: truncate(b), reject: fmt.Sprintf("line longer than %d MiB", maxRecordBytes>>20)}, nil
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		r := parseObject(b)
+		r.line = j.line
+		return r, nil
+	}
+}
+
+// readLine returns the next line without its line ending. A line longer
+// than maxRecordBytes is consumed to its end but only its start returned.
+func (j *jsonlRows) readLine() (line []byte, tooLong bool, err error) {
+	var buf []byte
+	for {
+		chunk, err := j.r.ReadSlice('\n')
+		if len(buf)+len(chunk) <= maxRecordBytes {
+			buf = append(buf, chunk...)
+		} else {
+			tooLong = true
+		}
+		switch {
+		case err == nil:
+			return bytes.TrimSuffix(bytes.TrimSuffix(buf, []byte("\n")), []byte("\r")), tooLong, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(buf) > 0:
+			return bytes.TrimSuffix(buf, []byte("\r")), tooLong, nil
+		default:
+			return nil, false, err
+		}
+	}
+}
+
+// jsonRows reads a JSON array of objects, or objects one after another,
+// one element at a time.
+type jsonRows struct {
+	lc      *lineCounter
+	dec     *json.Decoder
+	array   bool // the file is an array; its '[' is not yet consumed
+	inArray bool
+	done    bool
+}
+
+func newJSONRows(r io.Reader) *jsonRows {
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {
+		br.Discard(len(utf8BOM))
+	}
+	// Look at the first non-space byte to tell an array from a sequence
+	// of objects, counting the newlines skipped on the way.
+	lead := 0
+	for {
+		b, err := br.Peek(1)
+		if err != nil || !bytes.ContainsAny(b, " \t\r\n") {
+			lc := &lineCounter{r: br, passed: lead}
+			return &jsonRows{lc: lc, dec: json.NewDecoder(lc), array: err == nil && b[0] == '['}
+		}
+		if b[0] == '\n' {
+			lead++
+		}
+		br.Discard(1)
+	}
+}
+
+func (j *jsonRows) next() (row, error) {
+	if j.done {
+		return row{}, io.EOF
+	}
+	if j.array && !j.inArray {
+		j.inArray = true
+		if _, err := j.dec.Token(); err != nil { // the opening bracket
+			return j.syntaxReject(err)
+		}
+	}
+	if j.inArray && !j.dec.More() {
+		j.done = true
+		if _, err := j.dec.Token(); err != nil { // the closing bracket
+			return j.syntaxReject(err)
+		}
+		if _, err := j.dec.Token(); !errors.Is(err, io.EOF) {
+			return row{line: j.lc.lineAt(j.dec.InputOffset()), reject: "invalid JSON: data after the closing ]"}, nil
+		}
+		return row{}, io.EOF
+	}
+	var raw json.RawMessage
+	if err := j.dec.Decode(&raw); err != nil {
+		if !j.inArray && errors.Is(err, io.EOF) {
+			j.done = true
+			return row{}, io.EOF
+		}
+		return j.syntaxReject(err)
+	}
+	r := parseObject(raw)
+	r.line = j.lc.lineAt(j.dec.InputOffset()) - bytes.Count(raw, []byte("\n"))
+	return r, nil
+}
+
+// syntaxReject turns a decoding error into a reject of the rest of the
+// file: the decoder cannot find the next element after a syntax error.
+// Errors of the underlying reader are returned as they are.
+func (j *jsonRows) syntaxReject(err error) (row, error) {
+	j.done = true
+	if j.lc.err != nil && !errors.Is(j.lc.err, io.EOF) {
+		return row{}, j.lc.err
+	}
+	reason := err.Error()
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		reason = "unexpected end of file"
+	}
+	return row{line: j.valueLine(), reject: "invalid JSON: " + reason + "; the rest of the file is skipped"}, nil
+}
+
+// valueLine is the line where the value the decoder failed on starts: a
+// failed decode leaves the decoder before it, and only spaces and a comma
+// can come first.
+func (j *jsonRows) valueLine() int {
+	off := j.dec.InputOffset()
+	rest, _ := io.ReadAll(j.dec.Buffered())
+	i := 0
+	for i < len(rest) && bytes.IndexByte([]byte(" \t\r\n,"), rest[i]) >= 0 {
+		i++
+	}
+	return j.lc.lineAt(off + int64(i))
+}
+
+// parseObject turns one JSON text into a record, or a reject.
+func parseObject(b []byte) row {
+	if !utf8.Valid(b) {
+		return row{raw: truncate(b), reject: "invalid UTF-8"}
+	}
+	v, err := decodeJSON(b)
+	if err != nil {
+		return row{raw: truncate(b), reject: "invalid JSON: " + err.Error()}
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return row{raw: truncate(b), reject: "not a JSON object"}
+	}
+	var data bytes.Buffer
+	if err := json.Compact(&data, b); err != nil {
+		return row{raw: truncate(b), reject: "invalid JSON: " + err.Error()}
+	}
+	return row{value: obj, data: data.Bytes()}
+}
+
+func truncate(b []byte) []byte {
+	if len(b) > maxRawBytes {
+		b = b[:maxRawBytes]
+	}
+	return slices.Clone(b)
+}
+
+func appendJSONString(buf []byte, s string) []byte {
+	b, _ := json.Marshal(s) // a string always marshals
+	return append(buf, b...)
+}
+
+// lineCounter maps byte offsets of what it has read to line numbers. It
+// keeps only the newlines past the last offset asked for, so its memory
+// is bounded by the reader's read-ahead.
+type lineCounter struct {
+	r      io.Reader
+	err    error   // the last error of r
+	off    int64   // bytes read so far
+	nl     []int64 // offsets of newlines not yet passed by lineAt
+	passed int     // newlines before the last offset asked for
+}
+
+func (l *lineCounter) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\n' {
+			l.nl = append(l.nl, l.off+int64(i))
+		}
+	}
+	l.off += int64(n)
+	l.err = err
+	return n, err
+}
+
+// lineAt returns the 1-based line of the byte at off. Offsets must not
+// decrease from call to call.
+func (l *lineCounter) lineAt(off int64) int {
+	for len(l.nl) > 0 && l.nl[0] < off {
+		l.nl = l.nl[1:]
+		l.passed++
+	}
+	return l.passed + 1
+}
