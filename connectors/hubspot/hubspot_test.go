@@ -1,0 +1,354 @@
+package hubspot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/desilo/desilo/plugins/connector"
+	"github.com/desilo/desilo/plugins/sdk/sdktest"
+)
+
+func cfgJSON(url string, extra string) json.RawMessage {
+	return json.RawMessage(fmt.Sprintf(`{"token": %q, "base_url": %q, "requests_per_second": 1000, "timeout": "5s"%s}`, token, url, extra))
+}
+
+// testSource records retry waits instead of sleeping.
+func testSource(waits *[]time.Duration) *Source {
+	return &Source{sleep: func(ctx context.Context, d time.Duration) error {
+		if waits != nil {
+			*waits = append(*waits, d)
+		}
+		return ctx.Err()
+	}}
+}
+
+func read(t *testing.T, s *Source, cfg json.RawMessage, st json.RawMessage) *sdktest.Collector {
+	t.Helper()
+	col := &sdktest.Collector{}
+	if err := s.Read(context.Background(), connector.ReadRequest{Config: cfg, State: st}, col); err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return col
+}
+
+// keys lists "stream id" (or "stream from-to"), "-" marking deletes.
+func keys(recs []connector.Record) []string {
+	var out []string
+	for _, r := range recs {
+		var m map[string]any
+		if err := json.Unmarshal(r.Data, &m); err != nil {
+			panic(err)
+		}
+		k := r.Stream + " "
+		if id, ok := m["id"]; ok {
+			k += fmt.Sprint(id)
+		} else {
+			var parts []string
+			for _, f := range []string{"contact_id", "company_id", "deal_id"} {
+				if v, ok := m[f]; ok {
+					parts = append(parts, f+"="+fmt.Sprint(v))
+				}
+			}
+			sort.Strings(parts)
+			k += strings.Join(parts, ",")
+		}
+		if r.Deleted {
+			k += " -"
+		}
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var allKeys = []string{
+	"companies 201", "companies 202", "companies 203",
+	"contact_companies company_id=201,contact_id=101", "contact_companies company_id=201,contact_id=102",
+	"contact_companies company_id=202,contact_id=102", "contact_companies company_id=203,contact_id=103",
+	"contacts 101", "contacts 102", "contacts 103", "contacts 104", "contacts 105", "contacts 199 -",
+	"deal_contacts contact_id=101,deal_id=301", "deal_contacts contact_id=103,deal_id=302", "deal_contacts contact_id=105,deal_id=301",
+	"deals 301", "deals 302", "deals 303",
+}
+
+func TestFirstReadPagesToTheEnd(t *testing.T) {
+	f := newFake()
+	srv := f.start(t)
+	col := read(t, testSource(nil), cfgJSON(srv.URL, ""), nil)
+	if got := keys(col.Records); !slices.Equal(got, allKeys) {
+		t.Fatalf("records\n got %q\nwant %q", got, allKeys)
+	}
+	// Paging: 5 live contacts at 2 per page need 3 list requests.
+	if n := countRequests(f, "GET /crm/v3/objects/contacts"); n < 3 {
+		t.Errorf("contacts listed in %d requests, want paging", n)
+	}
+	if len(col.Checkpoints) < 10 {
+		t.Errorf("%d checkpoints, want one per page", len(col.Checkpoints))
+	}
+	var deal301 object
+	for _, r := range col.Stream("deals") {
+		var o object
+		json.Unmarshal(r.Data, &o)
+		if o.ID == "301" {
+			deal301 = o
+		}
+	}
+	if !slices.Equal(deal301.ContactIDs, []string{"101", "105"}) || deal301.Properties["dealname"] != "Deal1" {
+		t.Errorf("deal 301 = %+v", deal301)
+	}
+}
+
+func countRequests(f *fakeHubSpot, prefix string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, r := range f.requests {
+		if strings.HasPrefix(r, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestIncrementalReadEmitsOnlyChanges(t *testing.T) {
+	f := newFake()
+	srv := f.start(t)
+	cfg := cfgJSON(srv.URL, "")
+	s := testSource(nil)
+	first := read(t, s, cfg, nil)
+
+	again := read(t, s, cfg, first.State())
+	var objs []connector.Record
+	for _, r := range again.Records {
+		if slices.Contains(objectNames, r.Stream) {
+			objs = append(objs, r)
+		}
+	}
+	if len(objs) != 0 {
+		t.Fatalf("unchanged source: reread emitted %q", keys(objs))
+	}
+
+	// Changes after the first read: an update, a new contact, two
+	// contacts modified in the same millisecond, an archived company.
+	f.mu.Lock()
+	later := f.now.Add(time.Hour)
+	f.objects["contacts"][1].updated = later
+	f.objects["contacts"][1].props["email"] = "new@example.com"
+	f.objects["contacts"] = append(f.objects["contacts"], &fakeRecord{id: 106, created: later, updated: later, props: map[string]any{}})
+	f.objects["companies"][0].archivedAt = later
+	f.now = later.Add(time.Hour)
+	f.mu.Unlock()
+
+	third := read(t, s, cfg, again.State())
+	want := []string{"companies 201 -", "contacts 102", "contacts 106"}
+	var got []connector.Record
+	for _, r := range third.Records {
+		if slices.Contains(objectNames, r.Stream) {
+			got = append(got, r)
+		}
+	}
+	if k := keys(got); !slices.Equal(k, want) {
+		t.Fatalf("changes\n got %q\nwant %q", k, want)
+	}
+	// And nothing more on the next run.
+	fourth := read(t, s, cfg, third.State())
+	for _, r := range fourth.Records {
+		if slices.Contains(objectNames, r.Stream) {
+			t.Errorf("re-emitted %s %s", r.Stream, r.Data)
+		}
+	}
+}
+
+func TestSearchWindowIsResliced(t *testing.T) {
+	f := newFake()
+	f.window = 4 // the fake refuses paging past 4 results
+	old := searchWindow
+	searchWindow = 4
+	t.Cleanup(func() { searchWindow = old })
+	// 9 contacts, several sharing a modification time at slice boundaries.
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.objects["contacts"] = nil
+	for i, m := range []int{0, 1, 1, 1, 2, 2, 3, 3, 4} {
+		f.objects["contacts"] = append(f.objects["contacts"], &fakeRecord{id: 400 + i, created: base, updated: base.Add(time.Duration(m) * time.Minute), props: map[string]any{}})
+	}
+	srv := f.start(t)
+	cfg := cfgJSON(srv.URL, `, "start_date": "2023-12-31"`)
+	col := &sdktest.Collector{}
+	if err := testSource(nil).Read(context.Background(), connector.ReadRequest{Config: cfg, Streams: []string{"contacts"}}, col); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 9 {
+		want = append(want, fmt.Sprintf("contacts %d", 400+i))
+	}
+	if got := keys(col.Records); !slices.Equal(got, want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
+func TestResumeFromCheckpoint(t *testing.T) {
+	f := newFake()
+	srv := f.start(t)
+	cfg := cfgJSON(srv.URL, "")
+	s := testSource(nil)
+	full := read(t, s, cfg, nil)
+
+	for _, stopAt := range []int{1, 3, 7, 12} {
+		t.Run(fmt.Sprint(stopAt), func(t *testing.T) {
+			stop := errors.New("host went away")
+			n := 0
+			broken := &sdktest.Collector{OnEmit: func(connector.Record) error {
+				if n++; n > stopAt {
+					return stop
+				}
+				return nil
+			}}
+			err := s.Read(context.Background(), connector.ReadRequest{Config: cfg}, broken)
+			if !errors.Is(err, stop) {
+				t.Fatalf("interrupted Read returned %v", err)
+			}
+			rest := read(t, s, cfg, broken.State())
+			got := keys(append(broken.Delivered(), rest.Records...))
+			if want := keys(full.Records); !slices.Equal(got, want) {
+				t.Errorf("delivered + resumed\n got %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+func TestHTTPFailures(t *testing.T) {
+	tests := []struct {
+		name      string
+		inject    func(w http.ResponseWriter)
+		wantErr   string // empty: the read succeeds
+		wantWaits []time.Duration
+	}{
+		{"429 with Retry-After", func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "3")
+			w.WriteHeader(429)
+			io.WriteString(w, `{"status":"error","message":"You have reached your secondly limit.","category":"RATE_LIMITS"}`)
+		}, "", []time.Duration{3 * time.Second}},
+		{"500", func(w http.ResponseWriter) {
+			w.WriteHeader(500)
+			io.WriteString(w, `{"status":"error","message":"internal"}`)
+		}, "", nil},
+		{"malformed body", func(w http.ResponseWriter) { io.WriteString(w, `{"results": [{"id": "101", "properties": {`) },
+			"hubspot: GET /crm/v3/objects/contacts: malformed JSON response", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			f.failNext("/crm/v3/objects/contacts", tt.inject)
+			srv := f.start(t)
+			var waits []time.Duration
+			col := &sdktest.Collector{}
+			err := testSource(&waits).Read(context.Background(), connector.ReadRequest{Config: cfgJSON(srv.URL, ""), Streams: []string{"contacts"}}, col)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(col.Stream("contacts")) != 6 {
+				t.Errorf("%d contacts after the retry, want 6", len(col.Stream("contacts")))
+			}
+			if len(waits) != 1 || (tt.wantWaits != nil && !slices.Equal(waits, tt.wantWaits)) {
+				t.Errorf("waits %v, want one retry %v", waits, tt.wantWaits)
+			}
+		})
+	}
+}
+
+func TestAuthFailureAndNoTokenInLogsOrErrors(t *testing.T) {
+	f := newFake()
+	// The fake answers 429 once, echoing the token, then refuses it.
+	f.failNext("/crm/v3/objects/contacts", func(w http.ResponseWriter) {
+		w.WriteHeader(429)
+		io.WriteString(w, `{"message":"slow down, `+token+`"}`)
+	})
+	f.failNext("/crm/v3/objects/contacts", func(w http.ResponseWriter) {
+		w.WriteHeader(401)
+		io.WriteString(w, `{"status":"error","message":"The OAuth token used to make this call expired: `+token+`"}`)
+	})
+	srv := f.start(t)
+	var logs bytes.Buffer
+	ctx := connector.WithLogger(context.Background(), slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	s := testSource(nil)
+	err := s.Check(ctx, cfgJSON(srv.URL, ""))
+	want := "hubspot: GET /crm/v3/objects/contacts: 401 Unauthorized: check the token"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Check error %v, want %q", err, want)
+	}
+	var errs []string
+	errs = append(errs, err.Error())
+	// A wrong token: every call fails with 401.
+	bad := json.RawMessage(strings.Replace(string(cfgJSON(srv.URL, "")), token, token+"x", 1))
+	for _, call := range []func() error{
+		func() error { return s.Check(ctx, bad) },
+		func() error { return s.Read(ctx, connector.ReadRequest{Config: bad}, &sdktest.Collector{}) },
+	} {
+		err := call()
+		if err == nil || !strings.Contains(err.Error(), "401 Unauthorized: check the token") {
+			t.Errorf("wrong token: %v", err)
+		}
+		errs = append(errs, err.Error())
+	}
+	// The successful read logs too (debug: association errors).
+	read(t, s, cfgJSON(srv.URL, ""), nil)
+	if !strings.Contains(logs.String(), "retrying HTTP request") {
+		t.Errorf("expected a retry log line, got %s", logs.String())
+	}
+	for _, s := range append(errs, logs.String()) {
+		if strings.Contains(s, token) {
+			t.Errorf("token leaked: %s", s)
+		}
+	}
+}
+
+func TestConfig(t *testing.T) {
+	tests := []struct {
+		cfg     string
+		wantErr string
+	}{
+		{`{"token": "t"}`, ""},
+		{`{"token": "t", "properties": {"contacts": ["lifecyclestage"]}, "start_date": "2024-01-31", "max_retries": 2}`, ""},
+		{`{}`, "token is required"},
+		{`{"token": "t", "tokn": "x"}`, `unknown field "tokn"`},
+		{`{"token": "t", "properties": {"tickets": ["x"]}}`, "properties.tickets: unknown object"},
+		{`{"token": "t", "start_date": "yesterday"}`, "start_date"},
+	}
+	for _, tt := range tests {
+		_, err := parseConfig(json.RawMessage(tt.cfg))
+		if (tt.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("parseConfig(%s) = %v, want %q", tt.cfg, err, tt.wantErr)
+		}
+	}
+}
+
+func TestConformance(t *testing.T) {
+	f := newFake()
+	srv := f.start(t)
+	sdktest.Run(t, testSource(nil), sdktest.Options{
+		Config: cfgJSON(srv.URL, ""),
+		BadConfigs: []json.RawMessage{
+			json.RawMessage(`{}`),
+			json.RawMessage(`{"token": ""}`),
+			json.RawMessage(`{"token": "x", "colour": "blue"}`),
+			json.RawMessage(`{"token": "x", "timeout": "soon"}`),
+			json.RawMessage(fmt.Sprintf(`{"token": "wrong", "base_url": %q}`, srv.URL)),
+		},
+	})
+}

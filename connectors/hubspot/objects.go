@@ -1,0 +1,347 @@
+package hubspot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/desilo/desilo/plugins/connector"
+)
+
+const (
+	listLimit   = 100
+	searchLimit = 200
+)
+
+// searchWindow is the most results one search query pages through (a var
+// so that tests can make it small).
+var searchWindow = 10000
+
+// objectState is the checkpoint of one object stream.
+type objectState struct {
+	// Listing is set while the first full listing is in progress.
+	Listing *pass `json:"listing,omitempty"`
+	// Incremental is true once the first read is complete; searches then
+	// start at Since.
+	Incremental bool `json:"incremental,omitempty"`
+	// Since is a modification time in Unix ms: every change before it
+	// was delivered.
+	Since int64 `json:"since_ms,omitempty"`
+	// Seen holds id → modification time (ms) of records delivered with a
+	// modification time at or after Since, so a query starting at Since
+	// skips them.
+	Seen map[string]int64 `json:"seen,omitempty"`
+	// Archived tracks which archived records were reported as deleted.
+	Archived archivedState `json:"archived"`
+}
+
+// pass is a listing in progress, paged by "after".
+type pass struct {
+	After string `json:"after,omitempty"`
+	// Started is the server time (ms) of the listing's first response.
+	Started int64 `json:"started_ms"`
+	// Seen holds the records delivered by this pass with a time at or
+	// after Started: the next window starts at Started and skips them.
+	Seen map[string]int64 `json:"seen,omitempty"`
+}
+
+type archivedState struct {
+	Since int64            `json:"since_ms,omitempty"`
+	Seen  map[string]int64 `json:"seen,omitempty"`
+	Pass  *pass            `json:"pass,omitempty"`
+}
+
+type listPage struct {
+	Results []object `json:"results"`
+	Paging  struct {
+		Next struct {
+			After string `json:"after"`
+		} `json:"next"`
+	} `json:"paging"`
+}
+
+func (r *reader) readObject(ctx context.Context, name string) error {
+	st := r.st.Objects[name]
+	if st == nil {
+		st = &objectState{}
+		r.st.Objects[name] = st
+	}
+	if !st.Incremental {
+		if r.start > 0 {
+			st.Incremental, st.Since = true, r.start
+		} else if err := r.listAll(ctx, name, st); err != nil {
+			return err
+		}
+	}
+	if err := r.search(ctx, name, st); err != nil {
+		return err
+	}
+	return r.listArchived(ctx, name, st)
+}
+
+// listAll is the first read of a stream: every record, by id.
+func (r *reader) listAll(ctx context.Context, name string, st *objectState) error {
+	if st.Listing == nil {
+		st.Listing = &pass{}
+	}
+	p := st.Listing
+	q := url.Values{"limit": {strconv.Itoa(listLimit)}, "properties": {strings.Join(r.properties(name), ",")}}
+	for {
+		if p.After != "" {
+			q.Set("after", p.After)
+		}
+		var page listPage
+		resp, err := r.c.GetJSON(ctx, "/crm/v3/objects/"+name, q, &page)
+		if err != nil {
+			return err
+		}
+		if p.Started == 0 {
+			p.Started = serverTime(resp.Header)
+		}
+		if err := r.enrich(ctx, name, page.Results); err != nil {
+			return err
+		}
+		for i, o := range page.Results {
+			mod, err := r.modified(ctx, name, o, fmt.Sprintf("list page after %q, item %d", p.After, i))
+			if err != nil {
+				return err
+			}
+			if mod < 0 {
+				continue
+			}
+			if mod >= p.Started {
+				p.Seen = setSeen(p.Seen, o.ID, mod)
+			}
+			if err := r.emit(ctx, name, o, false); err != nil {
+				return err
+			}
+		}
+		p.After = page.Paging.Next.After
+		if p.After == "" {
+			// From here on, searches start when the listing started.
+			st.Incremental, st.Since, st.Seen, st.Listing = true, p.Started, p.Seen, nil
+		}
+		if err := r.checkpoint(ctx); err != nil {
+			return err
+		}
+		if p.After == "" {
+			return nil
+		}
+	}
+}
+
+type searchPage struct {
+	Total   int      `json:"total"`
+	Results []object `json:"results"`
+	Paging  struct {
+		Next struct {
+			After string `json:"after"`
+		} `json:"next"`
+	} `json:"paging"`
+}
+
+// search reads the records modified at or after st.Since, oldest first.
+func (r *reader) search(ctx context.Context, name string, st *objectState) error {
+	prop := modifiedProperty[name]
+	sliceStart, after := st.Since, ""
+	for {
+		body := map[string]any{
+			"filterGroups": []any{map[string]any{"filters": []any{map[string]any{
+				"propertyName": prop, "operator": "GTE", "value": strconv.FormatInt(sliceStart, 10),
+			}}}},
+			"sorts":      []any{map[string]any{"propertyName": prop, "direction": "ASCENDING"}},
+			"properties": r.properties(name),
+			"limit":      searchLimit,
+		}
+		if after != "" {
+			body["after"] = after
+		}
+		var page searchPage
+		if _, err := r.c.PostJSON(ctx, "/crm/v3/objects/"+name+"/search", body, &page); err != nil {
+			return err
+		}
+		if err := r.enrich(ctx, name, page.Results); err != nil {
+			return err
+		}
+		for i, o := range page.Results {
+			mod, err := r.modified(ctx, name, o, fmt.Sprintf("search from %d after %q, item %d", sliceStart, after, i))
+			if err != nil {
+				return err
+			}
+			if mod < 0 || st.Seen[o.ID] == mod {
+				continue // unusable, or delivered already
+			}
+			if mod > st.Since {
+				st.Since = mod
+				for id, m := range st.Seen {
+					if m < mod {
+						delete(st.Seen, id)
+					}
+				}
+			}
+			if mod >= st.Since {
+				st.Seen = setSeen(st.Seen, o.ID, mod)
+			}
+			if err := r.emit(ctx, name, o, false); err != nil {
+				return err
+			}
+		}
+		if err := r.checkpoint(ctx); err != nil {
+			return err
+		}
+		next := page.Paging.Next.After
+		if next == "" || len(page.Results) == 0 {
+			return nil
+		}
+		// HubSpot refuses a page that ends past the window (after+limit).
+		if off, err := strconv.Atoi(next); err == nil && off+len(page.Results) > searchWindow {
+			// The next page would pass the search window: query again
+			// from the newest time seen.
+			if st.Since == sliceStart {
+				return fmt.Errorf("hubspot: %s: more than %d records were modified at %s; the search API cannot page through them",
+					name, searchWindow, time.UnixMilli(sliceStart).UTC().Format(time.RFC3339Nano))
+			}
+			sliceStart, next = st.Since, ""
+		}
+		after = next
+	}
+}
+
+// listArchived emits each archived record once, as deleted.
+func (r *reader) listArchived(ctx context.Context, name string, st *objectState) error {
+	a := &st.Archived
+	if a.Pass == nil {
+		a.Pass = &pass{}
+	}
+	p := a.Pass
+	q := url.Values{"limit": {strconv.Itoa(listLimit)}, "archived": {"true"}, "properties": {"hs_object_id"}}
+	for {
+		if p.After != "" {
+			q.Set("after", p.After)
+		}
+		var page listPage
+		resp, err := r.c.GetJSON(ctx, "/crm/v3/objects/"+name, q, &page)
+		if err != nil {
+			return err
+		}
+		if p.Started == 0 {
+			p.Started = serverTime(resp.Header)
+		}
+		for _, o := range page.Results {
+			at, err := parseTime(o.ArchivedAt)
+			if err != nil || o.ID == "" {
+				connector.Log(ctx).Warn("hubspot: archived record without id or archivedAt; not reported as deleted", "stream", name, "id", o.ID)
+				continue
+			}
+			if at >= p.Started {
+				p.Seen = setSeen(p.Seen, o.ID, at)
+			}
+			if at < a.Since || a.Seen[o.ID] == at {
+				continue // reported by an earlier pass
+			}
+			del := object{ID: o.ID, Archived: true, ArchivedAt: o.ArchivedAt}
+			if err := r.emit(ctx, name, del, true); err != nil {
+				return err
+			}
+		}
+		p.After = page.Paging.Next.After
+		if p.After == "" {
+			a.Since, a.Seen, a.Pass = p.Started, p.Seen, nil
+		}
+		if err := r.checkpoint(ctx); err != nil {
+			return err
+		}
+		if p.After == "" {
+			return nil
+		}
+	}
+}
+
+// modified returns a record's modification time in ms, or -1 after
+// rejecting a record that has none.
+func (r *reader) modified(ctx context.Context, name string, o object, where string) (int64, error) {
+	mod, err := parseTime(o.UpdatedAt)
+	if err == nil && o.ID != "" {
+		return mod, nil
+	}
+	raw, _ := json.Marshal(o)
+	reason := "record has no id"
+	if o.ID != "" {
+		reason = fmt.Sprintf("updatedAt %q is not an RFC 3339 time", o.UpdatedAt)
+	}
+	return -1, r.out.Reject(ctx, connector.Reject{Stream: name, Location: where, Reason: reason, Raw: raw})
+}
+
+func (r *reader) emit(ctx context.Context, stream string, o object, deleted bool) error {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("hubspot: %s: encoding record %s: %w", stream, o.ID, err)
+	}
+	return r.out.Emit(ctx, connector.Record{Stream: stream, Data: b, Deleted: deleted})
+}
+
+// enrich adds the associated contact ids to deals.
+func (r *reader) enrich(ctx context.Context, name string, objs []object) error {
+	if name != "deals" || len(objs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(objs))
+	for i, o := range objs {
+		ids[i] = o.ID
+	}
+	assoc, err := r.associations(ctx, "deals", "contacts", ids)
+	if err != nil {
+		return err
+	}
+	for i := range objs {
+		var cs []string
+		for _, l := range assoc[objs[i].ID] {
+			cs = append(cs, l.ToObjectID.String())
+		}
+		sortIDs(cs)
+		objs[i].ContactIDs = cs
+	}
+	return nil
+}
+
+// sortIDs sorts numeric ids by value (shorter first), others after.
+func sortIDs(ids []string) {
+	sort.Slice(ids, func(i, j int) bool {
+		if len(ids[i]) != len(ids[j]) {
+			return len(ids[i]) < len(ids[j])
+		}
+		return ids[i] < ids[j]
+	})
+}
+
+func setSeen(m map[string]int64, id string, t int64) map[string]int64 {
+	if m == nil {
+		m = map[string]int64{}
+	}
+	m[id] = t
+	return m
+}
+
+func parseTime(s string) (int64, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return 0, err
+	}
+	return t.UnixMilli(), nil
+}
+
+// serverTime is the time of a response by the server's clock, so that the
+// local clock's skew does not matter; the Date header has whole seconds,
+// which errs early (safe). Without it, the local clock less a margin.
+func serverTime(h http.Header) int64 {
+	if t, err := http.ParseTime(h.Get("Date")); err == nil {
+		return t.UnixMilli()
+	}
+	return time.Now().Add(-5 * time.Minute).UnixMilli()
+}
