@@ -1,0 +1,281 @@
+package imap
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/desilo/desilo/plugins/connector"
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// session is a logged-in IMAP connection whose blocking calls end when
+// the context that opened it is cancelled.
+type session struct {
+	*imapclient.Client
+	addr string
+	stop func() bool
+}
+
+func (s *session) close() {
+	_ = s.Logout().Wait()
+	s.stop()
+	_ = s.Client.Close()
+}
+
+// connect dials, secures the connection as configured and logs in.
+func connect(ctx context.Context, cfg *Config) (*session, error) {
+	addr := cfg.addr()
+	tc, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	d := net.Dialer{Timeout: 30 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("imap %s: connect: %w", addr, ctxErr(ctx, err))
+	}
+	// imapclient takes no context: closing the connection unblocks it.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	fail := func(what string, err error) (*session, error) {
+		stop()
+		conn.Close()
+		return nil, fmt.Errorf("imap %s: %s: %w", addr, what, ctxErr(ctx, err))
+	}
+
+	var c *imapclient.Client
+	switch cfg.TLS {
+	case tlsImplicit:
+		tlsConn := tls.Client(conn, tc)
+		if err := tlsConn.HandshakeContext(ctx); err != nil {
+			return fail("TLS handshake (for a server that starts in plain text, as on port 143, set tls: starttls)", err)
+		}
+		c = imapclient.New(tlsConn, nil)
+	case tlsStartTLS:
+		if c, err = imapclient.NewStartTLS(conn, &imapclient.Options{TLSConfig: tc}); err != nil {
+			return fail("STARTTLS", err)
+		}
+	default:
+		c = imapclient.New(conn, nil)
+	}
+	if err := c.WaitGreeting(); err != nil {
+		return fail("greeting", err)
+	}
+	if err := c.Login(cfg.Username, cfg.Password).Wait(); err != nil {
+		var ierr *imap.Error
+		if errors.As(err, &ierr) && ierr.Code == imap.ResponseCodeAuthenticationFailed {
+			return fail(fmt.Sprintf("login as %q failed: the server rejected the username or password", cfg.Username), err)
+		}
+		return fail(fmt.Sprintf("login as %q", cfg.Username), err)
+	}
+	return &session{Client: c, addr: addr, stop: stop}, nil
+}
+
+// mailboxes resolves the configured mailboxes (LIST patterns expanded)
+// and finds the server's \Sent mailboxes.
+func (s *session) mailboxes(ctx context.Context, cfg *Config) (names []string, sent map[string]bool, err error) {
+	opts := &imap.ListOptions{}
+	caps := s.Caps()
+	if caps.Has(imap.CapSpecialUse) && (caps.Has(imap.CapListExtended) || caps.Has(imap.CapIMAP4rev2)) {
+		opts.ReturnSpecialUse = true
+	}
+	all, err := s.List("", "*", opts).Collect()
+	if err != nil {
+		return nil, nil, fmt.Errorf("imap %s: list mailboxes: %w", s.addr, ctxErr(ctx, err))
+	}
+	sent = map[string]bool{}
+	for _, m := range all {
+		if slices.Contains(m.Attrs, imap.MailboxAttrSent) {
+			sent[m.Mailbox] = true
+		}
+	}
+	for _, want := range cfg.Mailboxes {
+		if !strings.ContainsAny(want, "*%") {
+			names = appendNew(names, want)
+			continue
+		}
+		matched, err := s.List("", want, nil).Collect()
+		if err != nil {
+			return nil, nil, fmt.Errorf("imap %s: list mailboxes %q: %w", s.addr, want, ctxErr(ctx, err))
+		}
+		n := len(names)
+		for _, m := range matched {
+			if !slices.Contains(m.Attrs, imap.MailboxAttrNoSelect) && !slices.Contains(m.Attrs, imap.MailboxAttrNonExistent) {
+				names = appendNew(names, m.Mailbox)
+			}
+		}
+		if len(names) == n {
+			return nil, nil, fmt.Errorf("imap %s: mailboxes: pattern %q matches no selectable mailbox", s.addr, want)
+		}
+	}
+	return names, sent, nil
+}
+
+// appendNew appends name unless it is there; INBOX is case-insensitive.
+func appendNew(names []string, name string) []string {
+	for _, n := range names {
+		if n == name || (strings.EqualFold(n, "INBOX") && strings.EqualFold(name, "INBOX")) {
+			return names
+		}
+	}
+	return append(names, name)
+}
+
+func (s *session) examine(ctx context.Context, mailbox string) (*imap.SelectData, error) {
+	sel, err := s.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
+		return nil, fmt.Errorf("imap %s: select mailbox %q: %w", s.addr, mailbox, ctxErr(ctx, err))
+	}
+	return sel, nil
+}
+
+func checkServer(ctx context.Context, cfg *Config) error {
+	s, err := connect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	names, _, err := s.mailboxes(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if _, err := s.examine(ctx, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readServer(ctx context.Context, cfg *Config, w *writer) error {
+	s, err := connect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	names, sent, err := s.mailboxes(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := s.readMailbox(ctx, cfg, name, cfg.isSent(name, sent), w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readMailbox emits the messages with a UID above the saved one, a batch
+// per round trip, and checkpoints after each batch.
+func (s *session) readMailbox(ctx context.Context, cfg *Config, name string, sent bool, w *writer) error {
+	log := connector.Log(ctx).With("mailbox", name)
+	sel, err := s.examine(ctx, name)
+	if err != nil {
+		return err
+	}
+	prev, known := w.state.Mailboxes[name]
+	last := imap.UID(prev.LastUID)
+	if known && prev.UIDValidity != sel.UIDValidity {
+		log.Warn("mailbox UIDVALIDITY changed, so its saved UIDs mean nothing any more: reading it again from the start",
+			"old_uid_validity", prev.UIDValidity, "new_uid_validity", sel.UIDValidity)
+		last = 0
+	}
+	w.state.Mailboxes[name] = mailboxState{UIDValidity: sel.UIDValidity, LastUID: uint32(last)}
+	if sel.NumMessages == 0 || (sel.UIDNext != 0 && sel.UIDNext <= last+1) {
+		log.Debug("no new messages")
+		return nil
+	}
+
+	// "last+1:*" always matches the highest UID, even when it is not
+	// above last: hence the filter.
+	res, err := s.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{{{Start: last + 1, Stop: 0}}}}, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("imap %s: search mailbox %q: %w", s.addr, name, ctxErr(ctx, err))
+	}
+	set, ok := res.All.(imap.UIDSet)
+	var uids []imap.UID
+	if ok {
+		if uids, ok = set.Nums(); !ok {
+			return fmt.Errorf("imap %s: search mailbox %q: the server answered with an open UID range", s.addr, name)
+		}
+	}
+	uids = slices.DeleteFunc(uids, func(u imap.UID) bool { return u <= last })
+	slices.Sort(uids)
+	log.Info("reading mailbox", "new_messages", len(uids), "uid_validity", sel.UIDValidity)
+
+	for batch := range slices.Chunk(uids, cfg.BatchSize) {
+		if err := s.fetch(ctx, cfg, name, sel.UIDValidity, sent, batch, w); err != nil {
+			return err
+		}
+		w.state.Mailboxes[name] = mailboxState{UIDValidity: sel.UIDValidity, LastUID: uint32(batch[len(batch)-1])}
+		if err := w.checkpoint(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetch reads one batch in one UID FETCH: header, size, flags, internal
+// date, and the start of the text when bodies are wanted.
+func (s *session) fetch(ctx context.Context, cfg *Config, mailbox string, uidValidity uint32, sent bool, uids []imap.UID, w *writer) error {
+	header := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
+	opts := &imap.FetchOptions{
+		UID: true, Flags: true, RFC822Size: true, InternalDate: true,
+		BodySection: []*imap.FetchItemBodySection{header},
+	}
+	var text *imap.FetchItemBodySection
+	if cfg.Bodies {
+		text = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierText, Peek: true,
+			Partial: &imap.SectionPartial{Offset: 0, Size: cfg.rawLimit()}}
+		opts.BodySection = append(opts.BodySection, text)
+	}
+	cmd := s.Fetch(imap.UIDSetNum(uids...), opts)
+	defer cmd.Close()
+	for {
+		data := cmd.Next()
+		if data == nil {
+			break
+		}
+		msg, err := data.Collect()
+		if err != nil {
+			return fmt.Errorf("imap %s: fetch from mailbox %q: %w", s.addr, mailbox, ctxErr(ctx, err))
+		}
+		raw := rawMessage{
+			header:   msg.FindBodySection(header),
+			size:     msg.RFC822Size,
+			fallback: msg.InternalDate,
+			flags:    make([]string, 0, len(msg.Flags)),
+			mailbox:  mailbox,
+		}
+		for _, f := range msg.Flags {
+			raw.flags = append(raw.flags, string(f))
+		}
+		if text != nil {
+			raw.text = msg.FindBodySection(text)
+			raw.textCut = msg.RFC822Size-int64(len(raw.header)) > cfg.rawLimit()
+		}
+		rec, err := parse(cfg, raw, sent)
+		if err != nil {
+			loc := fmt.Sprintf("mailbox %s, UIDVALIDITY %d, UID %d", mailbox, uidValidity, msg.UID)
+			if err := w.reject(ctx, loc, err, raw.header); err != nil {
+				return err
+			}
+			continue
+		}
+		rec.ID = fmt.Sprintf("%s;UIDVALIDITY=%d;UID=%d", mailbox, uidValidity, msg.UID)
+		rec.UID, rec.UIDValidity = uint32(msg.UID), uidValidity
+		if err := w.emit(ctx, rec); err != nil {
+			return err
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return fmt.Errorf("imap %s: fetch from mailbox %q: %w", s.addr, mailbox, ctxErr(ctx, err))
+	}
+	return nil
+}
