@@ -44,6 +44,7 @@ type fakeConfig struct {
 	Size  int    `json:"size"`  // bytes of padding per record
 	After int    `json:"after"` // misbehave after this many records
 	Token string `json:"token"`
+	Every int    `json:"every"` // records between checkpoints (default 100)
 }
 
 const fakeConfigSchema = `{
@@ -55,7 +56,8 @@ const fakeConfigSchema = `{
     "count": {"type": "integer", "minimum": 0},
     "size": {"type": "integer", "minimum": 0},
     "after": {"type": "integer", "minimum": 0},
-    "token": {"type": "string"}
+    "token": {"type": "string"},
+    "every": {"type": "integer", "minimum": 1}
   }
 }`
 
@@ -94,6 +96,9 @@ func (fake) Read(ctx context.Context, req connector.ReadRequest, out connector.E
 			return err
 		}
 	}
+	if c.Every == 0 {
+		c.Every = 100
+	}
 	rec := fakeRecord(c.Size)
 	for i := start; i < c.Count; i++ {
 		if i == c.After {
@@ -116,7 +121,7 @@ func (fake) Read(ctx context.Context, req connector.ReadRequest, out connector.E
 		if err := out.Emit(ctx, connector.Record{Stream: "items", Data: rec(i)}); err != nil {
 			return err
 		}
-		if (i+1)%100 == 0 {
+		if (i+1)%c.Every == 0 {
 			if err := out.Checkpoint(ctx, []byte(strconv.Itoa(i+1))); err != nil {
 				return err
 			}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/desilo/desilo/core/config"
+	"github.com/desilo/desilo/plugins/host"
+)
+
+// Exit codes, the one place they are decided. Schedulers act on them;
+// `desilo --help` and the README list them.
+const (
+	exitOK          = 0
+	exitFailure     = 1   // anything not listed below
+	exitUsage       = 2   // bad flags or arguments
+	exitConfig      = 3   // desilo.yaml or a source's config is invalid
+	exitSource      = 4   // a source failed: check, discovery or extraction
+	exitLocked      = 5   // another run holds the state directory
+	exitOutput      = 6   // the snapshot is written but an output (BigQuery) failed
+	exitInterrupted = 130 // interrupted by SIGINT or SIGTERM
+)
+
+const exitCodesHelp = `Exit codes:
+  0    success
+  1    failure not covered below
+  2    usage error (flags, arguments)
+  3    invalid configuration (desilo.yaml or a source's config)
+  4    a source failed (check, discover or extract)
+  5    another run holds the state directory's lock
+  6    the snapshot was written but an output (BigQuery) failed
+  130  interrupted (SIGINT or SIGTERM); nothing half-written was kept`
+
+// exitError carries an exit code chosen where the failure is understood.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// silentError has been reported already (e.g. a table of check results);
+// only its code is left to return.
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// exitCode maps an error to the process exit code and prints it.
+func exitCode(ctx context.Context, err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	var silent *silentError
+	if errors.As(err, &silent) {
+		return silent.code
+	}
+	fmt.Fprintln(stderr, "desilo:", err)
+	var ee *exitError
+	var ce *config.Error
+	var ces config.Errors
+	var hce *host.ConfigError
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ces), errors.As(err, &ce), errors.As(err, &hce):
+		return exitConfig
+	}
+	return exitFailure
+}

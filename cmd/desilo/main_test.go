@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The host launches built-in connectors as `<self> connector serve NAME`;
+// in tests <self> is this test binary, so it serves them here.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == "connector" && os.Args[2] == "serve" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// desilo runs the CLI in-process and returns its exit code and output.
+func desilo(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+const example = "../../examples/files/desilo.yaml"
+
+func TestConnectorsList(t *testing.T) {
+	code, out, errOut := desilo(t, "connectors", "list", "--plugin-dir", t.TempDir())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"NAME", "files", "hubspot", "imap", "sql", "zendesk", "built-in"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("connectors list does not mention %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestDiscoverAndCheckTheExample(t *testing.T) {
+	code, out, errOut := desilo(t, "discover", "-c", example, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got []discovered
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, out)
+	}
+	if len(got) != 2 || got[0].Source != "legacy_crm" || got[0].Streams[0].Name != "contacts" || got[1].Streams[0].Name != "orders" {
+		t.Fatalf("discovered %+v", got)
+	}
+	if pk := got[0].Streams[0].PrimaryKey; len(pk) != 1 || pk[0] != "Kundennummer" {
+		t.Fatalf("contacts primary key = %v", pk)
+	}
+
+	code, out, errOut = desilo(t, "discover", "-c", example, "--source", "shop")
+	if code != 0 || !strings.Contains(out, "orders") || !strings.Contains(out, "order (desilo.yaml)") || strings.Contains(out, "contacts") {
+		t.Fatalf("discover --source shop: exit %d\n%s%s", code, out, errOut)
+	}
+
+	code, out, errOut = desilo(t, "check", "-c", example)
+	if code != 0 || strings.Count(out, " ok") != 2 {
+		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+func writeConfig(t *testing.T, yaml string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "desilo.yaml")
+	if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestExitCodes(t *testing.T) {
+	broken := writeConfig(t, "version: 1\nsources:\n  - name: crm\n    conector: files\n")
+	missingFiles := writeConfig(t, `version: 1
+identity: {default_region: DE}
+sources:
+  - name: legacy
+    connector: files
+    config:
+      streams: [{name: contacts, paths: [nowhere/*.csv], primary_key: [id]}]
+`)
+	badSourceConfig := writeConfig(t, `version: 1
+identity: {default_region: DE}
+sources:
+  - name: legacy
+    connector: files
+    config:
+      streams: [{name: contacts, paths: nowhere.csv, primary_key: [id]}]
+`)
+	unknownConnector := writeConfig(t, `version: 1
+identity: {default_region: DE}
+sources:
+  - {name: legacy, connector: nosuch}
+`)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown command", []string{"bogus"}, exitUsage, `unknown command "bogus"`},
+		{"unknown flag", []string{"check", "--nope"}, exitUsage, "unknown flag: --nope"},
+		{"bad log level", []string{"version", "--log-level", "loud"}, exitUsage, "--log-level"},
+		{"unknown source", []string{"check", "-c", example, "--source", "nope"}, exitUsage, `--source "nope"`},
+		{"config file missing", []string{"validate", "-c", "/nonexistent/desilo.yaml"}, exitConfig, "no such file"},
+		{"config with a typo", []string{"validate", "-c", broken}, exitConfig, `:4: sources[0].conector`},
+		{"source config invalid", []string{"validate", "-c", badSourceConfig}, exitConfig, "desilo.yaml:7"},
+		{"source config invalid at check", []string{"check", "-c", badSourceConfig}, exitConfig, "paths"},
+		{"connector not found", []string{"check", "-c", unknownConnector, "--plugin-dir", t.TempDir()}, exitConfig, `"nosuch" is not built in`},
+		{"check fails", []string{"check", "-c", missingFiles}, exitSource, "nowhere/*.csv"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := desilo(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errOut)
+			}
+			if !strings.Contains(out+errOut, tt.want) {
+				t.Errorf("output does not say %q\nstdout: %s\nstderr: %s", tt.want, out, errOut)
+			}
+		})
+	}
+}
+
+func TestHelpListsExitCodes(t *testing.T) {
+	code, out, _ := desilo(t, "--help")
+	if code != 0 || !strings.Contains(out, "Exit codes:") || !strings.Contains(out, "5    another run holds") {
+		t.Fatalf("help (exit %d) lacks the exit codes:\n%s", code, out)
+	}
+}
+
+func TestConnectorSpec(t *testing.T) {
+	code, out, errOut := desilo(t, "connector", "spec", "files")
+	if code != 0 || !strings.Contains(out, "streams[].paths (array of string, required)") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = desilo(t, "connector", "spec", "hubspot", "--json")
+	var spec struct {
+		Name         string          `json:"name"`
+		ConfigSchema json.RawMessage `json:"config_schema"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &spec) != nil || spec.Name != "hubspot" || len(spec.ConfigSchema) == 0 {
+		t.Fatalf("spec --json: exit %d\n%s", code, out)
+	}
+}

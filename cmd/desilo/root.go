@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/desilo/desilo/connectors/builtin"
+	"github.com/desilo/desilo/core/config"
+	"github.com/desilo/desilo/plugins/host"
+)
+
+// app is what every command shares: where output goes, the logger, and
+// the global flags.
+type app struct {
+	stdout, stderr io.Writer
+	log            *slog.Logger
+
+	logFormat  string
+	logLevel   string
+	pluginDirs []string
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil && isUsage(err) {
+		err = withCode(exitUsage, fmt.Errorf("%w (see 'desilo --help')", err))
+	}
+	return exitCode(ctx, err, stderr)
+}
+
+// isUsage recognises cobra's own errors about the command line.
+func isUsage(err error) bool {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return false
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires "} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "desilo",
+		Short: "Turn scattered customer data into one customer model",
+		Long: `desilo pulls customer records out of their silos (CRM, shop, service desk,
+mailbox, files, SQL) through connector plugins, links them to one customer by
+deterministic key matching, and publishes the unified model as Parquet files
+and BigQuery tables.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.setupLogging()
+		},
+	}
+	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitCodesHelp + "\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
+	f := root.PersistentFlags()
+	f.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
+	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringArrayVar(&a.pluginDirs, "plugin-dir", nil, "a directory with third-party connectors (desilo-connector-NAME); searched before $"+host.PluginPathEnv+" and ~/.desilo/plugins")
+
+	root.AddCommand(
+		a.versionCmd(),
+		a.connectorsCmd(),
+		a.connectorCmd(),
+		a.validateCmd(),
+		a.checkCmd(),
+		a.discoverCmd(),
+	)
+	return root
+}
+
+func (a *app) setupLogging() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+		return withCode(exitUsage, fmt.Errorf("--log-level %q: want debug, info, warn or error", a.logLevel))
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch a.logFormat {
+	case "text":
+		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
+	case "json":
+		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+	default:
+		return withCode(exitUsage, fmt.Errorf("--log-format %q: want text or json", a.logFormat))
+	}
+	return nil
+}
+
+// configFlag adds the -c flag every config-reading command has.
+func configFlag(cmd *cobra.Command, path *string) {
+	cmd.Flags().StringVarP(path, "config", "c", "desilo.yaml", "the config file")
+}
+
+// loadConfig reads desilo.yaml; its errors name file, line and field.
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, withCode(exitConfig, err)
+	}
+	return cfg, nil
+}
+
+// newHost returns a host that finds built-in and third-party connectors.
+func (a *app) newHost(cfg *config.Config) *host.Host {
+	opts := host.Options{
+		Logger:     a.log,
+		PluginDirs: host.SearchPath(a.pluginDirs),
+		Builtin:    builtin.Has,
+	}
+	if cfg != nil {
+		opts.IdleTimeout = cfg.Run.IdleTimeout
+	}
+	return host.New(opts)
+}
+
+// launch starts a source's connector and checks the source's config
+// against the connector's schema, with errors pointing into desilo.yaml.
+func (a *app) launch(ctx context.Context, h *host.Host, cfg *config.Config, src *config.Source) (*host.Plugin, error) {
+	p, err := h.Launch(ctx, host.Target{
+		Source:    src.Name,
+		Connector: src.Connector,
+		Path:      src.Plugin.Path,
+		SHA256:    src.Plugin.SHA256,
+		Dir:       cfg.Dir,
+		Secrets:   cfg.Secrets(),
+	})
+	if err != nil {
+		if errors.Is(err, host.ErrNotFound) {
+			return nil, withCode(exitConfig, fmt.Errorf("%s:%d: %w", cfg.File, src.Line, err))
+		}
+		return nil, withCode(exitSource, err)
+	}
+	if err := cfg.ValidateSourceConfig(src.Name, p.Spec().ConfigSchema); err != nil {
+		p.Close()
+		return nil, withCode(exitConfig, err)
+	}
+	return p, nil
+}
+
+// selectSources returns the sources a command works on: all, or the one
+// named by --source.
+func selectSources(cfg *config.Config, name string) ([]*config.Source, error) {
+	if name == "" {
+		out := make([]*config.Source, len(cfg.Sources))
+		for i := range cfg.Sources {
+			out[i] = &cfg.Sources[i]
+		}
+		return out, nil
+	}
+	s, ok := cfg.Source(name)
+	if !ok {
+		var names []string
+		for _, s := range cfg.Sources {
+			names = append(names, s.Name)
+		}
+		return nil, withCode(exitUsage, fmt.Errorf("--source %q: %s has no such source (it has: %s)", name, cfg.File, strings.Join(names, ", ")))
+	}
+	return []*config.Source{s}, nil
+}

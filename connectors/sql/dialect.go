@@ -1,0 +1,201 @@
+package sql
+
+import (
+	"context"
+	stdsql "database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+)
+
+const (
+	driverPostgres = "postgres"
+	driverMySQL    = "mysql"
+)
+
+// dialect holds what differs between PostgreSQL and MySQL/MariaDB: quoting,
+// placeholders, type names and the catalog queries.
+type dialect struct {
+	name string
+}
+
+func (d dialect) sqlDriver() string {
+	if d.name == driverPostgres {
+		return "pgx"
+	}
+	return "mysql"
+}
+
+// quoteIdent quotes a possibly schema-qualified name (public.customers):
+// each dot-separated part is quoted on its own, so a name cannot inject SQL.
+func (d dialect) quoteIdent(name string) string {
+	parts := strings.Split(name, ".")
+	for i, p := range parts {
+		if d.name == driverPostgres {
+			parts[i] = `"` + strings.ReplaceAll(p, `"`, `""`) + `"`
+		} else {
+			parts[i] = "`" + strings.ReplaceAll(p, "`", "``") + "`"
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+// quoteColumn quotes one column name; a dot in it is part of the name.
+func (d dialect) quoteColumn(name string) string {
+	if d.name == driverPostgres {
+		return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+	}
+	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
+}
+
+// placeholder returns the n-th (1-based) query parameter.
+func (d dialect) placeholder(n int) string {
+	if d.name == driverPostgres {
+		return "$" + strconv.Itoa(n)
+	}
+	return "?"
+}
+
+// kindOf classifies a column by the type name database/sql reports
+// (ColumnType.DatabaseTypeName: pgx gives PostgreSQL's internal names in
+// upper case, INT8, TIMESTAMPTZ; the MySQL driver gives BIGINT, DATETIME).
+func (d dialect) kindOf(typeName string) kind {
+	t := strings.ToUpper(typeName)
+	if d.name == driverPostgres {
+		switch t {
+		case "INT2", "INT4", "INT8", "OID", "XID", "CID":
+			return kindInt
+		case "NUMERIC":
+			return kindDecimal
+		case "FLOAT4", "FLOAT8":
+			return kindFloat
+		case "BOOL":
+			return kindBool
+		case "TIMESTAMP", "TIMESTAMPTZ":
+			return kindTimestamp
+		case "DATE":
+			return kindDate
+		case "JSON", "JSONB":
+			return kindJSON
+		case "BYTEA":
+			return kindBytes
+		}
+		return kindString
+	}
+	switch strings.TrimPrefix(t, "UNSIGNED ") {
+	case "TINYINT", "SMALLINT", "MEDIUMINT", "INT", "BIGINT", "YEAR":
+		return kindInt
+	case "DECIMAL":
+		return kindDecimal
+	case "FLOAT", "DOUBLE":
+		return kindFloat
+	case "DATETIME", "TIMESTAMP":
+		return kindTimestamp
+	case "DATE":
+		return kindDate
+	case "JSON":
+		return kindJSON
+	case "BLOB", "TINYBLOB", "MEDIUMBLOB", "LONGBLOB", "BINARY", "VARBINARY", "BIT", "GEOMETRY":
+		return kindBytes
+	}
+	return kindString
+}
+
+// nullableColumns returns, for a table, which of its columns allow NULL,
+// from information_schema. The table may be schema-qualified; otherwise it
+// is looked up in the connection's current schema (PostgreSQL) or
+// database (MySQL).
+func (d dialect) nullableColumns(ctx context.Context, db *stdsql.DB, table string) (map[string]bool, error) {
+	schemaExpr := "current_schema()"
+	if d.name == driverMySQL {
+		schemaExpr = "database()"
+	}
+	var args []any
+	where := "table_schema = " + schemaExpr + " AND table_name = " + d.placeholder(1)
+	if schema, name, ok := strings.Cut(table, "."); ok {
+		where = "table_schema = " + d.placeholder(1) + " AND table_name = " + d.placeholder(2)
+		args = append(args, schema, name)
+	} else {
+		args = append(args, table)
+	}
+	rows, err := db.QueryContext(ctx, "SELECT column_name, is_nullable FROM information_schema.columns WHERE "+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var col, nullable string
+		if err := rows.Scan(&col, &nullable); err != nil {
+			return nil, err
+		}
+		out[col] = nullable == "YES"
+	}
+	return out, rows.Err()
+}
+
+// secrets returns the strings of a DSN that must never reach a log or an
+// error: the DSN itself and its password, when it parses.
+func (d dialect) secrets(dsn string) []string {
+	out := []string{dsn}
+	var password string
+	if d.name == driverPostgres {
+		if c, err := pgx.ParseConfig(dsn); err == nil {
+			password = c.Password
+		}
+	} else if c, err := mysql.ParseDSN(dsn); err == nil {
+		password = c.Passwd
+	}
+	if password != "" {
+		out = append(out, password)
+	}
+	return out
+}
+
+// redactedError replaces secrets in an error's message. It still unwraps to
+// the original error, so errors.Is(err, context.Canceled) keeps working.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redact returns err with every secret replaced by [redacted].
+func redact(err error, secrets []string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	clean := msg
+	for _, s := range secrets {
+		if s != "" {
+			clean = strings.ReplaceAll(clean, s, "[redacted]")
+		}
+	}
+	if clean == msg {
+		return err
+	}
+	return &redactedError{msg: clean, err: err}
+}
+
+// open connects and pings. Its error names the driver, never the DSN.
+func (d dialect) open(ctx context.Context, dsn string) (*stdsql.DB, error) {
+	db, err := stdsql.Open(d.sqlDriver(), dsn)
+	if err != nil {
+		return nil, redact(fmt.Errorf("sql: open %s connection: %w", d.name, err), d.secrets(dsn))
+	}
+	// Streams are read one after another; one connection plus one for the
+	// catalog lookups is all a read needs.
+	db.SetMaxOpenConns(2)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, redact(fmt.Errorf("sql: connect to %s: %w", d.name, err), d.secrets(dsn))
+	}
+	return db, nil
+}

@@ -1,0 +1,38 @@
+// Package sql is the sql connector: tables and queries of PostgreSQL
+// (through pgx) and MySQL/MariaDB (through go-sql-driver/mysql) as streams.
+//
+// Reading. Each stream is read in pages of batch_size rows by keyset
+// paging, never OFFSET: ORDER BY (cursor, primary key...) and, after the
+// first page, WHERE (cursor, pk...) > (last row's values). A query stream
+// is wrapped as a subquery for this. Rows are emitted as they arrive, so
+// memory does not grow with the table. After each page the connector
+// checkpoints the last row's key values; a later read continues strictly
+// after them, so rows sharing the last cursor value are neither skipped
+// nor repeated. Rows written later with a cursor value equal to or below
+// the checkpoint's and a smaller primary key are not seen: the cursor must
+// grow on every write (an updated_at the application or a trigger sets, or
+// an increasing id). Rows whose cursor is NULL are not read (a warning is
+// logged when there are any). A stream without cursor_field is read in
+// full every run; an interrupted full read resumes where it stopped.
+//
+// Values. Column types decide the JSON of a value and the record schema:
+// integers are integers; DECIMAL/NUMERIC are JSON numbers written with the
+// database's exact digits, never passed through a float, so 19.99 stays
+// 19.99 (a NUMERIC NaN or Infinity makes the row a reject); floats are
+// numbers; booleans are booleans; timestamps are RFC 3339 strings in UTC
+// (zone-less PostgreSQL timestamp and MySQL DATETIME are taken as UTC,
+// unless the MySQL DSN sets loc); dates are YYYY-MM-DD; json/jsonb are the
+// JSON value itself (MariaDB stores JSON as LONGTEXT, so it arrives as a
+// string); binary columns are standard base64 strings; every other type
+// (text, enum, uuid, time, intervals, arrays) is its text form. MySQL zero
+// dates are null. Nullable columns allow null; all columns of a query
+// stream do, since a query's nullability is not known.
+//
+// Secrets. The DSN and its password never reach a log or an error: errors
+// from the drivers are redacted before they leave the connector.
+//
+// Preset woocommerce adds the streams customers and orders over the
+// standard WooCommerce tables, with default mappings (see
+// wooCommerceStreams). Table streams have no default mapping: the user
+// maps them in desilo.yaml.
+package sql

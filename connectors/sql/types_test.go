@@ -1,0 +1,184 @@
+package sql
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// typeCase is a table of one row per driver: the DDL of the columns, the
+// row's literal values, and what each column must become.
+type typeCase struct {
+	columns string
+	values  []string
+	want    []map[string]any // per row; numbers as json.Number text
+	schema  map[string]string
+	rejects int
+}
+
+func TestTypeMappingPostgres(t *testing.T) {
+	e := newTestEnv(t, driverPostgres, "DESILO_TEST_POSTGRES_DSN")
+	tc := typeCase{
+		columns: `id bigint PRIMARY KEY, i2 smallint, i4 integer NOT NULL, n numeric(30,4), f4 real, f8 double precision,
+			b boolean, txt text, ts timestamp, tstz timestamptz, d date, tm time, j json, jb jsonb, by bytea, u uuid, arr int[]`,
+		values: []string{
+			`(1, 2, 3, 12345678901234567890.1234, 1.5, 2.25, true, 'héllo "q"', '2024-01-02 03:04:05.123456', '2024-01-02 03:04:05+02',
+				'2024-02-29', '13:14:15', '{"a": 1}', '{"b": [1, 2]}', '\x00ff', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,2}')`,
+			`(2, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'null', NULL, NULL, NULL)`,
+			`(3, NULL, 0, 'NaN', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
+		},
+		want: []map[string]any{
+			{"id": "1", "i2": "2", "i4": "3", "n": "12345678901234567890.1234", "f4": "1.5", "f8": "2.25", "b": true,
+				"txt": `héllo "q"`, "ts": "2024-01-02T03:04:05.123456Z", "tstz": "2024-01-02T01:04:05Z", "d": "2024-02-29",
+				"tm": "13:14:15", "j": map[string]any{"a": "1"}, "jb": map[string]any{"b": []any{"1", "2"}}, "by": "AP8=",
+				"u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "arr": "{1,2}"},
+			{"id": "2", "i2": nil, "i4": "0", "n": nil, "f4": nil, "f8": nil, "b": nil, "txt": nil, "ts": nil, "tstz": nil,
+				"d": nil, "tm": nil, "j": nil, "jb": nil, "by": nil, "u": nil, "arr": nil},
+		},
+		schema: map[string]string{
+			"id": `{"type":"integer"}`, "i2": `{"type":["integer","null"]}`, "i4": `{"type":"integer"}`,
+			"n": `{"type":["number","null"]}`, "f8": `{"type":["number","null"]}`, "b": `{"type":["boolean","null"]}`,
+			"ts": `{"format":"date-time","type":["string","null"]}`, "d": `{"format":"date","type":["string","null"]}`,
+			"jb": `{}`, "by": `{"contentEncoding":"base64","type":["string","null"]}`, "u": `{"type":["string","null"]}`,
+		},
+		rejects: 1, // the NaN row
+	}
+	runTypeCase(t, e, tc)
+}
+
+func TestTypeMappingMySQL(t *testing.T) {
+	e := newTestEnv(t, driverMySQL, "DESILO_TEST_MYSQL_DSN")
+	tc := typeCase{
+		columns: `id BIGINT UNSIGNED PRIMARY KEY, ti TINYINT, i INT NOT NULL, ubi BIGINT UNSIGNED, amount DECIMAL(30,4),
+			f FLOAT, dbl DOUBLE, vc VARCHAR(20), txt TEXT, dt DATETIME(6), ts TIMESTAMP NULL, d DATE, tm TIME, yr YEAR,
+			en ENUM('a','b'), j JSON, bl BLOB, vb VARBINARY(10)`,
+		values: []string{
+			`(1, -1, 3, 18446744073709551615, 12345678901234567890.1234, 1.5, 2.25, 'héllo "q"', 'long', '2024-01-02 03:04:05.123456',
+				'2024-01-02 03:04:05', '2024-02-29', '13:14:15', 2024, 'b', '{"a": 1}', x'00ff', x'01')`,
+			`(2, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, '0000-00-00 00:00:00', NULL, '0000-00-00', NULL, NULL, NULL, NULL, NULL, NULL)`,
+		},
+		want: []map[string]any{
+			{"id": "1", "ti": "-1", "i": "3", "ubi": "18446744073709551615", "amount": "12345678901234567890.1234", "f": "1.5",
+				"dbl": "2.25", "vc": `héllo "q"`, "txt": "long", "dt": "2024-01-02T03:04:05.123456Z", "ts": "2024-01-02T03:04:05Z",
+				"d": "2024-02-29", "tm": "13:14:15", "yr": "2024", "en": "b", "bl": "AP8=", "vb": "AQ=="},
+			{"id": "2", "ti": nil, "i": "0", "ubi": nil, "amount": nil, "f": nil, "dbl": nil, "vc": nil, "txt": nil, "dt": nil,
+				"ts": nil, "d": nil, "tm": nil, "yr": nil, "en": nil, "j": nil, "bl": nil, "vb": nil},
+		},
+		schema: map[string]string{
+			"id": `{"type":"integer"}`, "i": `{"type":"integer"}`, "amount": `{"type":["number","null"]}`,
+			"dt": `{"format":"date-time","type":["string","null"]}`, "d": `{"format":"date","type":["string","null"]}`,
+			"bl": `{"contentEncoding":"base64","type":["string","null"]}`,
+		},
+	}
+	// MySQL reports JSON as JSON; MariaDB stores it as LONGTEXT, a string.
+	var version string
+	if err := e.db.QueryRow("SELECT VERSION()").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(version, "MariaDB") {
+		tc.want[0]["j"] = `{"a": 1}`
+	} else {
+		tc.want[0]["j"] = map[string]any{"a": "1"}
+	}
+	cfg, err := mysql.ParseDSN(e.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, parseTime := range []bool{true, false} {
+		name := "parseTime=false"
+		if parseTime {
+			name = "parseTime=true"
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg.ParseTime = parseTime
+			runTypeCase(t, &testEnv{driver: driverMySQL, dsn: cfg.FormatDSN(), db: e.db}, tc)
+		})
+	}
+}
+
+func runTypeCase(t *testing.T, e *testEnv, tc typeCase) {
+	table := e.table(t, "types")
+	// Zero dates need a permissive sql_mode on MySQL; one connection keeps it.
+	ctx := context.Background()
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	stmts := []string{"CREATE TABLE " + table + " (" + tc.columns + ")"}
+	if e.driver == driverMySQL {
+		stmts = append([]string{"SET SESSION sql_mode = ''"}, stmts...)
+	}
+	stmts = append(stmts, "INSERT INTO "+table+" VALUES "+strings.Join(tc.values, ", "))
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+
+	config := e.config(t, map[string]any{"name": "things", "table": table, "primary_key": []string{"id"}})
+	streams, err := New().Discover(ctx, config)
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	if len(streams) != 1 || streams[0].Name != "things" || !reflect.DeepEqual(streams[0].PrimaryKey, []string{"id"}) || streams[0].Mapping != nil {
+		t.Fatalf("Discover = %+v", streams)
+	}
+	var schema struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal(streams[0].Schema, &schema); err != nil {
+		t.Fatal(err)
+	}
+	for col, want := range tc.schema {
+		if got := string(schema.Properties[col]); got != want {
+			t.Errorf("schema of %s = %s, want %s", col, got, want)
+		}
+	}
+
+	c := mustRead(t, config, nil)
+	if len(c.Records) != len(tc.want) {
+		t.Fatalf("got %d records, want %d: %v", len(c.Records), len(tc.want), c.Records)
+	}
+	compiled := compileSchema(t, streams[0].Schema)
+	for i, r := range c.Records {
+		validate(t, compiled, r.Data)
+		if got := decode(t, r.Data); !reflect.DeepEqual(normalize(got), normalize(tc.want[i])) {
+			t.Errorf("record %d:\n got %s\nwant %v", i, r.Data, tc.want[i])
+		}
+	}
+	if len(c.Rejects) != tc.rejects {
+		t.Errorf("got %d rejects, want %d: %+v", len(c.Rejects), tc.rejects, c.Rejects)
+	}
+	for _, r := range c.Rejects {
+		if r.Stream != "things" || !strings.Contains(r.Location, table) || !strings.Contains(r.Reason, "column n") {
+			t.Errorf("reject = %+v; want it to name the stream, table and column", r)
+		}
+	}
+}
+
+// normalize turns json.Number into its text, so expectations can be
+// written as strings that keep every digit.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		return string(x)
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			out[k] = normalize(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = normalize(e)
+		}
+		return out
+	}
+	return v
+}
