@@ -32,6 +32,9 @@ func Compile(name string) (*jsonschema.Schema, error) {
 	}
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft2020
+	// Draft 2020-12 treats "format" as a mere annotation; desilo relies on
+	// it to reject a date-time or date that is not one.
+	c.AssertFormat = true
 	entries, err := files.ReadDir(".")
 	if err != nil {
 		return nil, err
