@@ -1,0 +1,257 @@
+package parquet
+
+import (
+	"errors"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	pgo "github.com/parquet-go/parquet-go"
+
+	"github.com/desilo/desilo/core/model"
+)
+
+// readBack reads a file with github.com/parquet-go/parquet-go, a reader
+// independent of the writer's library, checks that its schema is the one
+// the model prescribes, and returns its rows in the model's row form.
+func readBack(t *testing.T, path string, tb *model.Table) [][]any {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := pgo.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatalf("independent reader cannot open %s: %v", path, err)
+	}
+	sch := pf.Schema()
+	if got := len(sch.Columns()); got != len(tb.Columns) {
+		t.Fatalf("%s: %d leaf columns, want %d", path, got, len(tb.Columns))
+	}
+	leaves := make([]pgo.LeafColumn, len(tb.Columns))
+	for i, c := range tb.Columns {
+		p := []string{c.Name}
+		if c.List {
+			p = []string{c.Name, "list", "element"}
+		}
+		leaf, ok := sch.Lookup(p...)
+		if !ok {
+			t.Fatalf("%s: no column %v", path, p)
+		}
+		if leaf.ColumnIndex != i {
+			t.Errorf("%s: column %s at %d, want %d", path, c.Name, leaf.ColumnIndex, i)
+		}
+		opt := 0
+		if !c.Required {
+			opt = 1
+		}
+		wantDef, wantRep := opt, 0
+		if c.List {
+			wantDef, wantRep = opt+1, 1
+			if list := sch.Fields()[i]; logical(list) != "LIST" || list.Optional() != !c.Required {
+				t.Errorf("%s: column %s is %v optional=%v, want a LIST optional=%v", path, c.Name,
+					logical(list), list.Optional(), !c.Required)
+			}
+		}
+		if leaf.MaxDefinitionLevel != wantDef || leaf.MaxRepetitionLevel != wantRep {
+			t.Errorf("%s: column %s def/rep %d/%d, want %d/%d", path, c.Name,
+				leaf.MaxDefinitionLevel, leaf.MaxRepetitionLevel, wantDef, wantRep)
+		}
+		if got, want := logical(leaf.Node), logicalName(c.Type); got != want {
+			t.Errorf("%s: column %s logical type %q, want %q", path, c.Name, got, want)
+		}
+		if got, want := leaf.Node.Type().Kind(), kindOf(c.Type); got != want {
+			t.Errorf("%s: column %s physical type %v, want %v", path, c.Name, got, want)
+		}
+		leaves[i] = leaf
+	}
+
+	var out [][]any
+	buf := make([]pgo.Row, 64)
+	for _, rg := range pf.RowGroups() {
+		rows := rg.Rows()
+		for {
+			n, err := rows.ReadRows(buf)
+			for _, r := range buf[:n] {
+				out = append(out, decodeRow(t, tb, leaves, r))
+			}
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: reading rows: %v", path, err)
+			}
+		}
+		rows.Close()
+	}
+	if int64(len(out)) != pf.NumRows() {
+		t.Errorf("%s: read %d rows, footer says %d", path, len(out), pf.NumRows())
+	}
+	return out
+}
+
+// logical names a node's logical type, "" when it has none.
+func logical(n pgo.Node) string {
+	if lt := n.Type().LogicalType(); lt != nil {
+		return lt.String()
+	}
+	return ""
+}
+
+func logicalName(t model.Type) string {
+	switch t {
+	case model.String:
+		return "STRING"
+	case model.Timestamp:
+		return "TIMESTAMP(isAdjustedToUTC=true,unit=MICROS)"
+	case model.Date:
+		return "DATE"
+	case model.Integer:
+		return "INT(64,true)" // how this reader names a plain INT64
+	}
+	return ""
+}
+
+func kindOf(t model.Type) pgo.Kind {
+	switch t {
+	case model.String:
+		return pgo.ByteArray
+	case model.Integer, model.Timestamp:
+		return pgo.Int64
+	case model.Number:
+		return pgo.Double
+	case model.Boolean:
+		return pgo.Boolean
+	}
+	return pgo.Int32
+}
+
+func decodeRow(t *testing.T, tb *model.Table, leaves []pgo.LeafColumn, r pgo.Row) []any {
+	t.Helper()
+	byCol := make([][]pgo.Value, len(tb.Columns))
+	for _, v := range r {
+		byCol[v.Column()] = append(byCol[v.Column()], v)
+	}
+	row := make([]any, len(tb.Columns))
+	for i, c := range tb.Columns {
+		vals := byCol[i]
+		if len(vals) == 0 {
+			t.Fatalf("column %s has no value in a row", c.Name)
+		}
+		if !c.List {
+			if vals[0].IsNull() {
+				row[i] = nil
+			} else {
+				row[i] = decodeValue(c.Type, vals[0])
+			}
+			continue
+		}
+		if len(vals) == 1 && vals[0].DefinitionLevel() < leaves[i].MaxDefinitionLevel {
+			if !c.Required && vals[0].DefinitionLevel() == 0 {
+				row[i] = nil // a null list
+			} else {
+				row[i] = emptyList(c.Type)
+			}
+			continue
+		}
+		row[i] = decodeList(c.Type, vals)
+	}
+	return row
+}
+
+func decodeValue(t model.Type, v pgo.Value) any {
+	switch t {
+	case model.String:
+		return string(v.ByteArray())
+	case model.Integer:
+		return v.Int64()
+	case model.Number:
+		return v.Double()
+	case model.Boolean:
+		return v.Boolean()
+	case model.Timestamp:
+		return time.UnixMicro(v.Int64()).UTC()
+	case model.Date:
+		return time.Unix(int64(v.Int32())*86400, 0).UTC()
+	}
+	return nil
+}
+
+func emptyList(t model.Type) any {
+	switch t {
+	case model.String:
+		return []string{}
+	case model.Integer:
+		return []int64{}
+	case model.Number:
+		return []float64{}
+	case model.Boolean:
+		return []bool{}
+	}
+	return []time.Time{}
+}
+
+func decodeList(t model.Type, vals []pgo.Value) any {
+	switch t {
+	case model.String:
+		l := make([]string, len(vals))
+		for j, v := range vals {
+			l[j] = string(v.ByteArray())
+		}
+		return l
+	case model.Integer:
+		l := make([]int64, len(vals))
+		for j, v := range vals {
+			l[j] = v.Int64()
+		}
+		return l
+	case model.Number:
+		l := make([]float64, len(vals))
+		for j, v := range vals {
+			l[j] = v.Double()
+		}
+		return l
+	case model.Boolean:
+		l := make([]bool, len(vals))
+		for j, v := range vals {
+			l[j] = v.Boolean()
+		}
+		return l
+	}
+	l := make([]time.Time, len(vals))
+	for j, v := range vals {
+		l[j] = decodeValue(t, v).(time.Time)
+	}
+	return l
+}
+
+// nullCounts returns the null_count statistic of every column chunk, per
+// row group, as the independent reader sees it.
+func nullCounts(t *testing.T, path string) [][]int64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	pf, err := pgo.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]int64
+	for _, rg := range pf.Metadata().RowGroups {
+		var counts []int64
+		for _, c := range rg.Columns {
+			counts = append(counts, c.MetaData.Statistics.NullCount)
+		}
+		out = append(out, counts)
+	}
+	return out
+}
