@@ -9,6 +9,7 @@ import (
 	"github.com/desilo/desilo/connectors/files"
 	"github.com/desilo/desilo/connectors/hubspot"
 	"github.com/desilo/desilo/connectors/imap"
+	"github.com/desilo/desilo/connectors/shopify"
 	"github.com/desilo/desilo/connectors/sql"
 	"github.com/desilo/desilo/connectors/zendesk"
 	"github.com/desilo/desilo/plugins/connector"
@@ -18,6 +19,7 @@ var all = map[string]func() connector.Connector{
 	"files":   func() connector.Connector { return files.New() },
 	"hubspot": func() connector.Connector { return hubspot.New() },
 	"imap":    func() connector.Connector { return imap.New() },
+	"shopify": func() connector.Connector { return shopify.New() },
 	"sql":     func() connector.Connector { return sql.New() },
 	"zendesk": func() connector.Connector { return zendesk.New() },
 }
