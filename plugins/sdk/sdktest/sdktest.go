@@ -32,6 +32,9 @@
 //   - read: a first Read (no state) succeeds and emits records of
 //     discovered streams whose data validates against the stream schema,
 //     and at least one checkpoint, each valid JSON.
+//   - mapping: every default mapping compiles against the unified model
+//     (core/mapping) and maps every record of the first read without a
+//     reject.
 //   - reread: a Read from the last checkpoint does not emit again a record
 //     of an incremental stream (one with a cursor field) that was already
 //     delivered unchanged. Full-refresh streams are exempt.
@@ -91,6 +94,7 @@ func Run(t *testing.T, c connector.Connector, opts Options) {
 		{"check", s.check},
 		{"discover", s.discover},
 		{"read", s.read},
+		{"mapping", s.mapping},
 		{"reread", s.reread},
 		{"cancel", s.cancel},
 	} {

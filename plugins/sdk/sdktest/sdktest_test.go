@@ -122,6 +122,7 @@ func TestChecksCatchBrokenConnectors(t *testing.T) {
 	discover := func(s *suite) func(context.Context) error { return s.discover }
 	read := func(s *suite) func(context.Context) error { return s.read }
 	reread := func(s *suite) func(context.Context) error { return s.reread }
+	mapping := func(s *suite) func(context.Context) error { return s.mapping }
 	cancel := func(s *suite) func(context.Context) error { return s.cancel }
 
 	tests := []struct {
@@ -166,6 +167,14 @@ func TestChecksCatchBrokenConnectors(t *testing.T) {
 		}, read, "primary key field \"id\""},
 		{"no checkpoint", func(f *fake, _ *Options) { f.noCheckpoint = true }, read, "no checkpoint"},
 		{"invalid checkpoint", func(f *fake, _ *Options) { f.badCheckpoint = true }, read, "not valid JSON"},
+
+		{"good mapping", func(*fake, *Options) {}, mapping, ""},
+		{"mapping to an unknown field", func(f *fake, _ *Options) {
+			f.streams[0].Mapping.Fields["emial"] = connector.P("email")
+		}, mapping, `unknown target field "emial"`},
+		{"mapping rejects a record", func(f *fake, _ *Options) {
+			f.streams[0].Mapping.Fields["updated_at"] = connector.Expr{Path: "email", Type: "timestamp"}
+		}, mapping, "the default mapping rejects a record"},
 
 		{"good reread", func(*fake, *Options) {}, reread, ""},
 		{"state ignored", func(f *fake, _ *Options) { f.ignoreState = true }, reread, "emitted again 3 record(s)"},

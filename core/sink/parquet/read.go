@@ -1,0 +1,140 @@
+package parquet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	pgo "github.com/parquet-go/parquet-go"
+
+	"github.com/desilo/desilo/core/model"
+)
+
+// ReadFile reads a Parquet file of a model table with parquet-go (not the
+// library that wrote it) and calls fn with each row in the core/model
+// representation. fn must not keep row: it is reused.
+func ReadFile(ctx context.Context, path string, t *model.Table, fn func(row []any) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	pf, err := pgo.OpenFile(f, st.Size())
+	if err != nil {
+		return fmt.Errorf("parquet %s: %w", path, err)
+	}
+	leaves := pf.Schema().Columns()
+	if len(leaves) != len(t.Columns) {
+		return fmt.Errorf("parquet %s: %d columns, table %s has %d: written with another schema", path, len(leaves), t.Name, len(t.Columns))
+	}
+	for i, c := range t.Columns {
+		if leaves[i][0] != c.Name {
+			return fmt.Errorf("parquet %s: column %d is %q, table %s expects %q", path, i, leaves[i][0], t.Name, c.Name)
+		}
+		if c.List && c.Type != model.String {
+			return fmt.Errorf("parquet %s: column %s: only lists of strings are supported", path, c.Name)
+		}
+	}
+	r := pgo.NewReader(pf)
+	defer r.Close()
+	buf := make([]pgo.Row, 256)
+	row := make([]any, len(t.Columns))
+	byCol := make([][]pgo.Value, len(t.Columns))
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := r.ReadRows(buf)
+		for _, pr := range buf[:n] {
+			if err := decode(t, pr, byCol, row); err != nil {
+				return fmt.Errorf("parquet %s: %w", path, err)
+			}
+			if err := fn(row); err != nil {
+				return err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("parquet %s: %w", path, err)
+		}
+	}
+}
+
+// ReadTable reads one table of a committed snapshot.
+func ReadTable(dir string, m Manifest, t *model.Table, fn func(row []any) error) error {
+	mt, ok := m.Tables[t.Name]
+	if !ok {
+		return fmt.Errorf("snapshot %s has no table %s", dir, t.Name)
+	}
+	for _, f := range mt.Files {
+		if err := ReadFile(context.Background(), filepath.Join(dir, f), t, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decode(t *model.Table, pr pgo.Row, byCol [][]pgo.Value, row []any) error {
+	for i := range byCol {
+		byCol[i] = byCol[i][:0]
+	}
+	for _, v := range pr {
+		byCol[v.Column()] = append(byCol[v.Column()], v)
+	}
+	for i, c := range t.Columns {
+		vals := byCol[i]
+		if len(vals) == 0 {
+			return fmt.Errorf("column %s has no value in a row", c.Name)
+		}
+		if !c.List {
+			row[i] = nil
+			if !vals[0].IsNull() {
+				row[i] = scalar(c.Type, vals[0])
+			}
+			continue
+		}
+		// A list: one value at definition level 0 is a null list, one
+		// below the element's level an empty list; else its elements.
+		switch {
+		case len(vals) == 1 && vals[0].IsNull() && vals[0].DefinitionLevel() == 0 && !c.Required:
+			row[i] = nil
+		case len(vals) == 1 && vals[0].IsNull():
+			row[i] = []string{}
+		default:
+			l := make([]string, len(vals))
+			for j, v := range vals {
+				l[j] = string(v.ByteArray())
+			}
+			row[i] = l
+		}
+	}
+	return nil
+}
+
+func scalar(t model.Type, v pgo.Value) any {
+	switch t {
+	case model.String:
+		return string(v.ByteArray())
+	case model.Integer:
+		return v.Int64()
+	case model.Number:
+		return v.Double()
+	case model.Boolean:
+		return v.Boolean()
+	case model.Timestamp:
+		return time.UnixMicro(v.Int64()).UTC()
+	case model.Date:
+		return time.Unix(int64(v.Int32())*86400, 0).UTC()
+	}
+	return nil
+}
