@@ -1,0 +1,313 @@
+package identity
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Record is what identity needs of one staged record.
+type Record struct {
+	// Source, Stream and Key (the primary key within its stream)
+	// identify the record.
+	Source, Stream, Key string
+	// Entity is the unified-model entity: customer, order, ticket,
+	// message or event. Only customer records are targets of refs.
+	Entity string
+	// Seen is when the record was first seen (created_at, else
+	// updated_at); the zero time means unknown and sorts last.
+	Seen time.Time
+	// Ref is the primary key of a customer record of the same Source
+	// (the unified model's customer_ref).
+	Ref string
+	// Fields holds the raw values of the fields the keys read, by field
+	// name ("email", "ids.hubspot_contact_id", "last_name").
+	Fields map[string][]string
+}
+
+// RecordRef identifies a record across runs.
+type RecordRef struct{ Source, Stream, Key string }
+
+// Index collects records for one resolution. It keeps no reference to a
+// Record's Fields after Add returns. It is not safe for concurrent use.
+type Index struct {
+	keys     []compiledKey
+	sources  interner
+	streams  interner
+	recs     []rec
+	entries  [][]entry // per key
+	arena    strings.Builder
+	scratch  []byte
+	buf      []value
+	resolved bool
+}
+
+type rec struct {
+	key    string
+	seen   int64 // Unix microseconds; unknownSeen when unknown
+	source int32
+	stream int32
+}
+
+const unknownSeen = math.MaxInt64
+
+// entry says that record rec has the value at arena offset off, whose
+// FNV-1a hash is hash.
+type entry struct {
+	hash uint64
+	rec  int32
+	off  uint32
+}
+
+// Arena value flags.
+const (
+	flagBlocked byte = 1 << iota
+	flagTarget       // ref rule: the value is this customer record's own key
+)
+
+// NewIndex checks the rules and returns an empty index.
+func NewIndex(rules Rules) (*Index, error) {
+	keys, err := compile(rules)
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{keys: keys, entries: make([][]entry, len(keys))}
+	ix.sources.ids = map[string]int32{}
+	ix.streams.ids = map[string]int32{}
+	return ix, nil
+}
+
+// Add extracts and normalizes the record's key values.
+func (ix *Index) Add(r Record) error {
+	if err := ix.check(&r); err != nil {
+		return err
+	}
+	ix.buf = extract(ix.keys, &r, ix.buf[:0])
+	return ix.store(&r, ix.buf)
+}
+
+// AddBatch adds records like Add, normalizing them on up to GOMAXPROCS
+// goroutines (phone parsing dominates the cost). The result is the same
+// as adding them one by one in order.
+func (ix *Index) AddBatch(ctx context.Context, records []Record) error {
+	workers := min(runtime.GOMAXPROCS(0), len(records)/256+1)
+	for len(records) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		chunk := records[:min(len(records), batchSize)]
+		records = records[len(chunk):]
+		for i := range chunk {
+			if err := ix.check(&chunk[i]); err != nil {
+				return err
+			}
+		}
+		// Worker w extracts every workers-th record into its own flat
+		// slice; ends marks where each record's values end.
+		vals := make([][]value, workers)
+		ends := make([][]int, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < len(chunk); i += workers {
+					vals[w] = extract(ix.keys, &chunk[i], vals[w])
+					ends[w] = append(ends[w], len(vals[w]))
+				}
+			})
+		}
+		wg.Wait()
+		for i := range chunk {
+			w, j := i%workers, i/workers
+			from := 0
+			if j > 0 {
+				from = ends[w][j-1]
+			}
+			if err := ix.store(&chunk[i], vals[w][from:ends[w][j]]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+const batchSize = 1 << 14
+
+func (ix *Index) check(r *Record) error {
+	if ix.resolved {
+		return errors.New("identity: Add after Resolve")
+	}
+	if r.Source == "" || r.Key == "" {
+		return fmt.Errorf("identity: record %s/%s/%q: source and key must not be empty", r.Source, r.Stream, r.Key)
+	}
+	return nil
+}
+
+// value is one normalized value of key (an index into Index.keys).
+type value struct {
+	key  int32
+	flag byte
+	v    string
+}
+
+// store records r with its extracted values.
+func (ix *Index) store(r *Record, vals []value) error {
+	if len(ix.recs) >= math.MaxInt32 {
+		return errors.New("identity: more than 2^31-1 records")
+	}
+	id := int32(len(ix.recs))
+	seen := int64(unknownSeen)
+	if !r.Seen.IsZero() {
+		seen = r.Seen.UnixMicro()
+	}
+	ix.recs = append(ix.recs, rec{key: r.Key, seen: seen, source: ix.sources.id(r.Source), stream: ix.streams.id(r.Stream)})
+
+	// The ref rule's values are "source NUL key", so refs never cross
+	// sources.
+	if r.Entity == "customer" {
+		if err := ix.add(0, id, flagTarget, r.Source, r.Key); err != nil {
+			return err
+		}
+	}
+	if r.Ref != "" {
+		if err := ix.add(0, id, 0, r.Source, r.Ref); err != nil {
+			return err
+		}
+	}
+	for _, v := range vals {
+		if err := ix.add(int(v.key), id, v.flag, v.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// extract appends the record's normalized key values to out. It only
+// reads keys, so goroutines may run it at once.
+func extract(keys []compiledKey, r *Record, out []value) []value {
+	for k := 1; k < len(keys); k++ {
+		key := &keys[k]
+		if len(key.fields) == 1 {
+			for _, raw := range r.Fields[key.fields[0]] {
+				if v, ok := key.norms[0](raw); ok {
+					out = append(out, value{key: int32(k), flag: key.flag(v, []string{v}), v: v})
+				}
+			}
+			continue
+		}
+		out = extractComposite(int32(k), key, r.Fields, out)
+	}
+	return out
+}
+
+// extractComposite yields a value only when every part has one; parts
+// with several values give every combination, up to maxCombinations.
+func extractComposite(k int32, key *compiledKey, fields map[string][]string, out []value) []value {
+	parts := make([][]string, len(key.fields))
+	for i, f := range key.fields {
+		for _, raw := range fields[f] {
+			if v, ok := key.norms[i](raw); ok && !contains(parts[i], v) {
+				parts[i] = append(parts[i], v)
+			}
+		}
+		if len(parts[i]) == 0 {
+			return out
+		}
+	}
+	combo := make([]string, len(parts))
+	n := 0
+	var walk func(i int)
+	walk = func(i int) {
+		if i == len(combo) {
+			whole := strings.Join(combo, "|")
+			out = append(out, value{key: k, flag: key.flag(whole, combo), v: whole})
+			n++
+			return
+		}
+		for _, v := range parts[i] {
+			if n == maxCombinations {
+				return
+			}
+			combo[i] = v
+			walk(i + 1)
+		}
+	}
+	walk(0)
+	return out
+}
+
+func contains(vs []string, v string) bool {
+	for _, x := range vs {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// add appends the value (the concatenation of parts, NUL-separated) to the
+// arena and an entry for it to key k.
+func (ix *Index) add(k int, id int32, flag byte, parts ...string) error {
+	b := ix.scratch[:0]
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, p...)
+	}
+	ix.scratch = b
+	off := ix.arena.Len()
+	if off+len(b)+1+binary.MaxVarintLen64 > math.MaxUint32 {
+		return errors.New("identity: key values exceed 4 GiB")
+	}
+	var hdr [1 + binary.MaxVarintLen64]byte
+	hdr[0] = flag
+	h := binary.PutUvarint(hdr[1:], uint64(len(b)))
+	ix.arena.Write(hdr[:1+h])
+	ix.arena.Write(b)
+	ix.entries[k] = append(ix.entries[k], entry{hash: fnv1a(b), rec: id, off: uint32(off)})
+	return nil
+}
+
+func fnv1a(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
+// arenaValue reads the value stored at off.
+func arenaValue(arena string, off uint32) (v string, flag byte) {
+	flag = arena[off]
+	i := int(off) + 1
+	n, shift := 0, 0
+	for ; arena[i] >= 0x80; i++ {
+		n |= int(arena[i]&0x7f) << shift
+		shift += 7
+	}
+	n |= int(arena[i]) << shift
+	return arena[i+1 : i+1+n], flag
+}
+
+// interner numbers distinct strings.
+type interner struct {
+	ids   map[string]int32
+	names []string
+}
+
+func (in *interner) id(s string) int32 {
+	if i, ok := in.ids[s]; ok {
+		return i
+	}
+	i := int32(len(in.names))
+	in.ids[s] = i
+	in.names = append(in.names, s)
+	return i
+}

@@ -1,0 +1,173 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+var propRules = Rules{
+	Keys: []Key{
+		{Name: "hubspot_contact_id", Field: "ids.hubspot_contact_id", Normalize: "none"},
+		{Name: "email", UseDefaultBlocklist: true, MaxRecordsPerValue: 8},
+		{Name: "phone", UseDefaultBlocklist: true, MaxRecordsPerValue: 4},
+		{Name: "name_dob_zip", Composite: []string{"last_name", "birth_date", "postal_code"}},
+	},
+	Limits:        []Limit{{ID: "hubspot_contact_id", MaxPerCustomer: 1}},
+	DefaultRegion: "DE",
+}
+
+// randomRecords makes a messy data set: people with several records in
+// several sources, spelling variants, shared family phones, role and
+// placeholder mailboxes, CRM duplicates that a limit must keep apart,
+// orders that reference their customer, and many ties on Seen.
+func randomRecords(rng *rand.Rand, people int) []Record {
+	sources := []string{"crm", "shop", "desk", "legacy"}
+	pick := func(vs ...string) string { return vs[rng.IntN(len(vs))] }
+	var recs []Record
+	for p := 0; p < people; p++ {
+		email := fmt.Sprintf("person%d@example%d.de", p, p%7)
+		phone := fmt.Sprintf("0171 %07d", 2000000+p/3) // families of three share a phone
+		for r := 0; r < 1+rng.IntN(3); r++ {
+			src := sources[rng.IntN(len(sources))]
+			f := map[string][]string{}
+			switch rng.IntN(4) {
+			case 0:
+				f["email"] = []string{pick(email, " "+email+" ", fmt.Sprintf("PERSON%d@Example%d.de", p, p%7))}
+			case 1:
+				f["email"] = []string{pick("info@acme.de", "test@test.com", "n/a", email)}
+			}
+			if rng.IntN(2) == 0 {
+				f["phone"] = []string{pick(phone, "+49 171 "+phone[5:], "0000000", "030 901820")}
+			}
+			if rng.IntN(3) == 0 {
+				f["last_name"] = []string{pick("Müller", "MÜLLER", "Meier")}
+				f["birth_date"] = []string{pick("1980-02-29", "29.02.1980")}
+				f["postal_code"] = []string{pick("10115", "80331")}
+			}
+			if src == "crm" {
+				f["ids.hubspot_contact_id"] = []string{fmt.Sprint(1000 + rng.IntN(people))}
+			}
+			key := fmt.Sprintf("p%d-r%d", p, r)
+			recs = append(recs, Record{
+				Source: src, Stream: "contacts", Key: key, Entity: "customer",
+				Seen: day(rng.IntN(5)), Fields: f,
+			})
+			if rng.IntN(2) == 0 {
+				recs = append(recs, Record{
+					Source: src, Stream: "orders", Key: key + "-o", Entity: "order",
+					Seen: day(rng.IntN(5)), Ref: pick(key, "missing"),
+					Fields: map[string][]string{"email": f["email"]},
+				})
+			}
+		}
+	}
+	return recs
+}
+
+func serialize(res *Result) string { return fmt.Sprintf("%+v", *res) }
+
+func TestShuffledInputGivesSameResult(t *testing.T) {
+	for seed := uint64(1); seed <= 10; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		recs := randomRecords(rng, 150)
+		// A previous run over part of the data gives merges to compare.
+		prevRes, err := Resolve(context.Background(), recs[:len(recs)/2], propRules, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev := previousOf(prevRes)
+		base, err := Resolve(context.Background(), recs, propRules, prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if base.Counts.Refused == 0 || base.Counts.Blocked == 0 || base.Counts.TooCommon == 0 || base.Counts.Links[RefKey] == 0 || base.Counts.Merges == 0 {
+			t.Fatalf("seed %d: the data set does not exercise every rule: %+v", seed, base.Counts)
+		}
+		want := serialize(base)
+		for round := 0; round < 3; round++ {
+			shuffled := append([]Record(nil), recs...)
+			rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+			got, err := Resolve(context.Background(), shuffled, propRules, prev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := serialize(got); s != want {
+				t.Fatalf("seed %d round %d: shuffled input gave a different result\n got %.400s\nwant %.400s", seed, round, s, want)
+			}
+		}
+	}
+}
+
+func TestResolveIsIdempotent(t *testing.T) {
+	for seed := uint64(1); seed <= 10; seed++ {
+		recs := randomRecords(rand.New(rand.NewPCG(seed, 11)), 150)
+		first, err := Resolve(context.Background(), recs, propRules, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Resolve(context.Background(), recs, propRules, previousOf(first))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(again.Merges) != 0 || again.Counts.RetiredIDs != 0 {
+			t.Errorf("seed %d: resolving again gave merges %+v, %d retired", seed, again.Merges, again.Counts.RetiredIDs)
+		}
+		if serialize(again) != serialize(first) {
+			t.Errorf("seed %d: resolving again changed the result", seed)
+		}
+	}
+}
+
+// TestPathsReachAnchors checks the explanation forest on random data:
+// every path ends at its customer's anchor, stays in the customer, and
+// each step names a key both records hold.
+func TestPathsReachAnchors(t *testing.T) {
+	recs := randomRecords(rand.New(rand.NewPCG(3, 3)), 200)
+	res, err := Resolve(context.Background(), recs, propRules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range res.Records {
+		p := res.Path(i)
+		last := p[len(p)-1]
+		if last.Key != AnchorKey || res.Records[last.Record].CustomerID != a.CustomerID {
+			t.Fatalf("record %d: path %+v does not end at its anchor", i, p)
+		}
+		if CustomerID(res.Records[last.Record].RecordRef) != a.CustomerID {
+			t.Fatalf("record %d: customer id %s is not its anchor's", i, a.CustomerID)
+		}
+		for _, l := range p[:len(p)-1] {
+			if l.Value == "" || res.Records[l.Via].CustomerID != a.CustomerID {
+				t.Fatalf("record %d: bad step %+v", i, l)
+			}
+		}
+	}
+}
+
+// TestAddMatchesAddBatch: adding one by one and in parallel batches gives
+// the same result.
+func TestAddMatchesAddBatch(t *testing.T) {
+	recs := randomRecords(rand.New(rand.NewPCG(5, 5)), 400)
+	ix, err := NewIndex(propRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if err := ix.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	one, err := ix.Resolve(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := Resolve(context.Background(), recs, propRules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if serialize(one) != serialize(batch) {
+		t.Error("Add and AddBatch gave different results")
+	}
+}

@@ -1,0 +1,510 @@
+package identity
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Resolve links records by rules. previous maps each record of the
+// previous run to its customer id (nil for a first run); it only decides
+// the merge rows, never the ids.
+func Resolve(ctx context.Context, records []Record, rules Rules, previous map[RecordRef]string) (*Result, error) {
+	ix, err := NewIndex(rules)
+	if err != nil {
+		return nil, err
+	}
+	if err := ix.AddBatch(ctx, records); err != nil {
+		return nil, err
+	}
+	return ix.Resolve(ctx, previous)
+}
+
+const checkEvery = 1 << 14
+
+// Resolve links the added records; see the package documentation for the
+// rules. It consumes the index: a second call fails.
+func (ix *Index) Resolve(ctx context.Context, previous map[RecordRef]string) (*Result, error) {
+	if ix.resolved {
+		return nil, errors.New("identity: index already resolved")
+	}
+	ix.resolved = true
+	s := &resolver{ix: ix, arena: ix.arena.String(), ctx: ctx}
+	defer func() { ix.recs, ix.entries, ix.arena = nil, nil, strings.Builder{} }()
+	steps := []func() error{s.order, s.group, s.union, s.assign, s.explain}
+	if len(previous) > 0 {
+		steps = append(steps, func() error { return s.merge(previous) })
+	}
+	for _, step := range steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return s.res, nil
+}
+
+// resolver holds the state of one resolution. Records are numbered in
+// canonical order, (Source, Stream, Key), from order on.
+type resolver struct {
+	ix    *Index
+	ctx   context.Context
+	arena string
+	res   *Result
+
+	seen    []int64
+	groups  [][]uint32 // per key: start of each usable group in ix.entries[k], then the end
+	limits  []limitState
+	uf      []int32 // union-find: parent, or -size at a root
+	edges   []edge  // successful unions, a spanning forest of the clusters
+	anchors []int32 // per root: its anchor
+}
+
+type limitState struct {
+	key, max int
+	vals     map[int32][]uint32 // per root: sorted group numbers of the key's values
+}
+
+type edge struct {
+	a, b int32
+	key  int32
+	off  uint32
+}
+
+func (s *resolver) tick(i int) error {
+	if i%checkEvery == 0 {
+		return s.ctx.Err()
+	}
+	return nil
+}
+
+// order numbers the records canonically and rejects duplicates.
+func (s *resolver) order() error {
+	ix := s.ix
+	n := len(ix.recs)
+	srcRank, stRank := ranks(ix.sources.names), ranks(ix.streams.names)
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		ra, rb := &ix.recs[a], &ix.recs[b]
+		if c := cmp.Compare(srcRank[ra.source], srcRank[rb.source]); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(stRank[ra.stream], stRank[rb.stream]); c != 0 {
+			return c
+		}
+		return strings.Compare(ra.key, rb.key)
+	})
+	s.res = &Result{Records: make([]Assignment, n), Counts: Counts{Records: n, Links: map[string]int{}}}
+	s.seen = make([]int64, n)
+	pos := make([]int32, n)
+	for c, a := range order {
+		r := &ix.recs[a]
+		pos[a] = int32(c)
+		s.seen[c] = r.seen
+		ref := RecordRef{ix.sources.names[r.source], ix.streams.names[r.stream], r.key}
+		if c > 0 && s.res.Records[c-1].RecordRef == ref {
+			return fmt.Errorf("identity: record %s/%s/%q added twice", ref.Source, ref.Stream, ref.Key)
+		}
+		s.res.Records[c].RecordRef = ref
+	}
+	for k := range ix.entries {
+		for i := range ix.entries[k] {
+			e := &ix.entries[k][i]
+			e.rec = pos[e.rec]
+		}
+	}
+	return nil
+}
+
+func ranks(names []string) []int32 {
+	idx := make([]int, len(names))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(names[a], names[b]) })
+	r := make([]int32, len(names))
+	for rank, i := range idx {
+		r[i] = int32(rank)
+	}
+	return r
+}
+
+// group sorts each key's entries by (hash, value, record), drops the
+// values that link nothing (reporting them) and notes where each usable
+// value's group starts.
+func (s *resolver) group() error {
+	ix := s.ix
+	s.groups = make([][]uint32, len(ix.keys))
+	for k := range ix.keys {
+		key := &ix.keys[k]
+		es := ix.entries[k]
+		slices.SortFunc(es, func(a, b entry) int {
+			if c := cmp.Compare(a.hash, b.hash); c != 0 {
+				return c
+			}
+			va, fa := arenaValue(s.arena, a.off)
+			vb, fb := arenaValue(s.arena, b.off)
+			if c := strings.Compare(va, vb); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.rec, b.rec); c != 0 {
+				return c
+			}
+			return cmp.Compare(fb, fa) // a ref target before a referrer
+		})
+		out := es[:0]
+		var starts []uint32
+		for i := 0; i < len(es); {
+			if err := s.tick(i); err != nil {
+				return err
+			}
+			v, flag := arenaValue(s.arena, es[i].off)
+			j := i + 1
+			for j < len(es) && es[j].hash == es[i].hash {
+				if w, _ := arenaValue(s.arena, es[j].off); w != v {
+					break
+				}
+				j++
+			}
+			start := len(out)
+			if k == 0 {
+				out = s.refGroup(out, es[i:j])
+			} else {
+				// Drop a record's repeats of one value.
+				for _, e := range es[i:j] {
+					if len(out) == start || out[len(out)-1].rec != e.rec {
+						out = append(out, e)
+					}
+				}
+				m := len(out) - start
+				switch {
+				case flag&flagBlocked != 0:
+					s.report(key.name, v, ReasonBlocklisted, m)
+					out = out[:start]
+				case key.maxPer > 0 && m > key.maxPer:
+					s.report(key.name, v, ReasonTooCommon, m)
+					out = out[:start]
+				case m < 2 && key.limit == 0:
+					out = out[:start] // links nothing and counts toward no limit
+				}
+			}
+			if len(out) > start {
+				starts = append(starts, uint32(start))
+			}
+			i = j
+		}
+		ix.entries[k] = out
+		s.groups[k] = append(starts, uint32(len(out)))
+	}
+	return nil
+}
+
+// refGroup keeps a ref value's entries when exactly one customer record
+// holds it as its own key. A value only referrers hold is a dangling ref;
+// one that several customer records hold (same key in different streams)
+// is ambiguous, links nothing and is reported.
+func (s *resolver) refGroup(out, g []entry) []entry {
+	targets := 0
+	for _, e := range g {
+		if _, flag := arenaValue(s.arena, e.off); flag&flagTarget != 0 {
+			targets++
+		}
+	}
+	switch {
+	case targets == 0:
+		s.res.Counts.DanglingRefs += len(g)
+	case targets > 1:
+		if len(g) > targets {
+			v, _ := arenaValue(s.arena, g[0].off)
+			s.report(RefKey, strings.Replace(v, "\x00", "/", 1), ReasonAmbiguous, len(g)-targets)
+		}
+	case len(g) > 1:
+		out = append(out, g...)
+	}
+	return out
+}
+
+func (s *resolver) report(key, value, reason string, records int) {
+	s.res.Values = append(s.res.Values, ValueReport{Key: key, Value: value, Reason: reason, Records: records})
+	switch reason {
+	case ReasonBlocklisted:
+		s.res.Counts.Blocked++
+	case ReasonTooCommon:
+		s.res.Counts.TooCommon++
+	case ReasonAmbiguous:
+		s.res.Counts.AmbiguousRefs += records
+	}
+}
+
+// union applies the edges in canonical order.
+func (s *resolver) union() error {
+	ix := s.ix
+	n := len(s.res.Records)
+	s.uf = make([]int32, n)
+	for i := range s.uf {
+		s.uf[i] = -1
+	}
+	for k := range ix.keys {
+		if ix.keys[k].limit == 0 {
+			continue
+		}
+		l := limitState{key: k, max: ix.keys[k].limit, vals: map[int32][]uint32{}}
+		starts := s.groups[k]
+		for g := 0; g+1 < len(starts); g++ {
+			for _, e := range ix.entries[k][starts[g]:starts[g+1]] {
+				l.vals[e.rec] = append(l.vals[e.rec], uint32(g))
+			}
+		}
+		s.limits = append(s.limits, l)
+	}
+	for k := range ix.keys {
+		starts := s.groups[k]
+		for g := 0; g+1 < len(starts); g++ {
+			if err := s.tick(g); err != nil {
+				return err
+			}
+			grp := ix.entries[k][starts[g]:starts[g+1]]
+			// The first record (for refs: the customer record) is the
+			// hub every other record of the value joins.
+			hub := grp[0]
+			if k == 0 {
+				for _, e := range grp {
+					if _, flag := arenaValue(s.arena, e.off); flag&flagTarget != 0 {
+						hub = e
+						break
+					}
+				}
+			}
+			for _, e := range grp {
+				if e.rec != hub.rec {
+					s.tryUnion(hub.rec, e.rec, int32(k), e.off)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (s *resolver) find(x int32) int32 {
+	for {
+		p := s.uf[x]
+		if p < 0 {
+			return x
+		}
+		gp := s.uf[p]
+		if gp < 0 {
+			return p
+		}
+		s.uf[x] = gp // path halving
+		x = gp
+	}
+}
+
+func (s *resolver) tryUnion(a, b, key int32, off uint32) {
+	ra, rb := s.find(a), s.find(b)
+	if ra == rb {
+		return
+	}
+	for _, l := range s.limits {
+		va, vb := l.vals[ra], l.vals[rb]
+		if len(va)+len(vb) > l.max && countUnion(va, vb) > l.max {
+			s.res.Refusals = append(s.res.Refusals, Refusal{
+				Limit: s.ix.keys[l.key].name, Max: l.max,
+				Key: s.ix.keys[key].name, Value: s.display(key, off),
+				Records: [2]int{int(a), int(b)},
+			})
+			s.res.Counts.Refused++
+			return
+		}
+	}
+	if s.uf[ra] > s.uf[rb] { // rb is the larger cluster
+		ra, rb = rb, ra
+	}
+	s.uf[ra] += s.uf[rb]
+	s.uf[rb] = ra
+	for _, l := range s.limits {
+		if vb, ok := l.vals[rb]; ok {
+			l.vals[ra] = mergeSorted(l.vals[ra], vb)
+			delete(l.vals, rb)
+		}
+	}
+	s.edges = append(s.edges, edge{a: a, b: b, key: key, off: off})
+}
+
+func countUnion(a, b []uint32) int {
+	n, i, j := 0, 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i] < b[j]:
+			i++
+		case i == len(a) || b[j] < a[i]:
+			j++
+		default:
+			i++
+			j++
+		}
+		n++
+	}
+	return n
+}
+
+func mergeSorted(a, b []uint32) []uint32 {
+	out := make([]uint32, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// display is the value of an edge as links and reports show it.
+func (s *resolver) display(key int32, off uint32) string {
+	v, _ := arenaValue(s.arena, off)
+	if key == 0 {
+		v = v[strings.IndexByte(v, 0)+1:] // drop the source
+	}
+	return v
+}
+
+// assign picks each cluster's anchor and gives every record its
+// customer's id.
+func (s *resolver) assign() error {
+	recs := s.res.Records
+	s.anchors = make([]int32, len(recs))
+	for i := range s.anchors {
+		s.anchors[i] = -1
+	}
+	for i := range recs {
+		r := s.find(int32(i))
+		if a := s.anchors[r]; a < 0 || s.seen[i] < s.seen[a] {
+			s.anchors[r] = int32(i)
+		}
+	}
+	for i := range recs {
+		r := s.find(int32(i))
+		if recs[r].CustomerID == "" {
+			recs[r].CustomerID = CustomerID(recs[s.anchors[r]].RecordRef)
+			s.res.Counts.Customers++
+		}
+		recs[i].CustomerID = recs[r].CustomerID
+	}
+	for i := range s.res.Refusals {
+		f := &s.res.Refusals[i]
+		f.Customers = [2]string{recs[f.Records[0]].CustomerID, recs[f.Records[1]].CustomerID}
+	}
+	return nil
+}
+
+// explain roots each cluster's spanning tree at its anchor: a record's
+// link is the edge to its parent.
+func (s *resolver) explain() error {
+	recs := s.res.Records
+	n := len(recs)
+	first := make([]int32, n+1) // adjacency lists in CSR form
+	for _, e := range s.edges {
+		first[e.a+1]++
+		first[e.b+1]++
+	}
+	for i := 1; i <= n; i++ {
+		first[i] += first[i-1]
+	}
+	adj := make([]int32, 2*len(s.edges))
+	fill := slices.Clone(first[:n])
+	for i, e := range s.edges {
+		adj[fill[e.a]] = int32(i)
+		fill[e.a]++
+		adj[fill[e.b]] = int32(i)
+		fill[e.b]++
+	}
+	for i := range recs {
+		recs[i].Link = Link{Record: i, Via: -2}
+	}
+	queue := make([]int32, 0, 64)
+	for i := range recs {
+		if err := s.tick(i); err != nil {
+			return err
+		}
+		if s.anchors[s.find(int32(i))] != int32(i) {
+			continue
+		}
+		recs[i].Link = Link{Record: i, Key: AnchorKey, Via: -1}
+		s.res.Counts.Links[AnchorKey]++
+		queue = append(queue[:0], int32(i))
+		for len(queue) > 0 {
+			u := queue[0]
+			queue = queue[1:]
+			for _, ei := range adj[first[u]:first[u+1]] {
+				e := s.edges[ei]
+				v := e.a
+				if v == u {
+					v = e.b
+				}
+				if recs[v].Link.Via != -2 {
+					continue
+				}
+				name := s.ix.keys[e.key].name
+				recs[v].Link = Link{Record: int(v), Key: name, Value: s.display(e.key, e.off), Via: int(u)}
+				s.res.Counts.Links[name]++
+				queue = append(queue, v)
+			}
+		}
+	}
+	return nil
+}
+
+// merge writes one merge row for each previous id that no cluster keeps:
+// it points to the cluster holding the id's earliest record.
+func (s *resolver) merge(previous map[RecordRef]string) error {
+	recs := s.res.Records
+	current := make(map[string]bool, s.res.Counts.Customers)
+	for i := range recs {
+		current[recs[i].CustomerID] = true
+	}
+	earliest := map[string]int{}
+	for i := range recs {
+		if err := s.tick(i); err != nil {
+			return err
+		}
+		p := previous[recs[i].RecordRef]
+		if p == "" || current[p] {
+			continue
+		}
+		if j, ok := earliest[p]; !ok || s.seen[i] < s.seen[j] {
+			earliest[p] = i
+		}
+	}
+	for p, i := range earliest {
+		s.res.Merges = append(s.res.Merges, Merge{Absorbed: p, Survivor: recs[i].CustomerID})
+	}
+	slices.SortFunc(s.res.Merges, func(a, b Merge) int { return strings.Compare(a.Absorbed, b.Absorbed) })
+	s.res.Counts.Merges = len(s.res.Merges)
+	retired := map[string]bool{}
+	for _, p := range previous {
+		if p != "" && !current[p] {
+			if _, absorbed := earliest[p]; !absorbed {
+				retired[p] = true
+			}
+		}
+	}
+	s.res.Counts.RetiredIDs = len(retired)
+	return nil
+}

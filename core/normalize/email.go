@@ -1,0 +1,125 @@
+package normalize
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
+)
+
+// EmailOptions switches provider rules that make different spellings of
+// one mailbox compare equal. Both are off by default because they are
+// only right for providers that deliver those spellings to one mailbox.
+type EmailOptions struct {
+	// StripDots removes dots from the local part of Gmail addresses
+	// (gmail.com, googlemail.com) and writes the domain as gmail.com.
+	StripDots bool
+	// StripPlus drops a "+tag" suffix of the local part, for any domain.
+	StripPlus bool
+}
+
+// Email returns the address trimmed, lowercased and with its domain in
+// ASCII (IDNA punycode). It accepts a "mailto:" prefix and a display form
+// such as "Jane Doe <jane@example.org>". It rejects anything that is not
+// a plausible mailbox: no single @, an empty or over-long part, spaces,
+// quoted local parts, IP-literal domains, or a domain without a dot.
+func Email(raw string, opt EmailOptions) (string, bool) {
+	s := strings.TrimSpace(raw)
+	if i := strings.LastIndexByte(s, '<'); i >= 0 && strings.HasSuffix(s, ">") {
+		s = strings.TrimSpace(s[i+1 : len(s)-1])
+	}
+	if len(s) >= 7 && strings.EqualFold(s[:7], "mailto:") {
+		s = s[7:]
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return "", false
+	}
+	local, domain := norm.NFC.String(strings.ToLower(s[:at])), s[at+1:]
+	if !validLocal(local) {
+		return "", false
+	}
+	domain, ok := Domain(domain)
+	if !ok {
+		return "", false
+	}
+	if opt.StripPlus {
+		if i := strings.IndexByte(local, '+'); i > 0 {
+			if l := strings.TrimRight(local[:i], "."); l != "" {
+				local = l
+			}
+		}
+	}
+	if opt.StripDots && (domain == "gmail.com" || domain == "googlemail.com") {
+		if l := strings.ReplaceAll(local, ".", ""); l != "" {
+			local = l
+		}
+		domain = "gmail.com"
+	}
+	return local + "@" + domain, true
+}
+
+// validLocal accepts the unquoted local parts of RFC 5322 (dot-atom) with
+// the non-ASCII letters RFC 6531 allows.
+func validLocal(l string) bool {
+	if l == "" || len(l) > 64 || !utf8.ValidString(l) {
+		return false
+	}
+	if l[0] == '.' || l[len(l)-1] == '.' || strings.Contains(l, "..") {
+		return false
+	}
+	for _, r := range l {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+		case r < utf8.RuneSelf:
+			if !strings.ContainsRune(".!#$%&'*+/=?^_`{|}~-", r) {
+				return false
+			}
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Domain returns a host name in lowercase ASCII (punycode for
+// internationalized labels), without a trailing dot. It requires at least
+// two labels, each of letters, digits and inner hyphens, and a top-level
+// label that is not all digits.
+func Domain(raw string) (string, bool) {
+	s := strings.TrimSuffix(strings.TrimSpace(raw), ".")
+	if s == "" || len(s) > 253 || !utf8.ValidString(s) {
+		return "", false
+	}
+	a, err := idna.Lookup.ToASCII(s)
+	if err != nil {
+		return "", false
+	}
+	// The ASCII form must be a fixed point, or a second pass would give a
+	// different answer.
+	if again, err := idna.Lookup.ToASCII(a); err != nil || again != a {
+		return "", false
+	}
+	labels := strings.Split(a, ".")
+	if len(labels) < 2 {
+		return "", false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return "", false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return "", false
+			}
+		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return "", false
+	}
+	return a, true
+}

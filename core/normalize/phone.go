@@ -1,0 +1,135 @@
+package normalize
+
+import (
+	"hash/maphash"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Phone returns the number in E.164 form ("+491711234567"). A number
+// written without an international prefix is read as a number of region
+// (ISO 3166-1 alpha-2, e.g. "DE"). A number that is not valid for its
+// country, by libphonenumber's metadata, is not ok. Results are cached:
+// parsing is slow, and the same raw number recurs across sources.
+func Phone(raw, region string) (string, bool) {
+	return defaultPhoneCache.Phone(raw, region)
+}
+
+func parsePhone(raw, region string) (string, bool) {
+	s := strings.TrimSpace(raw)
+	if s == "" || len(s) > phonenumbers.MAX_INPUT_STRING_LENGTH {
+		return "", false
+	}
+	num, err := phonenumbers.Parse(s, strings.ToUpper(region))
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return "", false
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), true
+}
+
+// PhoneNational splits an E.164 number into its country calling code and
+// national significant number. ok is false when e164 does not start with
+// "+" and a known calling code.
+func PhoneNational(e164 string) (cc int, national string, ok bool) {
+	callingCodesOnce.Do(loadCallingCodes)
+	if !strings.HasPrefix(e164, "+") {
+		return 0, "", false
+	}
+	d := e164[1:]
+	// Calling codes are prefix-free, so the first match is the only one.
+	for n := 1; n <= phonenumbers.MAX_LENGTH_COUNTRY_CODE && n <= len(d); n++ {
+		c, err := strconv.Atoi(d[:n])
+		if err == nil && callingCodes[c] {
+			return c, d[n:], true
+		}
+	}
+	return 0, "", false
+}
+
+var (
+	callingCodesOnce sync.Once
+	callingCodes     map[int]bool
+)
+
+func loadCallingCodes() {
+	callingCodes = map[int]bool{}
+	for r := range phonenumbers.GetSupportedRegions() {
+		callingCodes[phonenumbers.GetCountryCodeForRegion(r)] = true
+	}
+	for c := range phonenumbers.GetSupportedGlobalNetworkCallingCodes() {
+		callingCodes[c] = true
+	}
+}
+
+// defaultPhoneCache holds up to 2×65536 results, about 10 MB.
+var defaultPhoneCache = NewPhoneCache(1 << 16)
+
+// PhoneCache remembers Phone results per (region, raw). It is bounded
+// and safe for concurrent use. Each shard keeps two generations: when the
+// current one is full it becomes the old one and the previous old one is
+// dropped, so recently used entries survive at the cost of at most twice
+// the size.
+type PhoneCache struct {
+	seed   maphash.Seed
+	shards [phoneShards]phoneShard
+	limit  int // entries per generation per shard
+}
+
+const phoneShards = 16
+
+type phoneKey struct{ region, raw string }
+
+type phoneResult struct {
+	e164 string
+	ok   bool
+}
+
+type phoneShard struct {
+	mu       sync.Mutex
+	cur, old map[phoneKey]phoneResult
+}
+
+// NewPhoneCache returns a cache that keeps at least size recent results
+// and at most about twice that many.
+func NewPhoneCache(size int) *PhoneCache {
+	c := &PhoneCache{seed: maphash.MakeSeed(), limit: max(1, size/phoneShards)}
+	for i := range c.shards {
+		c.shards[i].cur = map[phoneKey]phoneResult{}
+	}
+	return c
+}
+
+// Phone is the package-level Phone with this cache.
+func (c *PhoneCache) Phone(raw, region string) (string, bool) {
+	k := phoneKey{region, raw}
+	sh := &c.shards[maphash.String(c.seed, raw)%phoneShards]
+	sh.mu.Lock()
+	r, hit := sh.cur[k]
+	if !hit {
+		if r, hit = sh.old[k]; hit {
+			sh.put(k, r, c.limit)
+		}
+	}
+	sh.mu.Unlock()
+	if hit {
+		return r.e164, r.ok
+	}
+	// Parse outside the lock; a concurrent miss on the same key parses
+	// twice and stores the same result.
+	r.e164, r.ok = parsePhone(raw, region)
+	k = phoneKey{region, strings.Clone(raw)}
+	sh.mu.Lock()
+	sh.put(k, r, c.limit)
+	sh.mu.Unlock()
+	return r.e164, r.ok
+}
+
+func (sh *phoneShard) put(k phoneKey, r phoneResult, limit int) {
+	if len(sh.cur) >= limit {
+		sh.old, sh.cur = sh.cur, make(map[phoneKey]phoneResult, limit)
+	}
+	sh.cur[k] = r
+}
