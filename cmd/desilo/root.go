@@ -82,6 +82,9 @@ and BigQuery tables.`,
 		a.validateCmd(),
 		a.checkCmd(),
 		a.discoverCmd(),
+		a.syncCmd(),
+		a.buildCmd(),
+		a.explainCmd(),
 	)
 	return root
 }

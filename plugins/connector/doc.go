@@ -16,7 +16,7 @@ package connector
 //	order     order_number, email, phone, status, financial_status,
 //	          ordered_at (timestamp), total (number, major units),
 //	          currency (ISO 4217), items_count (integer), cancelled_at
-//	ticket    ticket_number, email, subject, status (open, pending,
+//	ticket    ticket_number, email, phone, subject, status (open, pending,
 //	          solved, closed), priority, channel, satisfaction,
 //	          solved_at
 //	message   message_id, email (the customer's side: From when

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/desilo/desilo/core/explain"
+)
+
+func (a *app) explainCmd() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "explain ID|EMAIL|PHONE",
+		Short: "Show a customer, its source records, and the keys that joined them",
+		Long: `explain looks a customer up in the current snapshot by customer id, email
+address or phone number (normalized like the match keys) and prints the profile,
+the customer's records, and for each record the key and value through which it
+joined, as a tree rooted at the anchor record the customer id derives from.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runExplain(cmd.Context(), path, args[0])
+		},
+	}
+	configFlag(cmd, &path)
+	return cmd
+}
+
+func (a *app) runExplain(_ context.Context, path, query string) error {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	found, err := explain.Find(cfg.Output.Parquet.Path, query, cfg.Identity.DefaultRegion)
+	if err != nil {
+		return err
+	}
+	for i, c := range found {
+		if i > 0 {
+			fmt.Fprintln(a.stdout)
+		}
+		explain.Print(a.stdout, c)
+	}
+	return nil
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/desilo/desilo/core/config"
+	"github.com/desilo/desilo/core/pipeline"
+	"github.com/desilo/desilo/core/stage"
+	"github.com/desilo/desilo/plugins/host"
+)
+
+type runOptions struct {
+	config      string
+	sources     []string
+	fullRefresh bool
+	summaryJSON string
+}
+
+func (a *app) syncCmd() *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Extract new records from every source, then build and publish the customer model",
+		Long: `sync runs extract and build. Extract reads what is new in each source since its
+saved state, maps and stages it, and only then saves the source's new state. A
+source that fails keeps its old state; the others go on, the build still runs on
+everything staged, and the exit code is 4. Build recomputes identity and profiles
+from all staged records and publishes a new Parquet snapshot atomically.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runSync(cmd.Context(), o, true)
+		},
+	}
+	configFlag(cmd, &o.config)
+	cmd.Flags().StringArrayVar(&o.sources, "source", nil, "extract only this source (repeatable); the build still uses everything staged")
+	cmd.Flags().BoolVar(&o.fullRefresh, "full-refresh", false, "ignore saved states: read every source from the start and replace its staged data")
+	cmd.Flags().StringVar(&o.summaryJSON, "summary-json", "", "also write the run summary as JSON to this file")
+	return cmd
+}
+
+func (a *app) buildCmd() *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "Rebuild identity and profiles from staging and publish, without extracting",
+		Long: `build recomputes identity and profiles from everything staged and publishes a
+new snapshot. Use it after changing identity or profile rules: no source is read.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runSync(cmd.Context(), o, false)
+		},
+	}
+	configFlag(cmd, &o.config)
+	cmd.Flags().StringVar(&o.summaryJSON, "summary-json", "", "also write the run summary as JSON to this file")
+	return cmd
+}
+
+// runSync is sync (extract then build) or, without extract, build.
+func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
+	cfg, err := loadConfig(o.config)
+	if err != nil {
+		return err
+	}
+	for _, s := range o.sources {
+		if _, err := selectSources(cfg, s); err != nil {
+			return err
+		}
+	}
+	lock, err := stage.Lock(cfg.StateDir)
+	if errors.Is(err, stage.ErrLocked) {
+		return withCode(exitLocked, err)
+	}
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	store, err := stage.Open(lock, stage.Options{Logger: a.log})
+	if err != nil {
+		return err
+	}
+
+	h := a.newHost(cfg)
+	defer h.Close()
+	obs, waitBars := a.newObserver()
+	opts := pipeline.Options{
+		Config:      cfg,
+		Launcher:    &hostLauncher{a: a, h: h, cfg: cfg},
+		Logger:      a.log,
+		Observer:    obs,
+		Sources:     o.sources,
+		FullRefresh: o.fullRefresh,
+	}
+	opts.RunID = time.Now().UTC().Format("20060102T150405.000000Z")
+	sum := &pipeline.Summary{RunID: opts.RunID, Started: time.Now().UTC()}
+
+	var extractErr error
+	if extract {
+		sum.Sources, extractErr = pipeline.Extract(ctx, store, opts)
+		waitBars()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if extractErr != nil && !errors.Is(extractErr, pipeline.ErrSourcesFailed) {
+			return withCode(codeOf(extractErr, exitSource), extractErr)
+		}
+	}
+	build, err := pipeline.Build(ctx, store, opts)
+	waitBars()
+	sum.Build = build
+	sum.Finished = time.Now().UTC()
+	sum.OK = err == nil && extractErr == nil
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	sum.Print(a.stderr)
+	if werr := writeSummary(o.summaryJSON, sum); werr != nil && err == nil {
+		err = werr
+	}
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return withCode(exitConfig, err)
+		}
+		return err
+	}
+	if extractErr != nil {
+		return withCode(exitSource, extractErr)
+	}
+	return nil
+}
+
+// writeSummary writes the summary JSON atomically, for schedulers.
+func writeSummary(path string, sum *pipeline.Summary) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".summary-*.json")
+	if err != nil {
+		return fmt.Errorf("--summary-json: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("--summary-json: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("--summary-json: %w", err)
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// hostLauncher launches sources' connectors as plugin processes.
+type hostLauncher struct {
+	a   *app
+	h   *host.Host
+	cfg *config.Config
+}
+
+func (l *hostLauncher) Launch(ctx context.Context, src *config.Source) (pipeline.Conn, error) {
+	return l.a.launch(ctx, l.h, l.cfg, src)
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/sink/parquet"
+	"github.com/desilo/desilo/core/stage"
+)
+
+// copyExample copies the four-silo sample into a fresh directory, so its
+// state and output land there.
+func copyExample(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	entries, err := os.ReadDir("../../examples/files")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("../../examples/files", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// snapshotTables reads every table of the current snapshot.
+func snapshotTables(t *testing.T, out string) (string, map[string][][]any) {
+	t.Helper()
+	dir, m, err := parquet.Current(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string][][]any{}
+	for _, name := range model.Outputs {
+		err := parquet.ReadTable(dir, m, model.MustLoad(name), func(row []any) error {
+			tables[name] = append(tables[name], slices.Clone(row))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("table %s: %v", name, err)
+		}
+		if int64(len(tables[name])) != m.Tables[name].Rows {
+			t.Fatalf("table %s: read %d rows, manifest says %d", name, len(tables[name]), m.Tables[name].Rows)
+		}
+	}
+	return dir, tables
+}
+
+func value(row []any, table, col string) any {
+	i, ok := model.MustLoad(table).Index(col)
+	if !ok {
+		panic(col)
+	}
+	return row[i]
+}
+
+func TestSyncFourSilos(t *testing.T) {
+	dir := copyExample(t)
+	cfg := filepath.Join(dir, "desilo.yaml")
+	summary := filepath.Join(dir, "summary.json")
+	code, _, errOut := desilo(t, "sync", "-c", cfg, "--summary-json", summary)
+	if code != 0 {
+		t.Fatalf("sync: exit %d\n%s", code, errOut)
+	}
+	var sum struct {
+		OK      bool
+		Sources []struct {
+			Name    string
+			Records int
+			Rejects int
+		}
+		Build struct {
+			Customers int
+			Links     int
+			Merges    int
+		}
+	}
+	b, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	// 20 CRM contacts of whom two are one Jürgen (same phone); a new
+	// customer who only wrote to the helpdesk and the mailbox; and two
+	// role addresses (info@, noreply@) that link nothing.
+	if !sum.OK || len(sum.Sources) != 4 || sum.Build.Customers != 22 || sum.Build.Links != 72 {
+		t.Fatalf("summary: %s", b)
+	}
+	out := filepath.Join(dir, "out")
+	_, first := snapshotTables(t, out)
+	if len(first["customer"]) != 22 || len(first["identity_link"]) != 72 || len(first["order"]) != 30 ||
+		len(first["ticket"]) != 10 || len(first["message"]) != 12 || len(first["event"]) != 52 {
+		t.Fatalf("row counts: customers %d, links %d, orders %d, tickets %d, messages %d, events %d",
+			len(first["customer"]), len(first["identity_link"]), len(first["order"]), len(first["ticket"]), len(first["message"]), len(first["event"]))
+	}
+	// Jürgen was joined across all four silos.
+	var juergen []any
+	for _, c := range first["customer"] {
+		if slices.Contains(value(c, "customer", "emails").([]string), "juergen.mueller@example.de") {
+			juergen = c
+		}
+	}
+	if juergen == nil {
+		t.Fatal("no customer with juergen.mueller@example.de")
+	}
+	if got := value(juergen, "customer", "sources").([]string); !reflect.DeepEqual(got, []string{"helpdesk", "legacy_crm", "mail", "shop"}) {
+		t.Fatalf("Jürgen's sources = %v", got)
+	}
+	if got := value(juergen, "customer", "record_count"); got != int64(11) {
+		t.Fatalf("Jürgen's record_count = %v", got)
+	}
+	for _, o := range first["order"] {
+		if value(o, "order", "customer_id") == nil {
+			t.Fatalf("order %v has no customer", value(o, "order", "record_key"))
+		}
+	}
+
+	// explain shows the customer and the chain of keys.
+	code, expl, errOut := desilo(t, "explain", "-c", cfg, "JUERGEN.Mueller@example.de")
+	if code != 0 || !strings.Contains(expl, "11 records, and why they are one customer") ||
+		!strings.Contains(expl, "legacy_crm/contacts/1016 (customer)  shares phone = +49301234567") {
+		t.Fatalf("explain: exit %d\n%s%s", code, expl, errOut)
+	}
+
+	// Idempotence: a second sync with no source change publishes the same rows.
+	if code, _, errOut := desilo(t, "sync", "-c", cfg); code != 0 {
+		t.Fatalf("second sync: exit %d\n%s", code, errOut)
+	}
+	_, second := snapshotTables(t, out)
+	for _, name := range model.Outputs {
+		if !reflect.DeepEqual(first[name], second[name]) {
+			t.Errorf("table %s changed between two syncs with no source change", name)
+		}
+	}
+
+	// A ticket that bridges two customers (Konrad's email, Gerd's phone)
+	// merges them: exactly one merge row, and the older id survives.
+	konrad, gerd := customerOf(t, first, "konrad.neumann@example.de"), customerOf(t, first, "gerd.nuesslein@example.de")
+	tickets := filepath.Join(dir, "tickets.json")
+	raw, err := os.ReadFile(tickets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bridge := `,
+  {"id": 9011, "requester": {"name": "K. Neumann", "email": "konrad.neumann@example.de", "phone": "0911 898989"}, "subject": "Telefonnummer", "status": "open", "via": "phone", "created_at": "2024-06-01T10:00:00Z", "updated_at": "2024-06-01T10:00:00Z"}
+]`
+	raw = []byte(strings.TrimRight(strings.TrimSpace(string(raw)), "]") + bridge)
+	if err := os.WriteFile(tickets, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := desilo(t, "sync", "-c", cfg); code != 0 {
+		t.Fatalf("third sync: exit %d\n%s", code, errOut)
+	}
+	_, third := snapshotTables(t, out)
+	if len(third["merge"]) != 1 {
+		t.Fatalf("merge rows = %v, want exactly one", third["merge"])
+	}
+	m := third["merge"][0]
+	if value(m, "merge", "absorbed_id") != konrad || value(m, "merge", "surviving_id") != gerd {
+		t.Fatalf("merge %v, want %s absorbed into the older %s", m, konrad, gerd)
+	}
+	if len(third["customer"]) != 21 {
+		t.Fatalf("customers after the merge = %d, want 21", len(third["customer"]))
+	}
+}
+
+func customerOf(t *testing.T, tables map[string][][]any, email string) string {
+	t.Helper()
+	for _, c := range tables["customer"] {
+		if slices.Contains(value(c, "customer", "emails").([]string), email) {
+			return value(c, "customer", "customer_id").(string)
+		}
+	}
+	t.Fatalf("no customer with %s", email)
+	return ""
+}
+
+func TestSyncRefusesASecondRun(t *testing.T) {
+	dir := copyExample(t)
+	lock, err := stage.Lock(filepath.Join(dir, ".desilo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	code, _, errOut := desilo(t, "sync", "-c", filepath.Join(dir, "desilo.yaml"))
+	if code != exitLocked || !strings.Contains(errOut, "another desilo run is in progress") {
+		t.Fatalf("exit %d, want %d\n%s", code, exitLocked, errOut)
+	}
+}

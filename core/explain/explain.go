@@ -1,0 +1,199 @@
+// Package explain answers "who is this customer, and why are these
+// records one person?" from a published snapshot: the profile, its source
+// records, and the chain of keys that joined each record to the anchor.
+package explain
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/normalize"
+	"github.com/desilo/desilo/core/sink/parquet"
+)
+
+// ErrNoCustomer says nothing in the snapshot matches the query.
+var ErrNoCustomer = errors.New("no customer matches")
+
+// Customer is one explained customer.
+type Customer struct {
+	Profile map[string]any // the customer row by column
+	Links   []Link         // the customer's records, in snapshot order
+	Merged  []string       // previous customer ids absorbed into this one
+}
+
+// Link is one source record of the customer and how it joined.
+type Link struct {
+	Record   string // source/stream/record_key
+	Entity   string
+	Rule     string // anchor, customer_ref or match_key
+	Key      string
+	Value    string
+	LinkedTo string // the record it joined through; empty for the anchor
+}
+
+// Find looks a customer up in the current snapshot under outDir by
+// customer id, email address or phone number (normalized with region).
+func Find(outDir, query, region string) ([]Customer, error) {
+	dir, m, err := parquet.Current(outDir)
+	if err != nil {
+		return nil, fmt.Errorf("no snapshot yet (run desilo sync first): %w", err)
+	}
+	ct := model.MustLoad("customer")
+	match := matcher(ct, query, region)
+	var found []Customer
+	err = parquet.ReadTable(dir, m, ct, func(row []any) error {
+		if !match(row) {
+			return nil
+		}
+		c := Customer{Profile: map[string]any{}}
+		for i, col := range ct.Columns {
+			c.Profile[col.Name] = row[i]
+		}
+		found = append(found, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("%w %q in %s", ErrNoCustomer, query, dir)
+	}
+	byID := map[string]*Customer{}
+	for i := range found {
+		byID[found[i].Profile["customer_id"].(string)] = &found[i]
+	}
+	lt := model.MustLoad("identity_link")
+	get := func(row []any, name string) string {
+		i, _ := lt.Index(name)
+		s, _ := row[i].(string)
+		return s
+	}
+	err = parquet.ReadTable(dir, m, lt, func(row []any) error {
+		c := byID[get(row, "customer_id")]
+		if c == nil {
+			return nil
+		}
+		c.Links = append(c.Links, Link{
+			Record: get(row, "source") + "/" + get(row, "stream") + "/" + get(row, "record_key"),
+			Entity: get(row, "entity"), Rule: get(row, "rule"), Key: get(row, "key"),
+			Value: get(row, "value"), LinkedTo: get(row, "linked_to"),
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	mt := model.MustLoad("merge")
+	if _, ok := m.Tables["merge"]; ok {
+		err = parquet.ReadTable(dir, m, mt, func(row []any) error {
+			ai, _ := mt.Index("absorbed_id")
+			si, _ := mt.Index("surviving_id")
+			if c := byID[row[si].(string)]; c != nil {
+				c.Merged = append(c.Merged, row[ai].(string))
+			}
+			return nil
+		})
+	}
+	return found, err
+}
+
+// matcher returns the test a customer row must pass for the query.
+func matcher(ct *model.Table, query, region string) func([]any) bool {
+	idx := func(name string) int { i, _ := ct.Index(name); return i }
+	id, emails, phones := idx("customer_id"), idx("emails"), idx("phones")
+	q := strings.TrimSpace(query)
+	if email, ok := normalize.Email(q, normalize.EmailOptions{}); ok && strings.Contains(q, "@") {
+		return func(row []any) bool { l, _ := row[emails].([]string); return slices.Contains(l, email) }
+	}
+	if phone, ok := normalize.Phone(q, region); ok {
+		return func(row []any) bool { l, _ := row[phones].([]string); return slices.Contains(l, phone) }
+	}
+	return func(row []any) bool { return row[id] == q }
+}
+
+// Print writes a customer for a person: the profile, then the records as
+// a tree rooted at the anchor, each under the record it joined through.
+func Print(w io.Writer, c Customer) {
+	fmt.Fprintf(w, "customer %v\n", c.Profile["customer_id"])
+	ct := model.MustLoad("customer")
+	for _, col := range ct.Columns {
+		v := c.Profile[col.Name]
+		if col.Name == "customer_id" || isEmpty(v) {
+			continue
+		}
+		fmt.Fprintf(w, "  %-26s %s\n", col.Name, format(v, col.Type))
+	}
+	if len(c.Merged) > 0 {
+		fmt.Fprintf(w, "  %-26s %s\n", "absorbed ids", strings.Join(c.Merged, ", "))
+	}
+	fmt.Fprintf(w, "\n%d records, and why they are one customer:\n", len(c.Links))
+	children := map[string][]Link{}
+	var roots []Link
+	for _, l := range c.Links {
+		if l.LinkedTo == "" {
+			roots = append(roots, l)
+		} else {
+			children[l.LinkedTo] = append(children[l.LinkedTo], l)
+		}
+	}
+	var walk func(l Link, prefix string, last bool, depth int)
+	walk = func(l Link, prefix string, last bool, depth int) {
+		branch, next := "", ""
+		if depth > 0 {
+			branch, next = "├─ ", "│  "
+			if last {
+				branch, next = "└─ ", "   "
+			}
+		}
+		fmt.Fprintf(w, "  %s%s%s (%s)  %s\n", prefix, branch, l.Record, l.Entity, why(l))
+		kids := children[l.Record]
+		for i, k := range kids {
+			walk(k, prefix+next, i == len(kids)-1, depth+1)
+		}
+	}
+	for _, r := range roots {
+		walk(r, "", true, 0)
+	}
+}
+
+func why(l Link) string {
+	switch l.Rule {
+	case "anchor":
+		return "anchor: the earliest record; the customer id derives from it"
+	case "customer_ref":
+		return "names its customer record: customer_ref = " + l.Value
+	}
+	return fmt.Sprintf("shares %s = %s", l.Key, l.Value)
+}
+
+func isEmpty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case []string:
+		return len(x) == 0
+	case string:
+		return x == ""
+	}
+	return false
+}
+
+func format(v any, t model.Type) string {
+	switch x := v.(type) {
+	case time.Time:
+		if t == model.Date {
+			return x.Format(time.DateOnly)
+		}
+		return x.Format(time.RFC3339)
+	case []string:
+		return strings.Join(x, ", ")
+	case float64:
+		return fmt.Sprintf("%.2f", x)
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,318 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/desilo/desilo/core/config"
+	"github.com/desilo/desilo/core/mapping"
+	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/stage"
+	"github.com/desilo/desilo/plugins/connector"
+)
+
+// ErrSourcesFailed says at least one source failed; the others' data is
+// staged and their states advanced.
+var ErrSourcesFailed = errors.New("sources failed")
+
+// Extract reads every selected source into staging, several at once. A
+// source that fails keeps its old state; the others go on.
+func Extract(ctx context.Context, store *stage.Store, opts Options) ([]SourceSummary, error) {
+	opts.defaults()
+	sources, err := selected(opts.Config, opts.Sources)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SourceSummary, len(sources))
+	sem := make(chan struct{}, opts.Parallel)
+	var wg sync.WaitGroup
+	for i, src := range sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i] = extractSource(ctx, store, src, &opts)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return out, err
+	}
+	var failed []string
+	for _, s := range out {
+		if s.Error != "" {
+			failed = append(failed, s.Name)
+		}
+	}
+	if len(failed) > 0 {
+		return out, fmt.Errorf("%w: %v", ErrSourcesFailed, failed)
+	}
+	return out, nil
+}
+
+func selected(cfg *config.Config, names []string) ([]*config.Source, error) {
+	var out []*config.Source
+	for i := range cfg.Sources {
+		if len(names) == 0 || slices.Contains(names, cfg.Sources[i].Name) {
+			out = append(out, &cfg.Sources[i])
+		}
+	}
+	for _, n := range names {
+		if _, ok := cfg.Source(n); !ok {
+			return nil, fmt.Errorf("no source %q in %s", n, cfg.File)
+		}
+	}
+	return out, nil
+}
+
+// extractSource runs one source; its error ends up in the summary.
+func extractSource(ctx context.Context, store *stage.Store, src *config.Source, opts *Options) SourceSummary {
+	start := time.Now()
+	sum := SourceSummary{Name: src.Name, Connector: src.Connector}
+	opts.Observer.SourceStarted(src.Name)
+	err := runSource(ctx, store, src, opts, &sum)
+	sum.Duration = Duration(time.Since(start))
+	if err != nil {
+		sum.Error = err.Error()
+		opts.Logger.Error("source failed", "source", src.Name, "error", err)
+	} else {
+		opts.Logger.Info("source extracted", "source", src.Name, "records", sum.Records, "rejects", sum.Rejects, "duration", sum.Duration.String())
+	}
+	opts.Observer.SourceDone(src.Name, sum)
+	return sum
+}
+
+func runSource(ctx context.Context, store *stage.Store, src *config.Source, opts *Options, sum *SourceSummary) error {
+	conn, err := opts.Launcher.Launch(ctx, src)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	streams, err := conn.Discover(ctx, src.Config)
+	if err != nil {
+		return err
+	}
+	plans, err := plan(opts.Config, src, streams, sum)
+	if err != nil {
+		return err
+	}
+	if len(plans) == 0 {
+		opts.Logger.Warn("no stream of this source has a mapping; nothing to extract", "source", src.Name)
+		return nil
+	}
+	var state json.RawMessage
+	if !opts.FullRefresh {
+		if state, err = store.LoadState(src.Name); err != nil {
+			return err
+		}
+	}
+	x, err := store.Begin(ctx, src.Name, stage.BeginOptions{FullRefresh: opts.FullRefresh})
+	if err != nil {
+		return err
+	}
+	em := newStager(src.Name, plans, x, opts)
+	names := make([]string, 0, len(plans))
+	for n := range plans {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	err = conn.Read(ctx, connector.ReadRequest{Config: src.Config, Streams: names, State: state}, em)
+	em.report(sum)
+	if err == nil {
+		err = em.checkRejectRatio(opts.Config.Run.MaxRejectRatio)
+	}
+	if err != nil {
+		x.Abort()
+		return err
+	}
+	return x.Finish()
+}
+
+// plan compiles the mapping of every stream that has one: the user's from
+// desilo.yaml, else the connector's default.
+func plan(cfg *config.Config, src *config.Source, streams []connector.Stream, sum *SourceSummary) (map[string]*mapping.Plan, error) {
+	byName := map[string]connector.Stream{}
+	for _, s := range streams {
+		byName[s.Name] = s
+	}
+	for _, want := range src.Streams {
+		if _, ok := byName[want]; !ok {
+			return nil, cfg.ErrorAt(src.Pointer()+"/streams", fmt.Sprintf("connector %s offers no stream %q", src.Connector, want))
+		}
+	}
+	for name := range src.Mapping {
+		if _, ok := byName[name]; !ok {
+			return nil, cfg.ErrorAt(src.Pointer()+"/mapping/"+name, fmt.Sprintf("connector %s offers no stream %q", src.Connector, name))
+		}
+	}
+	plans := map[string]*mapping.Plan{}
+	for _, s := range streams {
+		if len(src.Streams) > 0 && !slices.Contains(src.Streams, s.Name) {
+			continue
+		}
+		var override *connector.Mapping
+		if m, ok := src.Mapping[s.Name]; ok {
+			override = &m
+		}
+		if override == nil && s.Mapping == nil {
+			sum.Unmapped = append(sum.Unmapped, s.Name)
+			continue
+		}
+		p, err := mapping.Default(s, override)
+		if err != nil {
+			if override != nil {
+				return nil, cfg.ErrorAt(src.Pointer()+"/mapping/"+s.Name, err.Error())
+			}
+			return nil, fmt.Errorf("source %s: the default mapping of connector %s, stream %s: %w", src.Name, src.Connector, s.Name, err)
+		}
+		plans[s.Name] = p
+	}
+	return plans, nil
+}
+
+// stager is the Emitter a source's records arrive at: it maps them and
+// writes them to the staging session. Read calls it from one goroutine.
+type stager struct {
+	source string
+	plans  map[string]*mapping.Plan
+	rows   map[string][]any // a reusable row per stream
+	x      *stage.Extract
+	opts   *Options
+
+	rejectRow []any
+	rejects   *model.Table
+
+	counts           map[string]*StreamCount
+	records, deleted atomic.Int64
+	rejected         atomic.Int64
+	lastReport       time.Time
+}
+
+func newStager(source string, plans map[string]*mapping.Plan, x *stage.Extract, opts *Options) *stager {
+	s := &stager{
+		source: source, plans: plans, x: x, opts: opts,
+		rows:    map[string][]any{},
+		counts:  map[string]*StreamCount{},
+		rejects: model.MustLoad("reject"),
+	}
+	for name, p := range plans {
+		s.rows[name] = make([]any, len(p.Table().Columns))
+		s.counts[name] = &StreamCount{Stream: name, Entity: p.Entity()}
+	}
+	s.rejectRow = make([]any, len(s.rejects.Columns))
+	return s
+}
+
+func (s *stager) Emit(ctx context.Context, r connector.Record) error {
+	p, ok := s.plans[r.Stream]
+	if !ok {
+		return fmt.Errorf("source %s: the connector sent a record of stream %q, which was not requested", s.source, r.Stream)
+	}
+	row := s.rows[r.Stream]
+	clear(row)
+	c := s.counts[r.Stream]
+	if err := p.Map(s.source, r, row); err != nil {
+		var rej *mapping.RejectError
+		if !errors.As(err, &rej) {
+			return err
+		}
+		return s.reject(r.Stream, keyOf(row, p.Table()), "", rej.Reason, r.Data)
+	}
+	if err := s.x.Write(r.Stream, p.Table(), row, r.Deleted); err != nil {
+		return err
+	}
+	c.Records++
+	if r.Deleted {
+		s.deleted.Add(1)
+	}
+	s.progress(s.records.Add(1))
+	return nil
+}
+
+func (s *stager) Reject(ctx context.Context, r connector.Reject) error {
+	return s.reject(r.Stream, "", r.Location, r.Reason, r.Raw)
+}
+
+// maxRawBytes bounds the raw payload kept with a reject.
+const maxRawBytes = 64 << 10
+
+func (s *stager) reject(stream, key, location, reason string, raw []byte) error {
+	if c, ok := s.counts[stream]; ok {
+		c.Rejects++
+	}
+	s.rejected.Add(1)
+	if len(raw) > maxRawBytes {
+		raw = raw[:maxRawBytes]
+	}
+	row := s.rejectRow
+	clear(row)
+	set := func(col string, v any) {
+		if i, ok := s.rejects.Index(col); ok && v != "" {
+			row[i] = v
+		}
+	}
+	set("source", s.source)
+	set("stream", stream)
+	set("record_key", key)
+	set("location", location)
+	set("reason", reason)
+	set("raw", string(raw))
+	set("run_id", s.opts.RunID)
+	set("rejected_at", s.opts.Now().UTC())
+	return s.x.Reject(row)
+}
+
+func (s *stager) Checkpoint(ctx context.Context, state json.RawMessage) error {
+	return s.x.Checkpoint(state)
+}
+
+func (s *stager) progress(n int64) {
+	if n%1000 != 0 {
+		return
+	}
+	s.opts.Observer.SourceRecords(s.source, n, s.rejected.Load())
+}
+
+func (s *stager) report(sum *SourceSummary) {
+	sum.Records = s.records.Load()
+	sum.Deleted = s.deleted.Load()
+	sum.Rejects = s.rejected.Load()
+	for _, c := range s.counts {
+		sum.Streams = append(sum.Streams, *c)
+	}
+	slices.SortFunc(sum.Streams, func(a, b StreamCount) int { return strings.Compare(a.Stream, b.Stream) })
+	s.opts.Observer.SourceRecords(s.source, sum.Records, sum.Rejects)
+}
+
+// checkRejectRatio fails a source whose streams reject too much: a mapping
+// that no longer fits the data should stop the run, not thin it out.
+func (s *stager) checkRejectRatio(max float64) error {
+	for _, c := range s.counts {
+		total := c.Records + c.Rejects
+		if total == 0 || c.Rejects == 0 {
+			continue
+		}
+		if ratio := float64(c.Rejects) / float64(total); ratio > max {
+			return fmt.Errorf("source %s: stream %s rejected %d of %d records (%.1f%%, more than run.max_reject_ratio %.1f%%); its state is not advanced: see the reject table or the log",
+				s.source, c.Stream, c.Rejects, total, 100*ratio, 100*max)
+		}
+	}
+	return nil
+}
+
+func keyOf(row []any, t *model.Table) string {
+	if i, ok := t.Index("record_key"); ok {
+		if k, ok := row[i].(string); ok {
+			return k
+		}
+	}
+	return ""
+}

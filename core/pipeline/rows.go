@@ -1,0 +1,156 @@
+package pipeline
+
+import (
+	"errors"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/desilo/desilo/core/identity"
+	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/sink/parquet"
+)
+
+// keyFields lists the record fields the identity keys read.
+func keyFields(r identity.Rules) []string {
+	var out []string
+	for _, k := range r.Keys {
+		fs := k.Composite
+		if len(fs) == 0 {
+			f := k.Field
+			if f == "" {
+				f = k.Name
+			}
+			fs = []string{f}
+		}
+		for _, f := range fs {
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// fieldReader reads the key fields of one table's rows, resolved to
+// column positions once.
+type fieldReader struct {
+	key, ref, created, updated int
+	fields                     []fieldCol
+	ids                        int // the ids column, or -1
+}
+
+type fieldCol struct {
+	name string
+	col  int    // column position, or -1 for an external id
+	id   string // the external id's name, for "ids.<name>"
+	typ  model.Type
+}
+
+func col(t *model.Table, name string) int {
+	if i, ok := t.Index(name); ok {
+		return i
+	}
+	return -1
+}
+
+func newFieldReader(t *model.Table, fields []string) *fieldReader {
+	r := &fieldReader{
+		key: col(t, "record_key"), ref: col(t, "customer_ref"),
+		created: col(t, "created_at"), updated: col(t, "updated_at"), ids: col(t, "ids"),
+	}
+	for _, f := range fields {
+		if id, ok := strings.CutPrefix(f, "ids."); ok {
+			if r.ids >= 0 {
+				r.fields = append(r.fields, fieldCol{name: f, col: -1, id: id})
+			}
+			continue
+		}
+		if i := col(t, f); i >= 0 {
+			r.fields = append(r.fields, fieldCol{name: f, col: i, typ: t.Columns[i].Type})
+		}
+	}
+	return r
+}
+
+// fill puts the row's key-field values into m (cleared first).
+func (r *fieldReader) fill(row []any, m map[string][]string) {
+	clear(m)
+	for _, f := range r.fields {
+		if f.col < 0 {
+			pairs, _ := row[r.ids].([]string)
+			for _, p := range pairs {
+				if name, v, ok := model.SplitPair(p); ok && name == f.id && v != "" {
+					m[f.name] = append(m[f.name], v)
+				}
+			}
+			continue
+		}
+		switch v := row[f.col].(type) {
+		case string:
+			if v != "" {
+				m[f.name] = append(m[f.name], v)
+			}
+		case []string:
+			m[f.name] = append(m[f.name], v...)
+		case time.Time:
+			layout := time.RFC3339
+			if f.typ == model.Date {
+				layout = time.DateOnly
+			}
+			m[f.name] = append(m[f.name], v.Format(layout))
+		case int64:
+			m[f.name] = append(m[f.name], strconv.FormatInt(v, 10))
+		case float64:
+			m[f.name] = append(m[f.name], strconv.FormatFloat(v, 'f', -1, 64))
+		case bool:
+			m[f.name] = append(m[f.name], strconv.FormatBool(v))
+		}
+	}
+}
+
+func str(row []any, i int) string {
+	if i < 0 {
+		return ""
+	}
+	s, _ := row[i].(string)
+	return s
+}
+
+// seen is when a record was first seen: created_at, else updated_at.
+func seen(row []any, created, updated int) time.Time {
+	for _, i := range []int{created, updated} {
+		if i >= 0 {
+			if t, ok := row[i].(time.Time); ok {
+				return t
+			}
+		}
+	}
+	return time.Time{}
+}
+
+// previousAssignments reads the current snapshot's identity links, so that
+// unchanged customers keep their ids and merges are recorded. No snapshot
+// yet means a first run.
+func previousAssignments(outDir string) (map[identity.RecordRef]string, error) {
+	dir, m, err := parquet.Current(outDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	t := model.MustLoad("identity_link")
+	src, stream, key, cust := col(t, "source"), col(t, "stream"), col(t, "record_key"), col(t, "customer_id")
+	prev := map[identity.RecordRef]string{}
+	err = parquet.ReadTable(dir, m, t, func(row []any) error {
+		prev[identity.RecordRef{Source: str(row, src), Stream: str(row, stream), Key: str(row, key)}] = str(row, cust)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return prev, nil
+}

@@ -1,0 +1,109 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Summary is what a run did, printed at the end and written as JSON for
+// schedulers (--summary-json).
+type Summary struct {
+	RunID    string          `json:"run_id"`
+	Started  time.Time       `json:"started"`
+	Finished time.Time       `json:"finished"`
+	OK       bool            `json:"ok"`
+	Sources  []SourceSummary `json:"sources"`
+	Build    *BuildSummary   `json:"build,omitempty"`
+}
+
+// SourceSummary is one source's extraction.
+type SourceSummary struct {
+	Name      string        `json:"name"`
+	Connector string        `json:"connector"`
+	Records   int64         `json:"records"`
+	Deleted   int64         `json:"deleted"`
+	Rejects   int64         `json:"rejects"`
+	Streams   []StreamCount `json:"streams"`
+	// Unmapped are streams that were not extracted because neither the
+	// connector nor desilo.yaml maps them.
+	Unmapped []string `json:"unmapped,omitempty"`
+	Duration Duration `json:"duration"`
+	Error    string   `json:"error,omitempty"`
+}
+
+// StreamCount counts one stream's records.
+type StreamCount struct {
+	Stream  string `json:"stream"`
+	Entity  string `json:"entity"`
+	Records int64  `json:"records"`
+	Rejects int64  `json:"rejects"`
+}
+
+// BuildSummary is the build's outcome.
+type BuildSummary struct {
+	Records   int64            `json:"records"`
+	Customers int64            `json:"customers"`
+	Links     int64            `json:"links"`
+	Merges    int64            `json:"merges"`
+	Events    int64            `json:"events"`
+	Rejects   int64            `json:"rejects"`
+	Blocked   int              `json:"blocked_values"`
+	TooCommon int              `json:"too_common_values"`
+	Refused   int              `json:"refused_merges"`
+	Tables    map[string]int64 `json:"tables"`
+	Snapshot  string           `json:"snapshot"`
+	Stages    []StageTiming    `json:"stages"`
+}
+
+// StageTiming is how long one build stage took.
+type StageTiming struct {
+	Stage    string   `json:"stage"`
+	Duration Duration `json:"duration"`
+}
+
+// Duration marshals as seconds.
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(fmt.Sprintf("%.3f", time.Duration(d).Seconds())), nil
+}
+
+func (d Duration) String() string { return time.Duration(d).Round(time.Millisecond).String() }
+
+// Print writes the summary for a person.
+func (s *Summary) Print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if len(s.Sources) > 0 {
+		fmt.Fprintln(tw, "SOURCE\tRECORDS\tREJECTS\tDURATION\tRESULT")
+		for _, src := range s.Sources {
+			result := "ok"
+			if src.Error != "" {
+				result = "FAILED: " + firstLine(src.Error)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", src.Name, src.Records, src.Rejects, src.Duration, result)
+		}
+		tw.Flush()
+	}
+	if b := s.Build; b != nil {
+		fmt.Fprintf(w, "customers %d  links %d  merges %d  events %d  rejects %d\n", b.Customers, b.Links, b.Merges, b.Events, b.Rejects)
+		if b.Blocked+b.TooCommon+b.Refused > 0 {
+			fmt.Fprintf(w, "values that linked nothing: %d blocklisted, %d too common; merges refused by limits: %d\n", b.Blocked, b.TooCommon, b.Refused)
+		}
+		var stages []string
+		for _, st := range b.Stages {
+			stages = append(stages, st.Stage+" "+st.Duration.String())
+		}
+		fmt.Fprintf(w, "build: %s\nsnapshot: %s\n", strings.Join(stages, ", "), b.Snapshot)
+	}
+	fmt.Fprintf(w, "run %s finished in %s\n", s.RunID, Duration(s.Finished.Sub(s.Started)))
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}

@@ -1,0 +1,305 @@
+package profile
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// amount is an order total (positive) or a refund (negative) in units of
+// 1/10000, integers so that the sum does not depend on the order of terms.
+type amount struct {
+	currency string // upper case; "" when not stated
+	units    int64
+	refund   bool
+}
+
+const unitsPerMajor = 10000
+
+// currency tallies the amounts stated in one currency.
+type currency struct {
+	code string
+	n    int
+	last time.Time
+}
+
+// Profile fills out, a row of the customer table, from the customer's
+// records. Every column is set; rfm_r, rfm_f, rfm_m and rfm_score stay
+// nil until AssignRFM.
+func (b *Builder) Profile(r *Records, out []any) error {
+	if len(out) != b.outWidth {
+		return fmt.Errorf("profile: the customer row has %d values, the table has %d columns", len(out), b.outWidth)
+	}
+	if err := b.start(r); err != nil {
+		return err
+	}
+	n := len(r.Customers) + len(r.Orders) + len(r.Tickets) + len(r.Messages) + len(r.Events)
+	if n == 0 {
+		return fmt.Errorf("profile of customer %s: no records", r.CustomerID)
+	}
+	clear(out)
+	b.reset()
+	out[b.out.customerID] = r.CustomerID
+	out[b.out.recordCount] = int64(n)
+
+	b.scanCustomers(r.Customers)
+	ordersCount, firstOrder, lastOrder := b.scanOrders(r.Orders)
+	b.scanTickets(r.Tickets, out)
+	b.scanMessages(r.Messages, out)
+	b.scanEvents(r.Events)
+	if b.err != nil {
+		return b.err
+	}
+	slices.SortFunc(b.crecs, byRecency)
+	slices.SortFunc(b.orecs, byRecency)
+	b.survive(out)
+	if b.err != nil {
+		return b.err
+	}
+
+	if b.first.v == nil {
+		b.first.v, b.last.v = b.asOfAny, b.asOfAny
+	}
+	out[b.out.firstSeen], out[b.out.lastSeen] = b.first.v, b.last.v
+	out[b.out.sources] = sortedSet(b.srcs, "")
+	out[b.out.channels] = sortedSet(b.chans, "")
+	out[b.out.lastContact] = b.lastAction.v
+
+	revenue, counted := b.revenue()
+	boxed := any(revenue) // once for both columns
+	out[b.out.ordersCount] = int64(ordersCount)
+	out[b.out.revenue] = boxed
+	out[b.out.firstOrder], out[b.out.lastOrder] = firstOrder.v, lastOrder.v
+	if counted > 0 {
+		out[b.out.avgOrder] = revenue / float64(counted)
+	}
+	if ordersCount > 0 {
+		out[b.out.rfmFreq] = int64(ordersCount)
+		out[b.out.rfmMoney] = boxed
+		if lastOrder.v != nil {
+			days := int64(max(0, b.asOf.Sub(lastOrder.t)) / (24 * time.Hour))
+			out[b.out.daysSince], out[b.out.rfmRecency] = days, days
+		}
+	}
+	b.stats.Customers++
+	return nil
+}
+
+func (b *Builder) reset() {
+	b.crecs, b.orecs = b.crecs[:0], b.orecs[:0]
+	b.emails, b.phones, b.srcs, b.chans = b.emails[:0], b.phones[:0], b.srcs[:0], b.chans[:0]
+	b.amts, b.curs = b.amts[:0], b.curs[:0]
+	b.emailMemo, b.phoneMemo = b.emailMemo[:0], b.phoneMemo[:0]
+	b.first, b.last, b.lastAction = tval{}, tval{}, tval{}
+}
+
+// record does what every record needs: its source, its times, its email
+// and phone (phoneCol < 0 when the table has none). It returns the
+// record for survivorship.
+func (b *Builder) record(t *base, row []any, at tval, phoneCol int) rec {
+	r := rec{t: t, row: row, source: b.str(t, row, t.source), stream: b.str(t, row, t.stream), key: b.str(t, row, t.key)}
+	if n := len(b.srcs); n == 0 || b.srcs[n-1] != r.source {
+		b.srcs = append(b.srcs, r.source)
+	}
+	b.seen(t, row, at)
+	if u := b.when(t, row, t.updated); u.v != nil {
+		r.at = u.t
+	} else if c := b.when(t, row, t.created); c.v != nil {
+		r.at = c.t
+	}
+	if raw := b.str(t, row, t.email); raw != "" {
+		if e, ok := b.normEmail(raw); ok {
+			r.email = e
+			b.emails = append(b.emails, e)
+		} else {
+			b.stats.InvalidEmails++
+		}
+	}
+	if phoneCol >= 0 {
+		if raw := b.str(t, row, phoneCol); raw != "" {
+			if p, ok := b.normPhone(raw); ok {
+				r.phone = p
+				b.phones = append(b.phones, p)
+			} else {
+				b.stats.InvalidPhones++
+			}
+		}
+	}
+	return r
+}
+
+// other keeps a non-customer record as a fallback for email and phone.
+func (b *Builder) other(r rec) {
+	if r.email != "" || r.phone != "" {
+		b.orecs = append(b.orecs, r)
+	}
+}
+
+func (b *Builder) scanCustomers(rows [][]any) {
+	for _, row := range rows {
+		b.crecs = append(b.crecs, b.record(&b.cust.base, row, tval{}, b.cust.phone))
+	}
+}
+
+// journeyTime is a record's time in the journey: its own, else created_at.
+func (b *Builder) journeyTime(t *base, row []any, col int) tval {
+	if v := b.when(t, row, col); v.v != nil {
+		return v
+	}
+	return b.when(t, row, t.created)
+}
+
+func (b *Builder) contact(at tval) { b.lastAction = later(b.lastAction, at) }
+
+func (b *Builder) channel(raw string, fallback string) {
+	if raw == "" {
+		raw = fallback
+	}
+	b.chans = append(b.chans, strings.ToLower(raw))
+}
+
+func (b *Builder) scanOrders(rows [][]any) (count int, first, last tval) {
+	o := &b.ord
+	for _, row := range rows {
+		at := b.journeyTime(&o.base, row, o.orderedAt)
+		b.other(b.record(&o.base, row, at, o.phone))
+		b.contact(at)
+		b.channel("", "shop")
+		if b.cancelled(row) {
+			continue
+		}
+		count++
+		first, last = earlier(first, at), later(last, at)
+		if total, ok := b.num(&o.base, row, o.total); ok {
+			b.addAmount(b.str(&o.base, row, o.currency), total, false, at)
+		}
+	}
+	return count, first, last
+}
+
+// cancelled says whether an order counts for nothing but the journey.
+func (b *Builder) cancelled(row []any) bool {
+	if b.when(&b.ord.base, row, b.ord.cancelledAt).v != nil {
+		return true
+	}
+	s := b.str(&b.ord.base, row, b.ord.status)
+	for _, c := range [...]string{"cancelled", "canceled", "refunded", "failed", "voided"} {
+		if strings.EqualFold(s, c) {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *Builder) addAmount(cur string, major float64, refund bool, at tval) {
+	units := int64(math.Round(major * unitsPerMajor))
+	if refund {
+		units = -abs(units)
+	}
+	cur = strings.ToUpper(cur)
+	b.amts = append(b.amts, amount{currency: cur, units: units, refund: refund})
+	if cur == "" {
+		return
+	}
+	for i := range b.curs {
+		if b.curs[i].code == cur {
+			b.curs[i].n++
+			if at.t.After(b.curs[i].last) {
+				b.curs[i].last = at.t
+			}
+			return
+		}
+	}
+	b.curs = append(b.curs, currency{code: cur, n: 1, last: at.t})
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// revenue sums the amounts in the main currency and counts the orders
+// among them.
+func (b *Builder) revenue() (float64, int) {
+	main := ""
+	if len(b.curs) > 0 {
+		main = slices.MinFunc(b.curs, func(x, y currency) int {
+			return cmp.Or(cmp.Compare(y.n, x.n), y.last.Compare(x.last), strings.Compare(x.code, y.code))
+		}).code
+	}
+	var units int64
+	orders := 0
+	for _, a := range b.amts {
+		switch {
+		case a.currency != "" && a.currency != main && a.refund:
+			b.stats.ForeignCurrencyRefunds++
+		case a.currency != "" && a.currency != main:
+			b.stats.ForeignCurrencyOrders++
+		default:
+			units += a.units
+			if !a.refund {
+				orders++
+			}
+		}
+	}
+	return float64(units) / unitsPerMajor, orders
+}
+
+func (b *Builder) scanTickets(rows [][]any, out []any) {
+	t := &b.tick
+	var open int64
+	var last tval
+	for _, row := range rows {
+		at := b.journeyTime(&t.base, row, t.created)
+		b.other(b.record(&t.base, row, at, -1))
+		b.contact(at)
+		last = later(last, at)
+		b.channel(b.str(&t.base, row, t.channel), "support")
+		s := b.str(&t.base, row, t.status)
+		solved := strings.EqualFold(s, "solved") || strings.EqualFold(s, "closed") || b.when(&t.base, row, t.solvedAt).v != nil
+		if !solved {
+			open++
+		}
+	}
+	out[b.out.ticketsTotal], out[b.out.ticketsOpen], out[b.out.lastTicket] = int64(len(rows)), open, last.v
+}
+
+func (b *Builder) scanMessages(rows [][]any, out []any) {
+	m := &b.msg
+	var in, outbound int64
+	for _, row := range rows {
+		at := b.journeyTime(&m.base, row, m.sentAt)
+		b.other(b.record(&m.base, row, at, -1))
+		b.contact(at)
+		b.channel(b.str(&m.base, row, m.channel), "email")
+		switch d := b.str(&m.base, row, m.direction); {
+		case strings.EqualFold(d, "in"):
+			in++
+		case strings.EqualFold(d, "out"):
+			outbound++
+		}
+	}
+	out[b.out.messagesIn], out[b.out.messagesOut] = in, outbound
+}
+
+func (b *Builder) scanEvents(rows [][]any) {
+	e := &b.evt
+	for _, row := range rows {
+		at := b.journeyTime(&e.base, row, e.occurredAt)
+		b.other(b.record(&e.base, row, at, -1))
+		b.contact(at)
+		if ch := b.str(&e.base, row, e.channel); ch != "" {
+			b.channel(ch, "")
+		}
+		if strings.EqualFold(b.str(&e.base, row, e.typ), "refund") {
+			if amt, ok := b.num(&e.base, row, e.amount); ok {
+				b.addAmount(b.str(&e.base, row, e.currency), amt, true, at)
+			}
+		}
+	}
+}

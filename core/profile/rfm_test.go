@@ -1,0 +1,99 @@
+package profile
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/desilo/desilo/core/model"
+)
+
+// rfmRow is a customer row with only the RFM inputs set.
+func rfmRow(t *testing.T, id string, days, freq, money any) []any {
+	r := make([]any, len(model.MustLoad("customer").Columns))
+	set := func(name string, v any) {
+		i, _ := model.MustLoad("customer").Index(name)
+		r[i] = v
+	}
+	set("customer_id", id)
+	set("rfm_recency_days", days)
+	set("rfm_frequency", freq)
+	set("rfm_monetary", money)
+	return r
+}
+
+func TestAssignRFM(t *testing.T) {
+	// Six scored customers. Scores are 1 + ⌊5k/6⌋ for k = 0..5: 1 1 2 3 4 5.
+	//   recency (fewer days better): E200 D100 C30 F10 A5 B5 → E1 D1 C2 F3 A4 B4
+	//   frequency: A1 C1 E1 D2 B3 F5 → A,C,E 1; D 3; B 4; F 5
+	//   monetary: E5 A10 C20 B50 D50 F100 → E1 A1 C2 B,D 3; F 5
+	rows := func(t *testing.T) [][]any {
+		g := rfmRow(t, "G", nil, nil, nil)
+		i, _ := model.MustLoad("customer").Index("rfm_r")
+		g[i] = int64(3) // a stale score from an earlier pass
+		return [][]any{
+			rfmRow(t, "A", int64(5), int64(1), 10.0),
+			rfmRow(t, "B", int64(5), int64(3), 50.0),
+			rfmRow(t, "C", int64(30), int64(1), 20.0),
+			rfmRow(t, "D", int64(100), int64(2), 50.0),
+			rfmRow(t, "E", int64(200), int64(1), 5.0),
+			rfmRow(t, "F", int64(10), int64(5), 100.0),
+			g,
+			rfmRow(t, "H", nil, int64(1), 10.0), // orders without a time
+		}
+	}
+	want := map[string]string{"A": "411", "B": "443", "C": "212", "D": "133", "E": "111", "F": "355", "G": "", "H": ""}
+	for _, reverse := range []bool{false, true} {
+		rs := rows(t)
+		if reverse {
+			slices.Reverse(rs)
+		}
+		if err := AssignRFM(rs); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			id := get(t, "customer", r, "customer_id").(string)
+			var got []any
+			for _, c := range []string{"rfm_r", "rfm_f", "rfm_m", "rfm_score"} {
+				got = append(got, get(t, "customer", r, c))
+			}
+			w := []any{nil, nil, nil, nil}
+			if s := want[id]; s != "" {
+				w = []any{int64(s[0] - '0'), int64(s[1] - '0'), int64(s[2] - '0'), s}
+			}
+			if !reflect.DeepEqual(got, w) {
+				t.Errorf("reverse=%v: %s: scores %v, want %v", reverse, id, got, w)
+			}
+		}
+	}
+}
+
+func TestAssignRFMSmall(t *testing.T) {
+	one := [][]any{rfmRow(t, "A", int64(3), int64(2), 10.0)}
+	if err := AssignRFM(one); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, "customer", one[0], "rfm_score"); got != "111" {
+		t.Errorf("a lone customer scores %v, want 111", got)
+	}
+	if err := AssignRFM(nil); err != nil {
+		t.Errorf("no customers: %v", err)
+	}
+}
+
+func TestAssignRFMErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		rows [][]any
+		want string
+	}{
+		{"short row", [][]any{{"c_1"}}, "row 0 has 1 values"},
+		{"wrong type", [][]any{rfmRow(t, "A", 3, int64(1), 1.0)}, "rfm_recency_days: holds int"},
+		{"wrong monetary", [][]any{rfmRow(t, "A", int64(3), int64(1), "1")}, "rfm_monetary holds string"},
+	} {
+		if err := AssignRFM(tt.rows); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want an error containing %q", tt.name, err, tt.want)
+		}
+	}
+}

@@ -1,0 +1,233 @@
+package profile
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/desilo/desilo/core/config"
+	"github.com/desilo/desilo/core/normalize"
+)
+
+// rule is a compiled survivorship rule.
+type rule struct {
+	kind     config.Rule
+	priority []string
+}
+
+func compile(r config.FieldRule) rule {
+	switch r.Rule {
+	case config.SourcePriority, config.MostFrequent:
+		return rule{kind: r.Rule, priority: r.SourcePriority}
+	}
+	return rule{kind: config.MostRecent}
+}
+
+// kind says what a scalar field holds and how most_frequent compares it.
+type kind uint8
+
+const (
+	kindName  kind = iota // a name: compared as normalize.Name
+	kindLower             // a code such as a language: compared lowercased
+	kindDate              // a date
+	kindFlag              // a boolean
+)
+
+// scalar is a customer field copied from one surviving record.
+type scalar struct {
+	name    string
+	kind    kind
+	in, out int // column in customer_record, in customer
+	rule    rule
+}
+
+// rec is a record taking part in survivorship.
+type rec struct {
+	t                   *base
+	row                 []any
+	source, stream, key string
+	at                  time.Time // updated_at, else created_at; zero when neither
+	email, phone        string    // normalized; "" when absent or invalid
+}
+
+// byRecency orders records most recent first, ties by (source, stream, key).
+func byRecency(a, b rec) int {
+	if c := b.at.Compare(a.at); c != 0 {
+		return c
+	}
+	return cmp.Or(strings.Compare(a.source, b.source), strings.Compare(a.stream, b.stream), strings.Compare(a.key, b.key))
+}
+
+// freqCand is one record's value for most_frequent.
+type freqCand struct {
+	key  string
+	rank int // position in the recency order
+}
+
+// pick returns the index of the surviving record in recs (sorted by
+// byRecency) among those for which has is true, or -1 when none is.
+// key gives the comparable value for most_frequent.
+func (b *Builder) pick(recs []rec, r rule, has func(*rec) bool, key func(*rec) string) int {
+	switch r.kind {
+	case config.SourcePriority:
+		for _, src := range r.priority {
+			for i := range recs {
+				if recs[i].source == src && has(&recs[i]) {
+					return i
+				}
+			}
+		}
+	case config.MostFrequent:
+		return b.mostFrequent(recs, has, key)
+	}
+	for i := range recs {
+		if has(&recs[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// mostFrequent sorts instead of counting in a map: no allocation per
+// customer, and N log N for the rare customer with thousands of records.
+func (b *Builder) mostFrequent(recs []rec, has func(*rec) bool, key func(*rec) string) int {
+	b.freq = b.freq[:0]
+	for i := range recs {
+		if has(&recs[i]) {
+			b.freq = append(b.freq, freqCand{key(&recs[i]), i})
+		}
+	}
+	slices.SortFunc(b.freq, func(x, y freqCand) int {
+		return cmp.Or(strings.Compare(x.key, y.key), cmp.Compare(x.rank, y.rank))
+	})
+	best, bestN := -1, 0
+	for i := 0; i < len(b.freq); {
+		j := i + 1
+		for j < len(b.freq) && b.freq[j].key == b.freq[i].key {
+			j++
+		}
+		// b.freq[i] is the group's most recent record.
+		if n := j - i; n > bestN || n == bestN && b.freq[i].rank < best {
+			best, bestN = b.freq[i].rank, n
+		}
+		i = j
+	}
+	return best
+}
+
+// survive fills the scalar fields, the address block, email and phone.
+func (b *Builder) survive(out []any) {
+	for i := range b.scalars {
+		f := &b.scalars[i]
+		has := func(r *rec) bool { return b.present(r, f.in, f.kind) }
+		key := func(r *rec) string { return b.compareKey(r, f.in, f.kind) }
+		if w := b.pick(b.crecs, f.rule, has, key); w >= 0 {
+			r := &b.crecs[w]
+			if f.kind == kindName || f.kind == kindLower {
+				out[f.out] = b.strAny(r.t, r.row, f.in)
+			} else {
+				out[f.out] = r.row[f.in]
+			}
+		}
+	}
+	b.surviveAddress(out)
+
+	hasEmail := func(r *rec) bool { return r.email != "" }
+	emailKey := func(r *rec) string { return r.email }
+	w, recs := b.pick(b.crecs, b.email, hasEmail, emailKey), b.crecs
+	if w < 0 {
+		w, recs = b.pick(b.orecs, b.email, hasEmail, emailKey), b.orecs
+	}
+	primaryEmail := ""
+	if w >= 0 {
+		primaryEmail = recs[w].email
+		out[b.out.email] = primaryEmail
+	}
+	out[b.out.emails] = sortedSet(b.emails, primaryEmail)
+
+	hasPhone := func(r *rec) bool { return r.phone != "" }
+	phoneKey := func(r *rec) string { return r.phone }
+	w, recs = b.pick(b.crecs, b.phone, hasPhone, phoneKey), b.crecs
+	if w < 0 {
+		w, recs = b.pick(b.orecs, b.phone, hasPhone, phoneKey), b.orecs
+	}
+	primaryPhone := ""
+	if w >= 0 {
+		primaryPhone = recs[w].phone
+		out[b.out.phone] = primaryPhone
+	}
+	out[b.out.phones] = sortedSet(b.phones, primaryPhone)
+}
+
+func (b *Builder) present(r *rec, col int, k kind) bool {
+	switch k {
+	case kindDate:
+		return b.when(r.t, r.row, col).v != nil
+	case kindFlag:
+		return b.flag(r.t, r.row, col) != nil
+	}
+	return b.str(r.t, r.row, col) != ""
+}
+
+func (b *Builder) compareKey(r *rec, col int, k kind) string {
+	switch k {
+	case kindDate:
+		return b.when(r.t, r.row, col).t.Format(time.DateOnly)
+	case kindFlag:
+		if r.row[col] == true {
+			return "t"
+		}
+		return "f"
+	case kindLower:
+		s, _ := normalize.Lower(b.str(r.t, r.row, col))
+		return s
+	}
+	s, _ := normalize.Name(b.str(r.t, r.row, col))
+	return s
+}
+
+// surviveAddress takes street, city, postal_code, region and country from
+// one record: one with a street, city or postal code when there is one,
+// else one with a region or country.
+func (b *Builder) surviveAddress(out []any) {
+	c := &b.cust
+	local := func(r *rec) bool {
+		return b.str(r.t, r.row, c.street) != "" || b.str(r.t, r.row, c.city) != "" || b.str(r.t, r.row, c.postal) != ""
+	}
+	coarse := func(r *rec) bool {
+		return b.str(r.t, r.row, c.region) != "" || b.str(r.t, r.row, c.country) != ""
+	}
+	key := func(r *rec) string {
+		street, _ := normalize.Name(b.str(r.t, r.row, c.street))
+		city, _ := normalize.Name(b.str(r.t, r.row, c.city))
+		postal, _ := normalize.PostalCode(b.str(r.t, r.row, c.postal))
+		region, _ := normalize.Lower(b.str(r.t, r.row, c.region))
+		return strings.Join([]string{street, city, postal, region, b.country(r)}, "\x00")
+	}
+	w := b.pick(b.crecs, b.address, local, key)
+	if w < 0 {
+		w = b.pick(b.crecs, b.address, coarse, key)
+	}
+	if w < 0 {
+		return
+	}
+	r := &b.crecs[w]
+	out[b.out.street] = b.strAny(r.t, r.row, c.street)
+	out[b.out.city] = b.strAny(r.t, r.row, c.city)
+	out[b.out.postal] = b.strAny(r.t, r.row, c.postal)
+	out[b.out.region] = b.strAny(r.t, r.row, c.region)
+	if s := b.country(r); s != "" {
+		out[b.out.country] = s
+	}
+}
+
+// country is the record's country as an ISO 3166-1 alpha-2 code when
+// known, else as written.
+func (b *Builder) country(r *rec) string {
+	s := b.str(r.t, r.row, b.cust.country)
+	if code, ok := normalize.Country(s); ok {
+		return code
+	}
+	return s
+}

@@ -1,0 +1,85 @@
+package stage
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/desilo/desilo/core/model"
+	sink "github.com/desilo/desilo/core/sink/parquet"
+)
+
+// Compact merges the segments of source/stream into one when there are
+// more than Options.CompactSegments, keeping only what Scan yields: the
+// latest version of each record, without tombstones (with every older
+// segment merged there is nothing left for a tombstone to hide). It
+// reports whether it merged.
+//
+// It is atomic: the merged segment is written beside the old ones and
+// takes their place in one manifest commit; a crash before that leaves
+// the old segments in charge and the next Open removes the merged file.
+func (s *Store) Compact(ctx context.Context, source, stream string) (bool, error) {
+	src, err := s.claim(source, "a compaction")
+	if err != nil {
+		return false, err
+	}
+	defer s.release(src)
+	s.mu.Lock()
+	m := src.m
+	s.mu.Unlock()
+	e := m.stream(stream)
+	if e == nil {
+		return false, fmt.Errorf("source %s has no staged stream %q", source, stream)
+	}
+	if len(e.Segments) <= s.opts.CompactSegments {
+		return false, nil
+	}
+	t, err := model.Load(e.Table)
+	if err != nil {
+		return false, fmt.Errorf("source %s stream %s: %w", source, stream, err)
+	}
+	d, _ := streamDir(stream)
+	dir := filepath.Join(src.dir, d)
+	merged := segment{Seq: m.NextSeq}
+	path := filepath.Join(dir, segmentName(merged.Seq))
+	if merged.Rows, err = s.merge(ctx, path, segmentPaths(dir, e.Segments), rowsOf(e.Segments), t); err != nil {
+		return false, fmt.Errorf("compacting source %s stream %s: %w", source, stream, err)
+	}
+
+	next := m.clone()
+	next.NextSeq = merged.Seq + 1
+	next.Streams[stream].Segments = []segment{merged}
+	if err := s.commit(src, next); err != nil {
+		os.Remove(path)
+		return false, fmt.Errorf("compacting source %s stream %s: %w", source, stream, err)
+	}
+	s.removeObsolete(src, segmentPaths(dir, e.Segments))
+	s.log.Info("staging: compacted", "source", source, "stream", stream,
+		"segments", len(e.Segments), "rows_before", rowsOf(e.Segments), "rows_after", merged.Rows)
+	return true, nil
+}
+
+// merge writes the latest live rows of segments to path and returns how
+// many it wrote. On error nothing is left at path.
+func (s *Store) merge(ctx context.Context, path string, segments []string, hint int64, t *model.Table) (int64, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st := segmentTable(t)
+	w, err := sink.NewWriter(wctx, path, st, sink.Options{})
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]any, 0, len(st.Columns))
+	err = scanLatest(ctx, segments, hint, t, func(row []any) error {
+		buf = append(append(buf[:0], row...), false)
+		return w.Write(buf)
+	})
+	if err != nil {
+		cancel() // a cancelled writer removes its temporary file on Close
+		w.Close()
+		return 0, err
+	}
+	rows := w.Rows()
+	return rows, w.Close()
+}

@@ -1,0 +1,124 @@
+package stage
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// scanRows returns every row Scan yields for crm/contacts, sorted by key.
+func scanRows(t *testing.T, s *Store) [][]any {
+	t.Helper()
+	var out [][]any
+	err := s.Scan(context.Background(), "crm", "contacts", func(row []any) error {
+		out = append(out, row)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return get(customerRecord, out[i], "record_key").(string) < get(customerRecord, out[j], "record_key").(string)
+	})
+	return out
+}
+
+func TestCompactEquivalence(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{SegmentRows: 7, CommitAge: time.Hour, CompactSegments: 3}
+	s, l := open(t, dir, opts)
+	// Ten sessions over 30 keys: updates, tombstones, re-creations, within
+	// and across segments.
+	for session := range 10 {
+		x := begin(t, s, BeginOptions{})
+		for i := range 12 {
+			k := fmt.Sprint((session*7 + i*5) % 30)
+			switch {
+			case (session+i)%9 == 0:
+				tombstone(t, x, k)
+			default:
+				r := rec(k, fmt.Sprintf("v%d.%d@x.de", session, i))
+				set(customerRecord, r, "updated_at", time.Date(2026, 1, session+1, i, 0, 0, 0, time.UTC))
+				set(customerRecord, r, "ids", []string{"crm_id=" + k})
+				write(t, x, r)
+			}
+		}
+		checkpoint(t, x, fmt.Sprintf(`{"session":%d}`, session))
+		finish(t, x)
+	}
+	ref := s.Streams()[0]
+	if ref.Segments <= opts.CompactSegments {
+		t.Fatalf("only %d segments: the test would not compact", ref.Segments)
+	}
+	before := scanRows(t, s)
+	if len(before) == 0 || len(before) == 30 {
+		t.Fatalf("%d live records: the mix of tombstones and updates is not exercised", len(before))
+	}
+
+	merged, err := s.Compact(context.Background(), "crm", "contacts")
+	if err != nil || !merged {
+		t.Fatalf("Compact = %v, %v", merged, err)
+	}
+	if after := scanRows(t, s); !reflect.DeepEqual(after, before) {
+		t.Errorf("scan after compaction differs:\n got %v\nwant %v", after, before)
+	}
+	got := s.Streams()[0]
+	if got.Segments != 1 || got.Rows != int64(len(before)) {
+		t.Errorf("after compaction: %d segments, %d rows; want 1 and %d (no superseded rows, no tombstones)",
+			got.Segments, got.Rows, len(before))
+	}
+	var segs []string
+	for _, f := range files(t, dir) {
+		if strings.HasPrefix(f, "crm/contacts/") {
+			segs = append(segs, f)
+		}
+	}
+	if len(segs) != 1 {
+		t.Errorf("segment files after compaction: %v, want one", segs)
+	}
+	if st := state(t, s); st != `{"session":9}` {
+		t.Errorf("compaction changed the state to %s", st)
+	}
+
+	// Below the threshold it does nothing.
+	if merged, err := s.Compact(context.Background(), "crm", "contacts"); err != nil || merged {
+		t.Errorf("second Compact = %v, %v; want no merge", merged, err)
+	}
+	// Later sessions still win over the merged segment, and it survives
+	// a restart.
+	x := begin(t, s, BeginOptions{})
+	write(t, x, rec("0", "latest"))
+	finish(t, x)
+	s, _ = reopen(t, dir, l, opts)
+	if e := emails(t, s); !slices.Contains(e, "0=latest") || len(e) != len(before)+boolInt(!hasKey(before, "0")) {
+		t.Errorf("scan after a later session = %v", e)
+	}
+}
+
+func hasKey(rows [][]any, key string) bool {
+	for _, r := range rows {
+		if get(customerRecord, r, "record_key") == key {
+			return true
+		}
+	}
+	return false
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestCompactUnknownStream(t *testing.T) {
+	s, _ := open(t, t.TempDir(), Options{})
+	if _, err := s.Compact(context.Background(), "crm", "contacts"); err == nil {
+		t.Error("Compact of nothing staged succeeded")
+	}
+}

@@ -1,0 +1,107 @@
+package stage
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func TestLockExcludesSecondRun(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Lock(dir)
+	var le *LockedError
+	if !errors.Is(err, ErrLocked) || !errors.As(err, &le) {
+		t.Fatalf("second Lock = %v, want a *LockedError", err)
+	}
+	host, _ := os.Hostname()
+	if le.PID != os.Getpid() || le.Host != host || le.Since.IsZero() {
+		t.Errorf("LockedError = %+v, want pid %d on %s with a start time", le, os.Getpid(), host)
+	}
+	want := fmt.Sprintf("state dir %s is locked by pid %d on host %s since %s: another desilo run is in progress",
+		dir, os.Getpid(), host, le.Since.Format("2006-01-02T15:04:05Z"))
+	if err.Error() != want {
+		t.Errorf("message = %q\nwant      %q", err.Error(), want)
+	}
+	if _, err := Open(&RunLock{dir: dir}, Options{}); err == nil {
+		t.Error("Open without a held lock succeeded")
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := Lock(dir)
+	if err != nil {
+		t.Fatalf("Lock after Close = %v", err)
+	}
+	l2.Close()
+}
+
+func TestLockedErrorMessage(t *testing.T) {
+	le := &LockedError{Dir: "/x"}
+	if got, want := le.Error(), "state dir /x is locked by another process: another desilo run is in progress"; got != want {
+		t.Errorf("message without holder details = %q, want %q", got, want)
+	}
+}
+
+// holdLockEnv makes the test binary, run as a child, take the lock of the
+// named dir and wait to be killed.
+const holdLockEnv = "DESILO_STAGE_TEST_HOLD_LOCK"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(holdLockEnv); dir != "" {
+		if _, err := Lock(dir); err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		fmt.Println("locked")
+		select {} // until killed
+	}
+	os.Exit(m.Run())
+}
+
+// A lock whose holder was killed does not block the next run: the file
+// stays, the flock dies with the process.
+func TestLockOfKilledProcessIsFree(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), holdLockEnv+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "locked" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child: %q, %v", line, err)
+	}
+
+	_, err = Lock(dir)
+	var le *LockedError
+	if !errors.As(err, &le) || le.PID != cmd.Process.Pid {
+		t.Errorf("Lock while the child holds it = %v, want locked by pid %d", err, cmd.Process.Pid)
+	}
+
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait() // reaped: the kernel has released its flock
+	if _, err := os.Stat(dir + "/lock"); err != nil {
+		t.Fatalf("the killed holder's lock file should still be there: %v", err)
+	}
+	l, err := Lock(dir)
+	if err != nil {
+		t.Fatalf("Lock after the holder was killed = %v", err)
+	}
+	l.Close()
+}

@@ -1,0 +1,460 @@
+package stage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	pgo "github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/desilo/desilo/core/model"
+)
+
+// Scan calls fn with every record staged for source/stream: one row per
+// record_key, its latest version, in the row form of the stream's model
+// table (see core/model). Records whose latest version is a tombstone are
+// left out. fn may keep row. An error from fn stops the scan and is
+// returned.
+//
+// Rows come newest segment first; within a segment in file order. fn
+// must not finish an extraction of, or compact, the same source: those
+// wait for the scan to end.
+func (s *Store) Scan(ctx context.Context, source, stream string, fn func(row []any) error) error {
+	src, m, err := s.snapshot(source)
+	if err != nil {
+		return err
+	}
+	defer src.files.RUnlock()
+	e := m.Streams[stream]
+	if e == nil {
+		return fmt.Errorf("source %s has no staged stream %q", source, stream)
+	}
+	t, err := model.Load(e.Table)
+	if err != nil {
+		return fmt.Errorf("source %s stream %s: %w", source, stream, err)
+	}
+	d, _ := streamDir(stream)
+	return scanLatest(ctx, segmentPaths(filepath.Join(src.dir, d), e.Segments), rowsOf(e.Segments), t, fn)
+}
+
+// ScanRejects calls fn with the rejects of the source's latest finished
+// extraction (what the last run of the source rejected), in the order
+// they were staged.
+func (s *Store) ScanRejects(ctx context.Context, source string, fn func(row []any) error) error {
+	src, m, err := s.snapshot(source)
+	if err != nil {
+		return err
+	}
+	defer src.files.RUnlock()
+	t, err := model.Load("reject")
+	if err != nil {
+		return err
+	}
+	for _, sg := range m.Rejects {
+		r, err := openSegmentFile(filepath.Join(src.dir, rejectsDir, segmentName(sg.Seq)), t)
+		if err != nil {
+			return err
+		}
+		err = r.rows(ctx, nil, fn)
+		r.close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func rowsOf(segs []segment) int64 {
+	var n int64
+	for _, sg := range segs {
+		n += sg.Rows
+	}
+	return n
+}
+
+// scanLatest yields the latest live version of every record in segments
+// (newest first). Deduplication holds one 64-bit hash per distinct
+// record_key in a set, never the keys: about 10 to 20 bytes a record
+// (see BenchmarkWriteScan), plus 9 bytes per row of the segment being
+// read. Two keys whose hashes collide would hide one of them; with n
+// records the odds are about n²/2⁶⁵ (1e-8 for a million records, 3e-4
+// for a hundred million), and as the seed is random per scan, a collision
+// would not repeat on the next run.
+func scanLatest(ctx context.Context, segments []string, hint int64, t *model.Table, fn func(row []any) error) error {
+	seen := make(keySet, hint)
+	seed := maphash.MakeSeed()
+	for _, path := range segments {
+		r, err := openSegmentFile(path, t)
+		if err != nil {
+			return err
+		}
+		keep, err := r.winners(ctx, seen, seed)
+		if err == nil {
+			err = r.rows(ctx, keep, fn)
+		}
+		r.close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keySet is Scan's deduplication index: the hashes of the record keys met
+// so far. It is sized up front by the rows staged, an upper bound of the
+// records.
+type keySet map[uint64]struct{}
+
+// segmentFile reads one segment as rows of a model table.
+type segmentFile struct {
+	path  string
+	f     *os.File
+	pf    *pgo.File
+	table *model.Table
+	dest  []leafDest // per leaf column of the file
+	key   int        // leaf index of record_key, -1 if none
+	del   int        // leaf index of the deleted flag, -1 if none
+}
+
+// leafDest says where a file's leaf column goes in a model row.
+type leafDest struct {
+	col      int // model column index, -1 to skip
+	typ      model.Type
+	list     bool
+	nullable bool // the leaf may say null (optional scalar or list)
+	maxDef   int
+}
+
+func openSegmentFile(path string, t *model.Table) (*segmentFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("staged segment: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("staged segment: %w", err)
+	}
+	pf, err := pgo.OpenFile(f, st.Size(), pgo.SkipPageIndex(true), pgo.SkipBloomFilters(true))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("staged segment %s: %w", path, err)
+	}
+	r := &segmentFile{path: path, f: f, pf: pf, table: t, key: -1, del: -1}
+	if err := r.mapColumns(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("staged segment %s: %w", path, err)
+	}
+	return r, nil
+}
+
+func (r *segmentFile) close() { r.f.Close() }
+
+// mapColumns matches the file's columns to the model table's by name, so
+// a segment staged before a column was added to the model still reads
+// (the new column is nil). A column whose type changed is an error.
+func (r *segmentFile) mapColumns() error {
+	sch := r.pf.Schema()
+	r.dest = make([]leafDest, len(sch.Columns()))
+	for i := range r.dest {
+		r.dest[i].col = -1
+	}
+	for i, c := range r.table.Columns {
+		path := []string{c.Name}
+		if c.List {
+			path = []string{c.Name, "list", "element"}
+		}
+		leaf, ok := sch.Lookup(path...)
+		if !ok {
+			if _, other := sch.Lookup(c.Name, "list", "element"); other || hasLeaf(sch, c.Name) {
+				return fmt.Errorf("column %s is not a %s any more: run a full refresh of the source", c.Name, describe(c))
+			}
+			if c.Required {
+				return fmt.Errorf("required column %s is missing: run a full refresh of the source", c.Name)
+			}
+			continue
+		}
+		typ, ok := leafType(leaf.Node)
+		if !ok || typ != c.Type || (leaf.MaxRepetitionLevel > 0) != c.List {
+			return fmt.Errorf("column %s is not a %s any more: run a full refresh of the source", c.Name, describe(c))
+		}
+		nested := 0
+		if c.List {
+			nested = 1
+		}
+		r.dest[leaf.ColumnIndex] = leafDest{col: i, typ: c.Type, list: c.List,
+			nullable: leaf.MaxDefinitionLevel > nested, maxDef: leaf.MaxDefinitionLevel}
+		if c.Name == "record_key" {
+			r.key = leaf.ColumnIndex
+		}
+	}
+	if leaf, ok := sch.Lookup(deletedColumn); ok {
+		r.del = leaf.ColumnIndex
+	}
+	return nil
+}
+
+func hasLeaf(sch *pgo.Schema, name string) bool {
+	_, ok := sch.Lookup(name)
+	return ok
+}
+
+func describe(c model.Column) string {
+	if c.List {
+		return "list of " + c.Type.String()
+	}
+	return c.Type.String()
+}
+
+// leafType is the model type a leaf column holds, as the Parquet sink
+// writes it.
+func leafType(n pgo.Node) (model.Type, bool) {
+	var lv format.LogicalTypeValue
+	if lt := n.Type().LogicalType(); lt != nil {
+		lv = lt.Value
+	}
+	switch n.Type().Kind() {
+	case pgo.ByteArray:
+		return model.String, true
+	case pgo.Int64:
+		if _, ok := lv.(*format.TimestampType); ok {
+			return model.Timestamp, true
+		}
+		return model.Integer, true
+	case pgo.Int32:
+		_, ok := lv.(*format.DateType)
+		return model.Date, ok
+	case pgo.Double:
+		return model.Number, true
+	case pgo.Boolean:
+		return model.Boolean, true
+	}
+	return 0, false
+}
+
+// winners reads the segment's keys and returns, per row, whether it is
+// the latest live version of its record: the last row of its key in this
+// segment, its key not seen in a newer segment, and not a tombstone.
+// Every key it meets goes into seen.
+func (r *segmentFile) winners(ctx context.Context, seen keySet, seed maphash.Seed) ([]bool, error) {
+	if r.key < 0 {
+		return nil, fmt.Errorf("staged segment %s has no record_key column", r.path)
+	}
+	n := r.pf.NumRows()
+	hashes := make([]uint64, 0, n)
+	err := r.eachValue(ctx, r.key, func(v pgo.Value) {
+		hashes = append(hashes, maphash.Bytes(seed, v.ByteArray()))
+	})
+	if err != nil {
+		return nil, err
+	}
+	keep := make([]bool, len(hashes))
+	if r.del >= 0 {
+		i := 0
+		err := r.eachValue(ctx, r.del, func(v pgo.Value) {
+			if i < len(keep) {
+				keep[i] = !v.Boolean() // live; winners are decided below
+			}
+			i++
+		})
+		if err != nil {
+			return nil, err
+		}
+		if i != len(keep) {
+			return nil, fmt.Errorf("staged segment %s: %d keys but %d deleted flags", r.path, len(keep), i)
+		}
+	} else {
+		for i := range keep {
+			keep[i] = true
+		}
+	}
+	if int64(len(hashes)) != n {
+		return nil, fmt.Errorf("staged segment %s: %d keys in %d rows", r.path, len(hashes), n)
+	}
+	for i := len(hashes) - 1; i >= 0; i-- { // the last version in the file wins
+		if _, dup := seen[hashes[i]]; dup {
+			keep[i] = false
+			continue
+		}
+		seen[hashes[i]] = struct{}{}
+	}
+	return keep, nil
+}
+
+// eachValue calls fn with every value of a leaf column, in row order.
+// Byte slices are valid only during the call.
+func (r *segmentFile) eachValue(ctx context.Context, col int, fn func(pgo.Value)) error {
+	buf := make([]pgo.Value, 4096)
+	for _, rg := range r.pf.RowGroups() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		pages := rg.ColumnChunks()[col].Pages()
+		err := func() error {
+			defer pages.Close()
+			for {
+				p, err := pages.ReadPage()
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				vr := p.Values()
+				for {
+					n, err := vr.ReadValues(buf)
+					for _, v := range buf[:n] {
+						fn(v)
+					}
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						pgo.Release(p)
+						return err
+					}
+				}
+				pgo.Release(p)
+			}
+		}()
+		if err != nil {
+			return fmt.Errorf("staged segment %s: %w", r.path, err)
+		}
+	}
+	return nil
+}
+
+// rowBatch is how many rows are read from a row group at a time.
+const rowBatch = 256
+
+// rows calls fn with the rows whose keep entry is true (all rows when
+// keep is nil), decoded into model rows.
+func (r *segmentFile) rows(ctx context.Context, keep []bool, fn func(row []any) error) error {
+	buf := make([]pgo.Row, rowBatch)
+	i := 0
+	for _, rg := range r.pf.RowGroups() {
+		if keep != nil && !anyTrue(keep[i:i+int(rg.NumRows())]) {
+			i += int(rg.NumRows())
+			continue
+		}
+		rows := rg.Rows()
+		err := func() error {
+			defer rows.Close()
+			for {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				n, err := rows.ReadRows(buf)
+				for _, row := range buf[:n] {
+					if keep == nil || keep[i] {
+						if ferr := fn(r.decode(row)); ferr != nil {
+							return ferr
+						}
+					}
+					i++
+				}
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				if err != nil {
+					return fmt.Errorf("staged segment %s: %w", r.path, err)
+				}
+			}
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func anyTrue(b []bool) bool {
+	for _, v := range b {
+		if v {
+			return true
+		}
+	}
+	return false
+}
+
+// decode turns a Parquet row (its values in leaf column order, several
+// per list column) into a model row.
+func (r *segmentFile) decode(row pgo.Row) []any {
+	out := make([]any, len(r.table.Columns))
+	for j := 0; j < len(row); {
+		col := row[j].Column()
+		k := j + 1
+		for k < len(row) && row[k].Column() == col {
+			k++
+		}
+		if d := r.dest[col]; d.col >= 0 {
+			out[d.col] = d.value(row[j:k])
+		}
+		j = k
+	}
+	return out
+}
+
+// value decodes the values of one column of one row.
+func (d leafDest) value(vals []pgo.Value) any {
+	if !d.list {
+		if vals[0].IsNull() {
+			return nil
+		}
+		return scalar(d.typ, vals[0])
+	}
+	if len(vals) == 1 && vals[0].DefinitionLevel() < d.maxDef {
+		if d.nullable && vals[0].DefinitionLevel() == 0 {
+			return nil
+		}
+		return list(d.typ, nil)
+	}
+	return list(d.typ, vals)
+}
+
+func scalar(t model.Type, v pgo.Value) any {
+	switch t {
+	case model.String:
+		return string(v.ByteArray())
+	case model.Integer:
+		return v.Int64()
+	case model.Number:
+		return v.Double()
+	case model.Boolean:
+		return v.Boolean()
+	case model.Timestamp:
+		return time.UnixMicro(v.Int64()).UTC()
+	default: // model.Date: days since the epoch
+		return time.Unix(int64(v.Int32())*86400, 0).UTC()
+	}
+}
+
+// list builds the typed slice core/model uses for a list column.
+func list(t model.Type, vals []pgo.Value) any {
+	switch t {
+	case model.String:
+		return listOf(vals, func(v pgo.Value) string { return string(v.ByteArray()) })
+	case model.Integer:
+		return listOf(vals, pgo.Value.Int64)
+	case model.Number:
+		return listOf(vals, pgo.Value.Double)
+	case model.Boolean:
+		return listOf(vals, pgo.Value.Boolean)
+	default:
+		return listOf(vals, func(v pgo.Value) time.Time { return scalar(t, v).(time.Time) })
+	}
+}
+
+func listOf[T any](vals []pgo.Value, conv func(pgo.Value) T) []T {
+	out := make([]T, len(vals))
+	for i, v := range vals {
+		out[i] = conv(v)
+	}
+	return out
+}
