@@ -50,8 +50,14 @@ func TestDiscoverAndCheckTheExample(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("--json output: %v\n%s", err, out)
 	}
-	if len(got) != 2 || got[0].Source != "legacy_crm" || got[0].Streams[0].Name != "contacts" || got[1].Streams[0].Name != "orders" {
-		t.Fatalf("discovered %+v", got)
+	var names []string
+	for _, d := range got {
+		for _, s := range d.Streams {
+			names = append(names, d.Source+"/"+s.Name)
+		}
+	}
+	if want := "legacy_crm/contacts shop/orders helpdesk/tickets mail/messages"; strings.Join(names, " ") != want {
+		t.Fatalf("discovered %v, want %s", names, want)
 	}
 	if pk := got[0].Streams[0].PrimaryKey; len(pk) != 1 || pk[0] != "Kundennummer" {
 		t.Fatalf("contacts primary key = %v", pk)
@@ -63,7 +69,7 @@ func TestDiscoverAndCheckTheExample(t *testing.T) {
 	}
 
 	code, out, errOut = desilo(t, "check", "-c", example)
-	if code != 0 || strings.Count(out, " ok") != 2 {
+	if code != 0 || strings.Count(out, " ok") != 4 {
 		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
 	}
 }

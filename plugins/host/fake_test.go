@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/desilo/desilo/connectors/files"
 	"github.com/desilo/desilo/plugins/connector"
 	"github.com/desilo/desilo/plugins/sdk"
 )
@@ -26,6 +27,8 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	case "serve":
 		sdk.Serve(fake{})
+	case "files":
+		sdk.Serve(files.New()) // a real connector, for BenchmarkBoundary
 	case "garbage":
 		// Breaks the protocol: the handshake line is not what go-plugin expects.
 		fmt.Println("hello, I am not a plugin")

@@ -130,7 +130,6 @@ func (p *Plugin) Read(ctx context.Context, req connector.ReadRequest, out connec
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	w := &watched{out: out}
-	w.touch()
 	stop := make(chan struct{})
 	defer close(stop)
 	go w.watch(p.host.opts.IdleTimeout, stop, func() {
@@ -170,24 +169,28 @@ func (p *Plugin) Pid() int {
 
 // watched is the host-side emitter wrapper that tracks activity for the
 // idle timeout. Time spent inside the host's own emitter does not count
-// as the connector being quiet.
+// as the connector being quiet. Activity is a counter, not a clock read
+// per record: the watchdog notices when it stops moving.
 type watched struct {
 	out    connector.Emitter
-	last   atomic.Int64 // unix nanos of the last activity
+	calls  atomic.Int64
 	inHost atomic.Bool
 }
-
-func (w *watched) touch() { w.last.Store(time.Now().UnixNano()) }
 
 func (w *watched) watch(idle time.Duration, stop <-chan struct{}, onIdle func()) {
 	t := time.NewTicker(min(idle/4, time.Second))
 	defer t.Stop()
+	last, since := w.calls.Load(), time.Now()
 	for {
 		select {
 		case <-stop:
 			return
-		case <-t.C:
-			if !w.inHost.Load() && time.Since(time.Unix(0, w.last.Load())) > idle {
+		case now := <-t.C:
+			if n := w.calls.Load(); n != last || w.inHost.Load() {
+				last, since = n, now
+				continue
+			}
+			if now.Sub(since) > idle {
 				onIdle()
 				return
 			}
@@ -196,7 +199,7 @@ func (w *watched) watch(idle time.Duration, stop <-chan struct{}, onIdle func())
 }
 
 func (w *watched) enter() { w.inHost.Store(true) }
-func (w *watched) leave() { w.touch(); w.inHost.Store(false) }
+func (w *watched) leave() { w.calls.Add(1); w.inHost.Store(false) }
 
 func (w *watched) Emit(ctx context.Context, r connector.Record) error {
 	w.enter()

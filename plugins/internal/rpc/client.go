@@ -91,10 +91,8 @@ func (c *Client) Read(ctx context.Context, req connector.ReadRequest, out connec
 		if err != nil {
 			return FromStatus(err)
 		}
-		for _, r := range b.Records {
-			if err := out.Emit(ctx, connector.Record{Stream: r.Stream, Data: r.Data, Deleted: r.Deleted}); err != nil {
-				return err
-			}
+		if err := emitRecords(ctx, b, out); err != nil {
+			return err
 		}
 		for _, r := range b.Rejects {
 			if err := out.Reject(ctx, connector.Reject{Stream: r.Stream, Location: r.Location, Reason: r.Reason, Raw: r.Raw}); err != nil {
@@ -110,6 +108,38 @@ func (c *Client) Read(ctx context.Context, req connector.ReadRequest, out connec
 			}
 		}
 	}
+}
+
+// emitRecords unpacks a batch's records. Their Data share the batch's
+// buffer, so a record is valid until the next batch arrives; an Emitter
+// that keeps a record must copy it.
+func emitRecords(ctx context.Context, b *proto.ReadBatch, out connector.Emitter) error {
+	n := len(b.Sizes)
+	if len(b.StreamIndex) != n {
+		return fmt.Errorf("%w: a batch has %d record sizes and %d stream indexes", ErrProtocol, n, len(b.StreamIndex))
+	}
+	deleted := b.Deleted
+	off := 0
+	for i, size := range b.Sizes {
+		end := off + int(size)
+		si := b.StreamIndex[i]
+		if end > len(b.Data) || int(si) >= len(b.Streams) {
+			return fmt.Errorf("%w: record %d of a batch is out of bounds", ErrProtocol, i)
+		}
+		r := connector.Record{Stream: b.Streams[si], Data: b.Data[off:end:end]}
+		if len(deleted) > 0 && deleted[0] == uint32(i) {
+			r.Deleted = true
+			deleted = deleted[1:]
+		}
+		if err := out.Emit(ctx, r); err != nil {
+			return err
+		}
+		off = end
+	}
+	if off != len(b.Data) || len(deleted) > 0 {
+		return fmt.Errorf("%w: a batch's record sizes do not add up", ErrProtocol)
+	}
+	return nil
 }
 
 // ErrProtocol marks a plugin that broke the protocol.

@@ -85,29 +85,44 @@ func (s *server) Read(req *proto.ReadRequest, stream proto.Connector_ReadServer)
 // sends one when it is full or a checkpoint closes it. Send blocks under
 // flow control, which is what slows a connector down to the host's pace.
 type batcher struct {
-	send  func(*proto.ReadBatch) error
-	cur   proto.ReadBatch
-	bytes int
-	arena []byte // record data of the current batch, copied in one buffer
+	send    func(*proto.ReadBatch) error
+	cur     *proto.ReadBatch
+	streams map[string]uint32 // index of a stream name in cur.Streams
+}
+
+func (b *batcher) batch() *proto.ReadBatch {
+	if b.cur == nil {
+		b.cur = &proto.ReadBatch{
+			Data:        make([]byte, 0, 256<<10),
+			Sizes:       make([]uint32, 0, BatchRecords),
+			StreamIndex: make([]uint32, 0, BatchRecords),
+		}
+		clear(b.streams)
+	}
+	return b.cur
 }
 
 func (b *batcher) Emit(ctx context.Context, r connector.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(b.arena)+len(r.Data) > cap(b.arena) {
-		size := max(BatchBytes, len(r.Data))
-		b.arena = make([]byte, 0, size)
+	cur := b.batch()
+	idx, ok := b.streams[r.Stream]
+	if !ok {
+		if b.streams == nil {
+			b.streams = map[string]uint32{}
+		}
+		idx = uint32(len(cur.Streams))
+		b.streams[r.Stream] = idx
+		cur.Streams = append(cur.Streams, r.Stream)
 	}
-	start := len(b.arena)
-	b.arena = append(b.arena, r.Data...)
-	b.cur.Records = append(b.cur.Records, &proto.Record{
-		Stream:  r.Stream,
-		Data:    b.arena[start:len(b.arena):len(b.arena)],
-		Deleted: r.Deleted,
-	})
-	b.bytes += len(r.Data) + len(r.Stream)
-	if len(b.cur.Records) >= BatchRecords || b.bytes >= BatchBytes {
+	if r.Deleted {
+		cur.Deleted = append(cur.Deleted, uint32(len(cur.Sizes)))
+	}
+	cur.Data = append(cur.Data, r.Data...)
+	cur.Sizes = append(cur.Sizes, uint32(len(r.Data)))
+	cur.StreamIndex = append(cur.StreamIndex, idx)
+	if len(cur.Sizes) >= BatchRecords || len(cur.Data) >= BatchBytes {
 		return b.flush()
 	}
 	return nil
@@ -117,14 +132,14 @@ func (b *batcher) Reject(ctx context.Context, r connector.Reject) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	b.cur.Rejects = append(b.cur.Rejects, &proto.Reject{
+	cur := b.batch()
+	cur.Rejects = append(cur.Rejects, &proto.Reject{
 		Stream:   r.Stream,
 		Location: r.Location,
 		Reason:   r.Reason,
 		Raw:      append([]byte(nil), r.Raw...),
 	})
-	b.bytes += len(r.Raw) + len(r.Reason) + len(r.Location)
-	if b.bytes >= BatchBytes {
+	if len(cur.Rejects) >= BatchRecords || len(cur.Data)+len(cur.Rejects)*len(r.Raw) >= BatchBytes {
 		return b.flush()
 	}
 	return nil
@@ -137,25 +152,19 @@ func (b *batcher) Checkpoint(ctx context.Context, state json.RawMessage) error {
 	if !json.Valid(state) {
 		return errors.New("checkpoint state is not valid JSON")
 	}
-	b.cur.HasCheckpoint = true
-	b.cur.Checkpoint = append([]byte(nil), state...)
+	cur := b.batch()
+	cur.HasCheckpoint = true
+	cur.Checkpoint = append([]byte(nil), state...)
 	return b.flush()
 }
 
 func (b *batcher) flush() error {
-	if len(b.cur.Records) == 0 && len(b.cur.Rejects) == 0 && !b.cur.HasCheckpoint {
+	if b.cur == nil {
 		return nil
 	}
-	msg := &proto.ReadBatch{
-		Records:       b.cur.Records,
-		Rejects:       b.cur.Rejects,
-		HasCheckpoint: b.cur.HasCheckpoint,
-		Checkpoint:    b.cur.Checkpoint,
-	}
-	// The sent message may be read lazily by gRPC: start fresh buffers.
-	b.cur = proto.ReadBatch{Records: make([]*proto.Record, 0, BatchRecords)}
-	b.bytes = 0
-	b.arena = nil
+	// gRPC may read the sent message lazily: the next batch starts fresh.
+	msg := b.cur
+	b.cur = nil
 	return b.send(msg)
 }
 
