@@ -18,10 +18,11 @@ import (
 )
 
 type runOptions struct {
-	config      string
-	sources     []string
-	fullRefresh bool
-	summaryJSON string
+	config         string
+	sources        []string
+	fullRefresh    bool
+	summaryJSON    string
+	maxRejectRatio float64
 }
 
 func (a *app) syncCmd() *cobra.Command {
@@ -43,11 +44,12 @@ from all staged records and publishes a new Parquet snapshot atomically.`,
 	cmd.Flags().StringArrayVar(&o.sources, "source", nil, "extract only this source (repeatable); the build still uses everything staged")
 	cmd.Flags().BoolVar(&o.fullRefresh, "full-refresh", false, "ignore saved states: read every source from the start and replace its staged data")
 	cmd.Flags().StringVar(&o.summaryJSON, "summary-json", "", "also write the run summary as JSON to this file")
+	cmd.Flags().Float64Var(&o.maxRejectRatio, "max-reject-ratio", -1, "fail a source whose stream rejects more than this share of its records (default: run.max_reject_ratio of desilo.yaml, 0.05)")
 	return cmd
 }
 
 func (a *app) buildCmd() *cobra.Command {
-	var o runOptions
+	o := runOptions{maxRejectRatio: -1}
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Rebuild identity and profiles from staging and publish, without extracting",
@@ -73,6 +75,12 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
 		if _, err := selectSources(cfg, s); err != nil {
 			return err
 		}
+	}
+	if o.maxRejectRatio >= 0 {
+		if o.maxRejectRatio > 1 {
+			return withCode(exitUsage, fmt.Errorf("--max-reject-ratio %g: want a share between 0 and 1", o.maxRejectRatio))
+		}
+		cfg.Run.MaxRejectRatio = o.maxRejectRatio
 	}
 	lock, err := stage.Lock(cfg.StateDir)
 	if errors.Is(err, stage.ErrLocked) {

@@ -204,3 +204,49 @@ func TestSyncRefusesASecondRun(t *testing.T) {
 		t.Fatalf("exit %d, want %d\n%s", code, exitLocked, errOut)
 	}
 }
+
+func TestRejectRatioFailsTheSource(t *testing.T) {
+	dir := copyExample(t)
+	cfg := filepath.Join(dir, "desilo.yaml")
+	orders := filepath.Join(dir, "orders.jsonl")
+	f, err := os.OpenFile(orders, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		// A total the mapping cannot read as a number: rejected, with its raw line.
+		if _, err := f.WriteString(`{"order_id": "B-` + string(rune('1'+i)) + `", "email": "anna.schroeder@example.de", "ordered_at": "2024-06-01T08:00:00Z", "status": "paid", "total": "n/a", "currency": "EUR", "items": 1}` + "\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+
+	// 5 of 35 records (14%) is more than the default 5%: the source fails,
+	// the others go on, and the build still runs.
+	code, _, errOut := desilo(t, "sync", "-c", cfg)
+	if code != exitSource || !strings.Contains(errOut, "stream orders rejected 5 of 35 records") {
+		t.Fatalf("exit %d, want %d\n%s", code, exitSource, errOut)
+	}
+	store := filepath.Join(dir, "out")
+	_, tables := snapshotTables(t, store)
+	if len(tables["order"]) != 0 {
+		t.Fatalf("the failed source's orders were published: %d", len(tables["order"]))
+	}
+
+	// Allowed by the flag, the rejects land in the reject table with
+	// their reason and raw payload.
+	code, _, errOut = desilo(t, "sync", "-c", cfg, "--max-reject-ratio", "0.5")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	_, tables = snapshotTables(t, store)
+	if len(tables["order"]) != 30 || len(tables["reject"]) != 5 {
+		t.Fatalf("orders %d, rejects %d; want 30 and 5", len(tables["order"]), len(tables["reject"]))
+	}
+	r := tables["reject"][0]
+	if value(r, "reject", "source") != "shop" || value(r, "reject", "record_key") != "B-1" ||
+		!strings.Contains(value(r, "reject", "reason").(string), "total") ||
+		!strings.Contains(value(r, "reject", "raw").(string), `"total":"n/a"`) {
+		t.Fatalf("reject row %v", r)
+	}
+}

@@ -75,11 +75,13 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // it as a reject row with the record's source, stream, key and payload.
 type RejectError struct {
 	Reason string
+	// Key is the record's primary key as text, when it could be read.
+	Key string
 }
 
 func (e *RejectError) Error() string { return "record rejected: " + e.Reason }
 
-func reject(format string, args ...any) error {
+func reject(format string, args ...any) *RejectError {
 	return &RejectError{Reason: fmt.Sprintf(format, args...)}
 }
 
@@ -363,6 +365,11 @@ func (p *Plan) Map(source string, rec connector.Record, row []any) error {
 	if err := p.recordKey(st, rec.Data); err != nil {
 		return err
 	}
+	key := st.pend[len(st.pend)-1].span
+	keyed := func(err *RejectError) error {
+		err.Key = string(st.out[key.start:key.end])
+		return err
+	}
 	if !rec.Deleted {
 		for i := range p.cols {
 			c := &p.cols[i]
@@ -371,7 +378,7 @@ func (p *Plan) Map(source string, rec connector.Record, row []any) error {
 				continue
 			}
 			if err := p.fill(st, c, row); err != nil {
-				return reject("%s: %v", c.name, err)
+				return keyed(reject("%s: %v", c.name, err))
 			}
 		}
 	}
@@ -382,12 +389,12 @@ func (p *Plan) Map(source string, rec connector.Record, row []any) error {
 	for _, i := range p.whole {
 		c := &p.cols[i]
 		if err := c.chk.whole(row[c.idx]); err != nil {
-			return reject("%s: %v", c.name, err)
+			return keyed(reject("%s: %v", c.name, err))
 		}
 	}
 	for _, i := range p.required {
 		if row[i] == nil {
-			return reject("%s: required, but the record has no value for it", p.table.Columns[i].Name)
+			return keyed(reject("%s: required, but the record has no value for it", p.table.Columns[i].Name))
 		}
 	}
 	return nil

@@ -224,7 +224,10 @@ func (s *stager) Emit(ctx context.Context, r connector.Record) error {
 		if !errors.As(err, &rej) {
 			return err
 		}
-		return s.reject(r.Stream, keyOf(row, p.Table()), "", rej.Reason, r.Data)
+		return s.reject(r.Stream, rej.Key, "", rej.Reason, r.Data)
+	}
+	if r.Deleted {
+		fillRequired(p.Table(), row)
 	}
 	if err := s.x.Write(r.Stream, p.Table(), row, r.Deleted); err != nil {
 		return err
@@ -239,6 +242,31 @@ func (s *stager) Emit(ctx context.Context, r connector.Record) error {
 
 func (s *stager) Reject(ctx context.Context, r connector.Reject) error {
 	return s.reject(r.Stream, "", r.Location, r.Reason, r.Raw)
+}
+
+// fillRequired gives a tombstone's required columns a zero value: a
+// deleted record carries only its key, but its row must still be a valid
+// row of the table.
+func fillRequired(t *model.Table, row []any) {
+	for i, c := range t.Columns {
+		if !c.Required || row[i] != nil {
+			continue
+		}
+		switch {
+		case c.List:
+			row[i] = []string{}
+		case c.Type == model.String:
+			row[i] = ""
+		case c.Type == model.Integer:
+			row[i] = int64(0)
+		case c.Type == model.Number:
+			row[i] = float64(0)
+		case c.Type == model.Boolean:
+			row[i] = false
+		default:
+			row[i] = time.Unix(0, 0).UTC()
+		}
+	}
 }
 
 // maxRawBytes bounds the raw payload kept with a reject.
@@ -308,11 +336,3 @@ func (s *stager) checkRejectRatio(max float64) error {
 	return nil
 }
 
-func keyOf(row []any, t *model.Table) string {
-	if i, ok := t.Index("record_key"); ok {
-		if k, ok := row[i].(string); ok {
-			return k
-		}
-	}
-	return ""
-}

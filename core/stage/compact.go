@@ -3,7 +3,6 @@ package stage
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/desilo/desilo/core/model"
@@ -51,7 +50,8 @@ func (s *Store) Compact(ctx context.Context, source, stream string) (bool, error
 	next.NextSeq = merged.Seq + 1
 	next.Streams[stream].Segments = []segment{merged}
 	if err := s.commit(src, next); err != nil {
-		os.Remove(path)
+		// The manifest may have been replaced even so: the next Open keeps
+		// or removes the merged segment by the manifest it finds.
 		return false, fmt.Errorf("compacting source %s stream %s: %w", source, stream, err)
 	}
 	s.removeObsolete(src, segmentPaths(dir, e.Segments))

@@ -115,11 +115,15 @@ func (x *Extract) fail(err error) error {
 // Write stages one row of model table t read from stream: a value per
 // column, as core/model describes. deleted marks a tombstone: the record
 // with this record_key was deleted at the source, and Scan no longer
-// yields it. The row is copied; the caller may reuse it. An error fails
+// yields it; a tombstone row needs only the key and the table's required
+// columns. The row is copied; the caller may reuse it. An error fails
 // the session: Finish returns it and commits nothing more.
 func (x *Extract) Write(stream string, t *model.Table, row []any, deleted bool) error {
 	if err := x.usable(); err != nil {
 		return err
+	}
+	if err := x.sameTable(stream, t); err != nil {
+		return x.fail(err)
 	}
 	seg := x.open[stream]
 	if seg == nil {
@@ -127,8 +131,6 @@ func (x *Extract) Write(stream string, t *model.Table, row []any, deleted bool) 
 		if seg, err = x.openStream(stream, t); err != nil {
 			return x.fail(err)
 		}
-	} else if x.tables[stream] != t && !sameColumns(x.tables[stream], t) {
-		return x.fail(fmt.Errorf("source %s stream %s: rows of table %s after rows of table %s", x.src.name, stream, t.Name, x.tables[stream].Name))
 	}
 	if err := seg.check(x.src.name, stream, row); err != nil {
 		return x.fail(err)
@@ -244,17 +246,22 @@ func (x *Extract) Abort() {
 	x.s.release(x.src)
 }
 
+// sameTable makes sure a stream's rows are all of one table.
+func (x *Extract) sameTable(stream string, t *model.Table) error {
+	if t == nil {
+		return fmt.Errorf("source %s stream %s: no table", x.src.name, stream)
+	}
+	if prev := x.tables[stream]; prev != nil && prev != t && !sameColumns(prev, t) {
+		return fmt.Errorf("source %s stream %s: rows of table %s after rows of table %s", x.src.name, stream, t.Name, prev.Name)
+	}
+	return nil
+}
+
 // openStream validates a stream's first row's table and opens its segment.
 func (x *Extract) openStream(stream string, t *model.Table) (*openSegment, error) {
 	dir, err := streamDir(stream)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", x.src.name, err)
-	}
-	if t == nil {
-		return nil, fmt.Errorf("source %s stream %s: no table", x.src.name, stream)
-	}
-	if prev := x.tables[stream]; prev != nil && prev != t && !sameColumns(prev, t) {
-		return nil, fmt.Errorf("source %s stream %s: rows of table %s after rows of table %s", x.src.name, stream, t.Name, prev.Name)
 	}
 	if x.tables[stream] == nil {
 		if err := checkTable(t); err != nil {
@@ -440,10 +447,9 @@ func (x *Extract) commitIncremental(streams map[string][]segment, rejects []segm
 		now := time.Now().UTC()
 		m.FinishedAt = &now
 	}
-	if err := x.s.commit(x.src, m); err != nil {
+	if err := x.commit(m); err != nil {
 		return err
 	}
-	x.committed()
 	x.s.removeObsolete(x.src, obsolete)
 	return nil
 }
@@ -462,19 +468,27 @@ func (x *Extract) commitRefresh() error {
 	for name, segs := range x.closed {
 		m.Streams[name] = &streamEntry{Table: x.tables[name].Name, Segments: segs}
 	}
-	if err := x.s.commit(x.src, m); err != nil {
+	if err := x.commit(m); err != nil {
 		return err
 	}
-	x.committed()
 	x.s.removeObsolete(x.src, old.files(x.src.dir))
 	return nil
 }
 
-func (x *Extract) committed() {
+// commit commits m and resets what it made durable. A failed commit may
+// still have replaced the manifest (say, the rename succeeded but the
+// directory sync failed), so the closed segments are then left in place
+// for the next Open to keep or remove by the manifest it finds.
+func (x *Extract) commit(m *manifest) error {
+	err := x.s.commit(x.src, m)
 	x.unlisted = nil
+	if err != nil {
+		return err
+	}
 	x.hasPending = false
 	x.pending = nil
 	x.dirtySince = time.Time{}
+	return nil
 }
 
 // files lists every segment file m lists.

@@ -3,6 +3,7 @@ package stage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -534,5 +535,52 @@ func TestScanStopsOnError(t *testing.T) {
 	cancel()
 	if err := s.Scan(ctx, "crm", "contacts", func([]any) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Errorf("scan with a cancelled ctx = %v", err)
+	}
+}
+
+// Scans run alongside an extraction that commits and a compaction that
+// removes files, and always see a committed, readable snapshot.
+func TestScanDuringExtraction(t *testing.T) {
+	s, _ := open(t, t.TempDir(), Options{SegmentRows: 5, CommitAge: time.Hour, CompactSegments: 2})
+	done := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		last := 0
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			n := 0
+			err := s.Scan(context.Background(), "crm", "contacts", func([]any) error { n++; return nil })
+			if err != nil && !strings.Contains(err.Error(), "nothing staged") {
+				errs <- err
+				return
+			}
+			if n < last {
+				errs <- fmt.Errorf("scan saw %d records after %d", n, last)
+				return
+			}
+			last = n
+		}
+	}()
+	for session := range 4 {
+		x := begin(t, s, BeginOptions{})
+		for i := range 12 {
+			write(t, x, rec(fmt.Sprint(session*12+i), "a"))
+		}
+		finish(t, x)
+		if _, err := s.Compact(context.Background(), "crm", "contacts"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if got := len(emails(t, s)); got != 48 {
+		t.Errorf("%d records, want 48", got)
 	}
 }

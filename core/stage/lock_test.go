@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -51,7 +52,7 @@ func TestLockedErrorMessage(t *testing.T) {
 }
 
 // holdLockEnv makes the test binary, run as a child, take the lock of the
-// named dir and wait to be killed.
+// named dir and hold it until it is killed.
 const holdLockEnv = "DESILO_STAGE_TEST_HOLD_LOCK"
 
 func TestMain(m *testing.M) {
@@ -61,7 +62,10 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		fmt.Println("locked")
-		select {} // until killed
+		// Hold it until killed; should the test die first, its end of
+		// stdin closes and so does this process.
+		io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -76,6 +80,11 @@ func TestLockOfKilledProcessIsFree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stdin, err := cmd.StdinPipe() // kept open: the child holds the lock until killed
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

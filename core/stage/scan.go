@@ -80,14 +80,14 @@ func rowsOf(segs []segment) int64 {
 
 // scanLatest yields the latest live version of every record in segments
 // (newest first). Deduplication holds one 64-bit hash per distinct
-// record_key in a set, never the keys: about 10 to 20 bytes a record
-// (see BenchmarkWriteScan), plus 9 bytes per row of the segment being
-// read. Two keys whose hashes collide would hide one of them; with n
+// record_key in a set, never the keys: about 11 to 23 bytes a record
+// (see keySet and BenchmarkWriteScan), plus 9 bytes per row of the
+// segment being read. Two keys whose hashes collide would hide one of them; with n
 // records the odds are about n²/2⁶⁵ (1e-8 for a million records, 3e-4
 // for a hundred million), and as the seed is random per scan, a collision
 // would not repeat on the next run.
 func scanLatest(ctx context.Context, segments []string, hint int64, t *model.Table, fn func(row []any) error) error {
-	seen := make(keySet, hint)
+	seen := newKeySet(hint)
 	seed := maphash.MakeSeed()
 	for _, path := range segments {
 		r, err := openSegmentFile(path, t)
@@ -105,11 +105,6 @@ func scanLatest(ctx context.Context, segments []string, hint int64, t *model.Tab
 	}
 	return nil
 }
-
-// keySet is Scan's deduplication index: the hashes of the record keys met
-// so far. It is sized up front by the rows staged, an upper bound of the
-// records.
-type keySet map[uint64]struct{}
 
 // segmentFile reads one segment as rows of a model table.
 type segmentFile struct {
@@ -242,7 +237,7 @@ func leafType(n pgo.Node) (model.Type, bool) {
 // the latest live version of its record: the last row of its key in this
 // segment, its key not seen in a newer segment, and not a tombstone.
 // Every key it meets goes into seen.
-func (r *segmentFile) winners(ctx context.Context, seen keySet, seed maphash.Seed) ([]bool, error) {
+func (r *segmentFile) winners(ctx context.Context, seen *keySet, seed maphash.Seed) ([]bool, error) {
 	if r.key < 0 {
 		return nil, fmt.Errorf("staged segment %s has no record_key column", r.path)
 	}
@@ -278,11 +273,9 @@ func (r *segmentFile) winners(ctx context.Context, seen keySet, seed maphash.See
 		return nil, fmt.Errorf("staged segment %s: %d keys in %d rows", r.path, len(hashes), n)
 	}
 	for i := len(hashes) - 1; i >= 0; i-- { // the last version in the file wins
-		if _, dup := seen[hashes[i]]; dup {
+		if !seen.add(hashes[i]) {
 			keep[i] = false
-			continue
 		}
-		seen[hashes[i]] = struct{}{}
 	}
 	return keep, nil
 }
