@@ -24,6 +24,9 @@ type app struct {
 	logFormat  string
 	logLevel   string
 	pluginDirs []string
+
+	cpuProfile, memProfile string
+	stopProfile            func()
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -33,6 +36,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if a.stopProfile != nil {
+		a.stopProfile()
+	}
 	if err != nil && isUsage(err) {
 		err = withCode(exitUsage, fmt.Errorf("%w (see 'desilo --help')", err))
 	}
@@ -65,7 +71,10 @@ and BigQuery tables.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return a.setupLogging()
+			if err := a.setupLogging(); err != nil {
+				return err
+			}
+			return a.startProfiles()
 		},
 	}
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitCodesHelp + "\n")
@@ -73,6 +82,10 @@ and BigQuery tables.`,
 	f := root.PersistentFlags()
 	f.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&a.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of this process to the file")
+	f.StringVar(&a.memProfile, "memprofile", "", "write a pprof heap profile of this process to the file at the end")
+	_ = f.MarkHidden("cpuprofile")
+	_ = f.MarkHidden("memprofile")
 	f.StringArrayVar(&a.pluginDirs, "plugin-dir", nil, "a directory with third-party connectors (desilo-connector-NAME); searched before $"+host.PluginPathEnv+" and ~/.desilo/plugins")
 
 	root.AddCommand(
@@ -84,7 +97,10 @@ and BigQuery tables.`,
 		a.discoverCmd(),
 		a.syncCmd(),
 		a.buildCmd(),
+		a.publishCmd(),
 		a.explainCmd(),
+		a.genCmd(),
+		a.evalCmd(),
 	)
 	return root
 }

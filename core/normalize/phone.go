@@ -64,8 +64,10 @@ func loadCallingCodes() {
 	}
 }
 
-// defaultPhoneCache holds up to 2×65536 results, about 10 MB.
-var defaultPhoneCache = NewPhoneCache(1 << 16)
+// defaultPhoneCache holds up to 2×262144 results, about 40 MB when full.
+// A build normalizes each phone number twice (matching, then the profile),
+// so the cache must hold a large customer base's numbers between the two.
+var defaultPhoneCache = NewPhoneCache(1 << 18)
 
 // PhoneCache remembers Phone results per (region, raw). It is bounded
 // and safe for concurrent use. Each shard keeps two generations: when the

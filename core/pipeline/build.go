@@ -21,6 +21,7 @@ import (
 func Build(ctx context.Context, store *stage.Store, opts Options) (*BuildSummary, error) {
 	opts.defaults()
 	b := &builder{opts: &opts, store: store, sum: &BuildSummary{Tables: map[string]int64{}}}
+	defer b.abort()
 	steps := []struct {
 		name string
 		run  func(context.Context) error
@@ -42,6 +43,9 @@ func Build(ctx context.Context, store *stage.Store, opts Options) (*BuildSummary
 	return b.sum, nil
 }
 
+// scanBatch is how many records go to identity at once.
+const scanBatch = 1 << 14
+
 // staged is one staged record: its table, its row, and where its
 // assignment is in the identity result.
 type staged struct {
@@ -61,7 +65,32 @@ type builder struct {
 	result  *identity.Result
 
 	customers [][]any
-	events    [][]any
+	snap      *parquet.Snapshot // open from the profiles stage until commit
+}
+
+// abort removes a snapshot that was begun but not committed.
+func (b *builder) abort() {
+	if b.snap != nil {
+		_ = b.snap.Abort()
+		b.snap = nil
+	}
+}
+
+// writeTable writes one snapshot table from a row producer.
+func (b *builder) writeTable(table string, rows func(emit func([]any) error) error) error {
+	w, err := b.snap.Table(table)
+	if err != nil {
+		return err
+	}
+	if err := rows(w.Write); err != nil {
+		_ = w.Close()
+		return fmt.Errorf("table %s: %w", table, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("table %s: %w", table, err)
+	}
+	b.sum.Tables[table] = w.Rows()
+	return nil
 }
 
 // entityOf maps a mapped table back to its entity.
@@ -84,6 +113,14 @@ func (b *builder) scan(ctx context.Context) error {
 	}
 	b.index = ix
 	fields := keyFields(rules)
+	// Records go to identity in batches, which it normalizes on all cores
+	// (phone parsing is the expensive part).
+	batch := make([]identity.Record, 0, scanBatch)
+	flush := func() error {
+		err := ix.AddBatch(ctx, batch)
+		batch = batch[:0]
+		return err
+	}
 	for _, ref := range b.store.Streams() {
 		t, err := model.Load(ref.Table)
 		if err != nil {
@@ -91,22 +128,25 @@ func (b *builder) scan(ctx context.Context) error {
 		}
 		get := newFieldReader(t, fields)
 		entity := entityOf(t.Name)
-		rec := identity.Record{Entity: entity, Fields: map[string][]string{}}
 		err = b.store.Scan(ctx, ref.Source, ref.Stream, func(row []any) error {
-			row = slices.Clone(row)
-			rec.Source, rec.Stream, rec.Key = ref.Source, ref.Stream, str(row, get.key)
-			rec.Ref = str(row, get.ref)
-			rec.Seen = seen(row, get.created, get.updated)
-			get.fill(row, rec.Fields)
-			if err := ix.Add(rec); err != nil {
-				return err
+			rec := identity.Record{
+				Source: ref.Source, Stream: ref.Stream, Key: str(row, get.key), Entity: entity,
+				Ref: str(row, get.ref), Seen: seen(row, get.created, get.updated),
+				Fields: make(map[string][]string, len(get.fields)),
 			}
+			get.fill(row, rec.Fields)
 			b.records = append(b.records, staged{table: t, row: row})
+			if batch = append(batch, rec); len(batch) == scanBatch {
+				return flush()
+			}
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("staged %s/%s: %w", ref.Source, ref.Stream, err)
 		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	b.sum.Records = int64(len(b.records))
 	for _, source := range b.store.Sources() {
@@ -153,8 +193,10 @@ func (b *builder) resolve(ctx context.Context) error {
 	return nil
 }
 
-// profiles groups the records by customer and builds each profile and
-// journey, in customer id order.
+// profiles groups the records by customer and builds each profile, in
+// customer id order. The journey (event rows) is written straight into the
+// snapshot's event table; customer rows wait for the RFM scores, which
+// need every customer.
 func (b *builder) profiles(ctx context.Context) error {
 	cfg := b.opts.Config
 	pb, err := profile.New(profile.Options{
@@ -165,110 +207,100 @@ func (b *builder) profiles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if b.snap, err = parquet.Begin(ctx, cfg.Output.Parquet.Path, b.opts.RunID); err != nil {
+		return err
+	}
+	order := b.byCustomer()
+	custTable := model.MustLoad("customer")
+	return b.writeTable("event", func(emitEvent func([]any) error) error {
+		var rec profile.Records
+		flush := func() error {
+			if rec.CustomerID == "" {
+				return nil
+			}
+			row := make([]any, len(custTable.Columns))
+			if err := pb.Profile(&rec, row); err != nil {
+				return fmt.Errorf("customer %s: %w", rec.CustomerID, err)
+			}
+			b.customers = append(b.customers, row)
+			return pb.Journey(&rec, emitEvent)
+		}
+		for n, i := range order {
+			if n%100000 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			r := b.records[i]
+			if id := b.result.Records[r.assign].CustomerID; id != rec.CustomerID {
+				if err := flush(); err != nil {
+					return err
+				}
+				rec = profile.Records{CustomerID: id}
+			}
+			switch entityOf(r.table.Name) {
+			case "customer":
+				rec.Customers = append(rec.Customers, r.row)
+			case "order":
+				rec.Orders = append(rec.Orders, r.row)
+			case "ticket":
+				rec.Tickets = append(rec.Tickets, r.row)
+			case "message":
+				rec.Messages = append(rec.Messages, r.row)
+			case "event":
+				rec.Events = append(rec.Events, r.row)
+			}
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		return profile.AssignRFM(b.customers)
+	})
+}
+
+// byCustomer orders the records by customer id (then by their identity
+// order) comparing small integers: each distinct customer id is ranked
+// once instead of comparing strings a million times over.
+func (b *builder) byCustomer() []int {
+	ids := make([]string, 0, b.result.Counts.Customers)
+	seen := make(map[string]int32, b.result.Counts.Customers)
+	for _, a := range b.result.Records {
+		if _, ok := seen[a.CustomerID]; !ok {
+			seen[a.CustomerID] = 0
+			ids = append(ids, a.CustomerID)
+		}
+	}
+	slices.Sort(ids)
+	for i, id := range ids {
+		seen[id] = int32(i)
+	}
+	rank := make([]int32, len(b.result.Records))
+	for i, a := range b.result.Records {
+		rank[i] = seen[a.CustomerID]
+	}
 	order := make([]int, len(b.records))
 	for i := range order {
 		order[i] = i
 	}
-	ids := func(i int) string { return b.result.Records[b.records[i].assign].CustomerID }
-	slices.SortFunc(order, func(x, y int) int { return cmp.Compare(ids(x), ids(y)) })
-	custTable := model.MustLoad("customer")
-	var rec profile.Records
-	flush := func() error {
-		if rec.CustomerID == "" {
-			return nil
-		}
-		row := make([]any, len(custTable.Columns))
-		if err := pb.Profile(&rec, row); err != nil {
-			return fmt.Errorf("customer %s: %w", rec.CustomerID, err)
-		}
-		b.customers = append(b.customers, row)
-		return pb.Journey(&rec, func(ev []any) error {
-			b.events = append(b.events, slices.Clone(ev))
-			return nil
-		})
-	}
-	for n, i := range order {
-		if n%100000 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		id := ids(i)
-		if id != rec.CustomerID {
-			if err := flush(); err != nil {
-				return err
-			}
-			rec = profile.Records{CustomerID: id}
-		}
-		r := b.records[i]
-		switch entityOf(r.table.Name) {
-		case "customer":
-			rec.Customers = append(rec.Customers, r.row)
-		case "order":
-			rec.Orders = append(rec.Orders, r.row)
-		case "ticket":
-			rec.Tickets = append(rec.Tickets, r.row)
-		case "message":
-			rec.Messages = append(rec.Messages, r.row)
-		case "event":
-			rec.Events = append(rec.Events, r.row)
-		}
-	}
-	if err := flush(); err != nil {
-		return err
-	}
-	return profile.AssignRFM(b.customers)
+	slices.SortFunc(order, func(x, y int) int {
+		ax, ay := b.records[x].assign, b.records[y].assign
+		return cmp.Or(cmp.Compare(rank[ax], rank[ay]), cmp.Compare(ax, ay))
+	})
+	return order
 }
 
-// publish writes every table into a new snapshot and switches `current`
-// to it only when all are complete.
+// publish writes the remaining tables into the snapshot and switches
+// `current` to it only when all are complete.
 func (b *builder) publish(ctx context.Context) error {
-	out := b.opts.Config.Output.Parquet
-	snap, err := parquet.Begin(ctx, out.Path, b.opts.RunID)
-	if err != nil {
-		return err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = snap.Abort()
-		}
-	}()
-	write := func(table string, rows func(emit func([]any) error) error) error {
-		w, err := snap.Table(table)
-		if err != nil {
-			return err
-		}
-		if err := rows(w.Write); err != nil {
-			_ = w.Close()
-			return err
-		}
-		if err := w.Close(); err != nil {
-			return err
-		}
-		b.sum.Tables[table] = w.Rows()
-		return nil
-	}
-	all := func(rows [][]any) func(func([]any) error) error {
-		return func(emit func([]any) error) error {
-			for _, r := range rows {
-				if err := emit(r); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	}
 	byEntity := func(entity string) func(func([]any) error) error {
 		return func(emit func([]any) error) error {
-			// Records are in identity order (source, stream, key) already
-			// sorted through the assignment index.
-			idx := make([]int, 0)
+			var idx []int
 			for i, r := range b.records {
 				if entityOf(r.table.Name) == entity {
 					idx = append(idx, i)
 				}
 			}
+			// In identity order: source, stream, record_key.
 			slices.SortFunc(idx, func(x, y int) int { return cmp.Compare(b.records[x].assign, b.records[y].assign) })
 			for _, i := range idx {
 				if err := emit(b.records[i].row); err != nil {
@@ -278,39 +310,44 @@ func (b *builder) publish(ctx context.Context) error {
 			return nil
 		}
 	}
-	links, err := b.linkRows()
-	if err != nil {
-		return err
+	rows := func(rows [][]any) func(func([]any) error) error {
+		return func(emit func([]any) error) error {
+			for _, r := range rows {
+				if err := emit(r); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 	}
-	merges := b.mergeRows()
 	tables := []struct {
 		name string
 		rows func(func([]any) error) error
 	}{
-		{"customer", all(b.customers)},
-		{"identity_link", all(links)},
-		{"event", all(b.events)},
+		{"customer", rows(b.customers)},
+		{"identity_link", b.linkRows},
 		{"order", byEntity("order")},
 		{"ticket", byEntity("ticket")},
 		{"message", byEntity("message")},
-		{"merge", all(merges)},
-		{"reject", all(b.rejects)},
+		{"merge", rows(b.mergeRows())},
+		{"reject", rows(b.rejects)},
 	}
 	for _, t := range tables {
-		if err := write(t.name, t.rows); err != nil {
-			return fmt.Errorf("table %s: %w", t.name, err)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := b.writeTable(t.name, t.rows); err != nil {
+			return err
 		}
 	}
-	m, err := snap.Commit(parquet.Manifest{RunID: b.opts.RunID})
-	if err != nil {
+	if _, err := b.snap.Commit(parquet.Manifest{RunID: b.opts.RunID}); err != nil {
 		return err
 	}
-	ok = true
-	b.sum.Links = int64(len(links))
-	b.sum.Events = int64(len(b.events))
+	b.sum.Snapshot = b.snap.Dir()
+	b.snap = nil
+	b.sum.Links = b.sum.Tables["identity_link"]
+	b.sum.Events = b.sum.Tables["event"]
 	b.sum.Rejects = int64(len(b.rejects))
-	b.sum.Snapshot = snap.Dir()
-	_ = m
 	return nil
 }
 

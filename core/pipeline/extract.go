@@ -335,4 +335,3 @@ func (s *stager) checkRejectRatio(max float64) error {
 	}
 	return nil
 }
-

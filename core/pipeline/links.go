@@ -12,9 +12,9 @@ const (
 	RuleMatchKey    = "match_key"    // the record shares a key's value
 )
 
-// linkRows makes one identity_link row per record, in the result's order
-// (source, stream, record_key).
-func (b *builder) linkRows() ([][]any, error) {
+// linkRows emits one identity_link row per record, in the result's order
+// (source, stream, record_key), reusing one row.
+func (b *builder) linkRows(emit func([]any) error) error {
 	t := model.MustLoad("identity_link")
 	entity := make([]string, len(b.result.Records))
 	for _, r := range b.records {
@@ -23,9 +23,9 @@ func (b *builder) linkRows() ([][]any, error) {
 	idx := func(name string) int { return col(t, name) }
 	cSource, cStream, cKey, cEntity, cCust := idx("source"), idx("stream"), idx("record_key"), idx("entity"), idx("customer_id")
 	cLinkKey, cValue, cRule, cTo := idx("key"), idx("value"), idx("rule"), idx("linked_to")
-	rows := make([][]any, len(b.result.Records))
+	row := make([]any, len(t.Columns))
 	for i, a := range b.result.Records {
-		row := make([]any, len(t.Columns))
+		clear(row)
 		row[cSource], row[cStream], row[cKey] = a.Source, a.Stream, a.Key
 		row[cEntity], row[cCust] = entity[i], a.CustomerID
 		switch a.Link.Key {
@@ -40,9 +40,11 @@ func (b *builder) linkRows() ([][]any, error) {
 			via := b.result.Records[v]
 			row[cTo] = via.Source + "/" + via.Stream + "/" + via.Key
 		}
-		rows[i] = row
+		if err := emit(row); err != nil {
+			return err
+		}
 	}
-	return rows, nil
+	return nil
 }
 
 // mergeRows records each previous customer id absorbed into another.

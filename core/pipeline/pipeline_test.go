@@ -1,0 +1,227 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/desilo/desilo/core/config"
+	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/sink/parquet"
+	"github.com/desilo/desilo/core/stage"
+	"github.com/desilo/desilo/plugins/connector"
+)
+
+// memSource is an in-process connector over a list of contacts; its state
+// is the number of records delivered.
+type memSource struct {
+	records []connector.Record
+	failAt  int // fail Read after emitting this many records (0: never)
+}
+
+func (m *memSource) Spec() connector.Spec {
+	return connector.Spec{Name: "mem", Version: "1", ProtocolVersion: connector.ProtocolVersion, ConfigSchema: json.RawMessage(`{}`)}
+}
+func (m *memSource) Check(context.Context, json.RawMessage) error { return nil }
+func (m *memSource) Discover(context.Context, json.RawMessage) ([]connector.Stream, error) {
+	return []connector.Stream{{
+		Name: "contacts", Schema: json.RawMessage(`{"type":"object"}`), PrimaryKey: []string{"id"}, CursorField: "seq",
+		Mapping: &connector.Mapping{Entity: "customer", Fields: map[string]connector.Expr{
+			"email": connector.P("email"), "last_name": connector.P("name"), "updated_at": connector.P("at"),
+		}},
+	}}, nil
+}
+func (m *memSource) Read(ctx context.Context, req connector.ReadRequest, out connector.Emitter) error {
+	start := 0
+	if len(req.State) > 0 {
+		if err := json.Unmarshal(req.State, &start); err != nil {
+			return err
+		}
+	}
+	for i := start; i < len(m.records); i++ {
+		if m.failAt > 0 && i == m.failAt {
+			return errors.New("upstream went away")
+		}
+		if err := out.Emit(ctx, m.records[i]); err != nil {
+			return err
+		}
+		if err := out.Checkpoint(ctx, []byte(strconv.Itoa(i+1))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type memConn struct{ *memSource }
+
+func (memConn) Close() {}
+
+type memLauncher map[string]*memSource
+
+func (l memLauncher) Launch(_ context.Context, src *config.Source) (Conn, error) {
+	return memConn{l[src.Name]}, nil
+}
+
+func contact(id, email, name, at string) connector.Record {
+	b, _ := json.Marshal(map[string]string{"id": id, "email": email, "name": name, "at": at})
+	return connector.Record{Stream: "contacts", Data: b}
+}
+
+type env struct {
+	t     *testing.T
+	cfg   *config.Config
+	store *stage.Store
+	now   time.Time
+}
+
+func newEnv(t *testing.T, sources ...string) *env {
+	t.Helper()
+	dir := t.TempDir()
+	yaml := "version: 1\nidentity: {keys: [{name: email, normalize: email}]}\nsources:\n"
+	for _, s := range sources {
+		yaml += "  - {name: " + s + ", connector: mem}\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "desilo.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(filepath.Join(dir, "desilo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := stage.Lock(cfg.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Close() })
+	store, err := stage.Open(lock, stage.Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, cfg: cfg, store: store, now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func (e *env) sync(l memLauncher, full bool) ([]SourceSummary, error) {
+	e.t.Helper()
+	e.now = e.now.Add(time.Hour)
+	opts := Options{Config: e.cfg, Launcher: l, Logger: quiet(), FullRefresh: full, Now: func() time.Time { return e.now }}
+	sums, err := Extract(context.Background(), e.store, opts)
+	if err != nil && !errors.Is(err, ErrSourcesFailed) {
+		return sums, err
+	}
+	if _, berr := Build(context.Background(), e.store, opts); berr != nil {
+		e.t.Fatal(berr)
+	}
+	return sums, err
+}
+
+// customers returns the current snapshot's customers as last_name → emails.
+func (e *env) customers() map[string][]string {
+	e.t.Helper()
+	dir, m, err := parquet.Current(e.cfg.Output.Parquet.Path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	t := model.MustLoad("customer")
+	ln, em := col(t, "last_name"), col(t, "emails")
+	out := map[string][]string{}
+	err = parquet.ReadTable(dir, m, t, func(row []any) error {
+		name, _ := row[ln].(string)
+		out[name] = slices.Clone(row[em].([]string))
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+func TestFailedSourceKeepsItsStateAndResumes(t *testing.T) {
+	e := newEnv(t, "crm")
+	src := &memSource{records: []connector.Record{
+		contact("1", "a@kundenpost.de", "Albers", "2024-01-01T00:00:00Z"),
+		contact("2", "b@kundenpost.de", "Brandt", "2024-01-02T00:00:00Z"),
+		contact("3", "c@kundenpost.de", "Claus", "2024-01-03T00:00:00Z"),
+	}, failAt: 2}
+	sums, err := e.sync(memLauncher{"crm": src}, false)
+	if !errors.Is(err, ErrSourcesFailed) || sums[0].Error == "" {
+		t.Fatalf("err = %v, summary %+v; want the source to fail", err, sums)
+	}
+	// The failed read's records are not published and its state did not move.
+	if st, _ := e.store.LoadState("crm"); st != nil {
+		t.Fatalf("state after a failed read = %s, want none", st)
+	}
+	src.failAt = 0
+	if _, err := e.sync(memLauncher{"crm": src}, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.customers(); len(got) != 3 {
+		t.Fatalf("customers after the resumed run: %v", got)
+	}
+	if st, _ := e.store.LoadState("crm"); string(st) != "3" {
+		t.Fatalf("state = %s, want 3", st)
+	}
+}
+
+func TestDeletesAndFullRefresh(t *testing.T) {
+	e := newEnv(t, "crm")
+	src := &memSource{records: []connector.Record{
+		contact("1", "a@kundenpost.de", "Albers", "2024-01-01T00:00:00Z"),
+		contact("2", "b@kundenpost.de", "Brandt", "2024-01-02T00:00:00Z"),
+	}}
+	if _, err := e.sync(memLauncher{"crm": src}, false); err != nil {
+		t.Fatal(err)
+	}
+	// The source deletes record 2: a tombstone removes it from the model.
+	del := connector.Record{Stream: "contacts", Data: json.RawMessage(`{"id":"2"}`), Deleted: true}
+	src.records = append(src.records, del)
+	if _, err := e.sync(memLauncher{"crm": src}, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.customers(); len(got) != 1 || got["Albers"] == nil {
+		t.Fatalf("customers after a delete: %v", got)
+	}
+	// A full refresh replaces what was staged: a record the source no
+	// longer has (and never sent a delete for) disappears too.
+	src.records = []connector.Record{contact("3", "c@kundenpost.de", "Claus", "2024-01-03T00:00:00Z")}
+	if _, err := e.sync(memLauncher{"crm": src}, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.customers(); len(got) != 1 || got["Claus"] == nil {
+		t.Fatalf("customers after a full refresh: %v", got)
+	}
+}
+
+// TestRecordsJoinAcrossSources splits records over two sources, both
+// ways round, and expects one customer for the two spellings of an email.
+func TestRecordsJoinAcrossSources(t *testing.T) {
+	recs := []connector.Record{
+		contact("1", "a@kundenpost.de", "Albers", "2024-01-01T00:00:00Z"),
+		contact("2", "A@Kundenpost.de", "Albers", "2024-02-01T00:00:00Z"),
+		contact("3", "c@kundenpost.de", "Claus", "2024-01-03T00:00:00Z"),
+	}
+	run := func(order []string) map[string][]string {
+		e := newEnv(t, order...)
+		l := memLauncher{order[0]: {records: recs[:2]}, order[1]: {records: recs[2:]}}
+		if _, err := e.sync(l, false); err != nil {
+			t.Fatal(err)
+		}
+		return e.customers()
+	}
+	a, b := run([]string{"crm", "shop"}), run([]string{"shop", "crm"})
+	if len(a) != 2 || len(a["Albers"]) != 1 {
+		t.Fatalf("customers %v: the two Albers records should be one customer with one email", a)
+	}
+	if len(a) != len(b) {
+		t.Fatalf("%v != %v", a, b)
+	}
+}
