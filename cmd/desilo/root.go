@@ -97,10 +97,7 @@ and BigQuery tables.`,
 		a.discoverCmd(),
 		a.syncCmd(),
 		a.buildCmd(),
-		a.publishCmd(),
 		a.explainCmd(),
-		a.genCmd(),
-		a.evalCmd(),
 	)
 	return root
 }
