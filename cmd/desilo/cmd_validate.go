@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/desilo/desilo/connectors/builtin"
+	"github.com/desilo/desilo/core/identity"
+	"github.com/desilo/desilo/core/pipeline"
+	"github.com/desilo/desilo/core/profile"
 )
 
 func (a *app) validateCmd() *cobra.Command {
@@ -14,9 +18,9 @@ func (a *app) validateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check a config file without running anything",
-		Long: `validate checks desilo.yaml against its schema, and the config of each source
-that uses a built-in connector against that connector's schema. Errors name the
-file, line and field. Third-party connectors' configs are checked by 'desilo check'.`,
+		Long: `validate checks desilo.yaml against its schema, the config of each source that
+uses a built-in connector against that connector's schema, and that the identity
+and profile rules compile. Errors name the file, line and field. Third-party connectors' configs are checked by 'desilo check'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runValidate(cmd.Context(), path)
@@ -39,6 +43,18 @@ func (a *app) runValidate(_ context.Context, path string) error {
 		if err := cfg.ValidateSourceConfig(src.Name, c.Spec().ConfigSchema); err != nil {
 			return withCode(exitConfig, err)
 		}
+	}
+	// The identity and profile rules compile as a build would compile them.
+	if _, err := identity.NewIndex(pipeline.Rules(cfg)); err != nil {
+		return withCode(exitConfig, fmt.Errorf("%s: identity: %w", cfg.File, err))
+	}
+	_, err = profile.New(profile.Options{
+		Survivorship:  cfg.Profile.Survivorship,
+		AsOf:          time.Now(),
+		DefaultRegion: cfg.Identity.DefaultRegion,
+	})
+	if err != nil {
+		return withCode(exitConfig, fmt.Errorf("%s: profile: %w", cfg.File, err))
 	}
 	_, err = fmt.Fprintf(a.stdout, "%s: valid (%d sources)\n", cfg.File, len(cfg.Sources))
 	return err

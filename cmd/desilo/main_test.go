@@ -101,6 +101,12 @@ sources:
     config:
       streams: [{name: contacts, paths: nowhere.csv, primary_key: [id]}]
 `)
+	badSurvivorship := writeConfig(t, `version: 1
+identity: {default_region: DE}
+profile: {survivorship: {fields: {lastname: {rule: most_recent}}}}
+sources:
+  - {name: legacy, connector: files, config: {streams: [{name: contacts, paths: [a.csv], primary_key: [id]}]}}
+`)
 	unknownConnector := writeConfig(t, `version: 1
 identity: {default_region: DE}
 sources:
@@ -119,6 +125,7 @@ sources:
 		{"config file missing", []string{"validate", "-c", "/nonexistent/desilo.yaml"}, exitConfig, "no such file"},
 		{"config with a typo", []string{"validate", "-c", broken}, exitConfig, `:4: sources[0].conector`},
 		{"source config invalid", []string{"validate", "-c", badSourceConfig}, exitConfig, "desilo.yaml:7"},
+		{"survivorship of an unknown field", []string{"validate", "-c", badSurvivorship}, exitConfig, "lastname"},
 		{"source config invalid at check", []string{"check", "-c", badSourceConfig}, exitConfig, "paths"},
 		{"connector not found", []string{"check", "-c", unknownConnector, "--plugin-dir", t.TempDir()}, exitConfig, `"nosuch" is not built in`},
 		{"check fails", []string{"check", "-c", missingFiles}, exitSource, "nowhere/*.csv"},
@@ -155,5 +162,28 @@ func TestConnectorSpec(t *testing.T) {
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &spec) != nil || spec.Name != "hubspot" || len(spec.ConfigSchema) == 0 {
 		t.Fatalf("spec --json: exit %d\n%s", code, out)
+	}
+}
+
+func TestInitWritesAValidConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "desilo.yaml")
+	for _, v := range []string{"HUBSPOT_TOKEN", "SHOPIFY_SHOP", "SHOPIFY_TOKEN", "ZENDESK_SUBDOMAIN", "ZENDESK_EMAIL", "ZENDESK_TOKEN", "IMAP_HOST", "IMAP_USER", "IMAP_PASSWORD"} {
+		t.Setenv(v, "set-by-the-test")
+	}
+	if code, out, errOut := desilo(t, "init", "-c", path, "--region", "at"); code != 0 || !strings.Contains(out, "wrote "+path) {
+		t.Fatalf("init: exit %d\n%s%s", code, out, errOut)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || !strings.Contains(string(b), "default_region: AT") {
+		t.Fatalf("init wrote %s (%v)", b, err)
+	}
+	if code, out, errOut := desilo(t, "validate", "-c", path); code != 0 {
+		t.Fatalf("validate of the scaffold: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := desilo(t, "init", "-c", path); code != exitUsage || !strings.Contains(errOut, "--force") {
+		t.Fatalf("init over an existing file: exit %d\n%s", code, errOut)
+	}
+	if code, _, errOut := desilo(t, "init", "-c", path, "--region", "XX", "--force"); code != exitUsage {
+		t.Fatalf("init with a bad region: exit %d\n%s", code, errOut)
 	}
 }

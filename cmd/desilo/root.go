@@ -52,7 +52,7 @@ func isUsage(err error) bool {
 		return false
 	}
 	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires "} {
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires ", "required flag"} {
 		if strings.HasPrefix(msg, p) {
 			return true
 		}
@@ -90,6 +90,7 @@ and BigQuery tables.`,
 
 	root.AddCommand(
 		a.versionCmd(),
+		a.initCmd(),
 		a.connectorsCmd(),
 		a.connectorCmd(),
 		a.validateCmd(),
@@ -98,6 +99,8 @@ and BigQuery tables.`,
 		a.syncCmd(),
 		a.buildCmd(),
 		a.explainCmd(),
+		a.genCmd(),
+		a.evalCmd(),
 	)
 	return root
 }
