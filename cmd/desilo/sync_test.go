@@ -16,26 +16,33 @@ import (
 
 // copyExample copies the four-silo sample into a fresh directory, so its
 // state and output land there.
-func copyExample(t *testing.T) string {
+func copyExample(t *testing.T) string { return copyDir(t, "../../examples/files") }
+
+// copyDir copies a directory tree into a fresh temporary directory.
+func copyDir(t *testing.T, src string) string {
 	t.Helper()
-	dir := t.TempDir()
-	entries, err := os.ReadDir("../../examples/files")
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			if d.Name() == "out" || d.Name() == ".desilo" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("../../examples/files", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return dst
 }
 
 // snapshotTables reads every table of the current snapshot.

@@ -21,6 +21,13 @@ version: 1
 state_dir: .desilo
 identity:
   default_region: DE
+  keys:
+    # Stronger keys first. An email address is personal; role mailboxes
+    # such as info@ link nothing.
+    - {name: email, normalize: email, max_records_per_value: 50}
+    # A phone number alone would join family members who share a landline,
+    # so it links only together with the first name.
+    - {name: phone_first_name, composite: [phone, first_name], max_records_per_value: 10}
 output:
   parquet: {path: out}
 sources:
