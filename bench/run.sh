@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The end-to-end benchmark: generate PEOPLE people with `desilo gen`, run
+# `desilo sync` on them through real connector plugin processes, and report
+# records per second, wall time per stage, peak RSS, output sizes and match
+# quality, with the machine's description. Profiles (CPU, heap) of the
+# desilo process are kept next to the results.
+#
+#   bench/run.sh                 # 1,000,000 people (~4.2 M source records)
+#   PEOPLE=100000 bench/run.sh   # a quicker run
+#
+# Results go to bench/results/<date>-<people>/ (summary.json, eval.json,
+# sync.log, cpu.pprof, heap.pprof, report.md); the data to $WORK (default a
+# temporary directory, removed at the end unless KEEP=1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PEOPLE=${PEOPLE:-1000000}
+SEED=${SEED:-1}
+WORK=${WORK:-$(mktemp -d)}
+OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ)-$PEOPLE
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+BIN="$WORK/desilo"
+
+echo "building desilo"
+go build -o "$BIN" ./cmd/desilo
+
+echo "generating $PEOPLE people in $WORK/data"
+gen_start=$(date +%s.%N)
+"$BIN" gen --people "$PEOPLE" --seed "$SEED" --out "$WORK/data" >"$OUT/gen.txt"
+gen_end=$(date +%s.%N)
+
+echo "syncing"
+cd "$WORK/data"
+/usr/bin/time -v -o "$OUT/time.txt" "$BIN" sync -c desilo.yaml \
+  --log-format json --summary-json "$OUT/summary.json" \
+  --cpuprofile "$OUT/cpu.pprof" --memprofile "$OUT/heap.pprof" 2>"$OUT/sync.log"
+"$BIN" eval -c desilo.yaml --truth truth.csv --json >"$OUT/eval.json"
+du -sb out/current/ >"$OUT/output-size.txt"
+du -sb .desilo/ >"$OUT/staging-size.txt"
+cd - >/dev/null
+
+python3 - "$OUT" "$PEOPLE" "$gen_start" "$gen_end" <<'PY'
+import json, os, platform, re, subprocess, sys
+out, people, g0, g1 = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+s = json.load(open(f"{out}/summary.json"))
+e = json.load(open(f"{out}/eval.json"))
+t = open(f"{out}/time.txt").read()
+rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
+wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", t).group(1)
+parts = [float(p) for p in wall.split(":")]
+secs = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+records = sum(src["records"] for src in s["sources"])
+extract = max(src["duration"] for src in s["sources"])
+cpu = open("/proc/cpuinfo").read()
+model = re.search(r"model name\s*:\s*(.*)", cpu).group(1)
+mem_gb = int(re.search(r"MemTotal:\s*(\d+)", open("/proc/meminfo").read()).group(1)) / 2**20
+size = lambda f: int(open(f"{out}/{f}").read().split()[0]) / 2**20
+lines = [
+    f"# desilo end-to-end benchmark: {people:,} people",
+    "",
+    f"Machine: {os.cpu_count()} cores ({model}), {mem_gb:.0f} GiB, {platform.system()} {platform.machine()}, "
+    + subprocess.run(["go", "version"], capture_output=True, text=True).stdout.strip(),
+    "",
+    "| measure | value |",
+    "| --- | --- |",
+    f"| generate ({people:,} people) | {g1 - g0:.1f} s |",
+    f"| source records | {records:,} |",
+    f"| sync wall time | {secs:.1f} s |",
+    f"| records per second, end to end | {records / secs:,.0f} |",
+    f"| peak RSS | {rss_kb / 2**20:.2f} GiB ({rss_kb * 1024 / records:,.0f} bytes per source record) |",
+    f"| extract (slowest source, sources run in parallel) | {extract:.1f} s |",
+]
+for st in s["build"]["stages"]:
+    lines.append(f"| build: {st['stage']} | {st['duration']:.1f} s |")
+lines += [
+    f"| customers | {s['build']['customers']:,} |",
+    f"| Parquet output | {size('output-size.txt'):,.0f} MiB |",
+    f"| staging | {size('staging-size.txt'):,.0f} MiB |",
+    f"| precision / recall / F1 | {e['precision']:.4f} / {e['recall']:.4f} / {e['f1']:.4f} |",
+]
+for src in s["sources"]:
+    lines.append(f"| source {src['name']} | {src['records']:,} records in {src['duration']:.1f} s |")
+open(f"{out}/report.md", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+echo "results: $OUT"
+if [ "${KEEP:-0}" != 1 ]; then rm -rf "$WORK"; fi
