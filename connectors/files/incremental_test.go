@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -152,4 +153,17 @@ func ids(t *testing.T, recs []connector.Record) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// FuzzMayBeFloat checks that the filter in front of strconv.ParseFloat
+// lets through everything ParseFloat accepts.
+func FuzzMayBeFloat(f *testing.F) {
+	for _, s := range []string{"1", "-1.5e+3", "0x1p-2", "1_000", "Inf", "-infinity", "NaN", "2024-01-01", "2024-01-01T00:00:00Z", "1e", ".5", "+.5E-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if _, err := strconv.ParseFloat(s, 64); err == nil && !mayBeFloat(s) {
+			t.Fatalf("mayBeFloat(%q) = false, but ParseFloat reads it", s)
+		}
+	})
 }

@@ -44,8 +44,13 @@ func inferSchema(s *StreamConfig, paths []string) (json.RawMessage, error) {
 			if r.reject != "" {
 				continue
 			}
+			value, err := decodeObject(r.data)
+			if err != nil {
+				closer.Close()
+				return nil, fmt.Errorf("%s:%d: %w", path, r.line, err)
+			}
 			n++
-			for k, v := range r.value {
+			for k, v := range value {
 				if types[k] == nil {
 					types[k] = map[string]bool{}
 				}

@@ -29,11 +29,14 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 
 // row is one source row: a record, or the reason it is none.
 type row struct {
-	line   int            // 1-based line where the row starts
-	value  map[string]any // the decoded record; numbers are json.Number
-	data   []byte         // the record as JSON
-	reject string         // non-empty: why the row is not a record
-	raw    []byte         // the row as read, for a reject
+	line   int    // 1-based line where the row starts
+	data   []byte // the record as compact JSON; the row owns it
+	reject string // non-empty: why the row is not a record
+	raw    []byte // the row as read, for a reject
+	// members are data's top-level members, when fast is set. They may
+	// share memory with the reader's next row.
+	members []member
+	fast    bool
 }
 
 // rowReader yields the rows of one file.
@@ -78,6 +81,10 @@ func newRowReader(r io.Reader, ff fileFormat, required []string) rowReader {
 type csvRows struct {
 	r        *csv.Reader
 	cols     []string
+	names    [][]byte // cols as bytes, for members
+	keys     [][]byte // cols as JSON object keys: "name":
+	ends     []int    // scratch: where each value ends in a record
+	members  []member // scratch, reused from row to row
 	delim    string
 	latin1   bool
 	header   bool
@@ -131,25 +138,40 @@ func (c *csvRows) next() (row, error) {
 	if !c.latin1 && !validUTF8(rec) {
 		return row{line: line, raw: c.rawOf(rec), reject: "invalid UTF-8 (if the file is Latin-1, set csv.encoding: latin-1)"}, nil
 	}
-	value := make(map[string]any, len(c.cols))
-	buf := make([]byte, 0, 64*len(rec))
+	return c.record(line, rec), nil
+}
+
+// record builds the JSON object of a row: every value a string, an empty
+// cell null.
+func (c *csvRows) record(line int, rec []string) row {
+	size := 1
+	for i, f := range rec {
+		size += len(c.keys[i]) + len(f) + 3 // a comma, two quotes
+	}
+	buf := make([]byte, 0, size)
 	buf = append(buf, '{')
-	for i, col := range c.cols {
+	c.ends = c.ends[:0]
+	for i, f := range rec {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendJSONString(buf, col)
-		buf = append(buf, ':')
-		if rec[i] == "" {
-			value[col] = nil
+		buf = append(buf, c.keys[i]...)
+		if f == "" {
 			buf = append(buf, "null"...)
-			continue
+		} else {
+			buf = appendJSONString(buf, f)
 		}
-		value[col] = rec[i]
-		buf = appendJSONString(buf, rec[i])
+		c.ends = append(c.ends, len(buf))
 	}
 	buf = append(buf, '}')
-	return row{line: line, value: value, data: buf}, nil
+	c.members = c.members[:0]
+	start := 1
+	for i, end := range c.ends {
+		start += len(c.keys[i])
+		c.members = append(c.members, member{key: c.names[i], value: buf[start:end]})
+		start = end + 1
+	}
+	return row{line: line, data: buf, members: c.members, fast: true}
 }
 
 // readHeader takes the column names from the first record, or generates
@@ -159,6 +181,7 @@ func (c *csvRows) readHeader(rec []string) string {
 		for i := range rec {
 			c.cols = append(c.cols, "column_"+strconv.Itoa(i+1))
 		}
+		c.setKeys()
 		return ""
 	}
 	if !c.latin1 && !validUTF8(rec) {
@@ -182,7 +205,15 @@ func (c *csvRows) readHeader(rec []string) string {
 		}
 	}
 	c.cols = cols
+	c.setKeys()
 	return ""
+}
+
+func (c *csvRows) setKeys() {
+	for _, col := range c.cols {
+		c.names = append(c.names, []byte(col))
+		c.keys = append(c.keys, append(appendJSONString(nil, col), ':'))
+	}
 }
 
 func (c *csvRows) rawOf(rec []string) []byte {
@@ -213,6 +244,8 @@ func validUTF8(rec []string) bool {
 type jsonlRows struct {
 	r    *bufio.Reader
 	line int
+	buf  []byte // a line longer than r's buffer
+	scan objectScanner
 }
 
 func newJSONLRows(r io.Reader) *jsonlRows {
@@ -235,18 +268,22 @@ func (j *jsonlRows) next() (row, error) {
 		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
-		r := parseObject(b)
+		r := parseObject(&j.scan, b)
 		r.line = j.line
 		return r, nil
 	}
 }
 
-// readLine returns the next line without its line ending. A line longer
-// than maxRecordBytes is consumed to its end but only its start returned.
+// readLine returns the next line without its line ending, valid until
+// the next call. A line longer than maxRecordBytes is consumed to its end
+// but only its start returned.
 func (j *jsonlRows) readLine() (line []byte, tooLong bool, err error) {
-	var buf []byte
+	chunk, err := j.r.ReadSlice('\n')
+	if err == nil { // the common case: the line is in the reader's buffer
+		return trimEOL(chunk), false, nil
+	}
+	buf := j.buf[:0]
 	for {
-		chunk, err := j.r.ReadSlice('\n')
 		if len(buf)+len(chunk) <= maxRecordBytes {
 			buf = append(buf, chunk...)
 		} else {
@@ -254,10 +291,12 @@ func (j *jsonlRows) readLine() (line []byte, tooLong bool, err error) {
 		}
 		switch {
 		case err == nil:
-			return bytes.TrimSuffix(bytes.TrimSuffix(buf, []byte("\n")), []byte("\r")), tooLong, nil
+			j.buf = buf
+			return trimEOL(buf), tooLong, nil
 		case errors.Is(err, bufio.ErrBufferFull):
-			continue
+			chunk, err = j.r.ReadSlice('\n')
 		case errors.Is(err, io.EOF) && len(buf) > 0:
+			j.buf = buf
 			return bytes.TrimSuffix(buf, []byte("\r")), tooLong, nil
 		default:
 			return nil, false, err
@@ -265,9 +304,14 @@ func (j *jsonlRows) readLine() (line []byte, tooLong bool, err error) {
 	}
 }
 
+func trimEOL(b []byte) []byte {
+	return bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
+}
+
 // jsonRows reads a JSON array of objects, or objects one after another,
 // one element at a time.
 type jsonRows struct {
+	scan    objectScanner
 	lc      *lineCounter
 	dec     *json.Decoder
 	array   bool // the file is an array; its '[' is not yet consumed
@@ -324,7 +368,7 @@ func (j *jsonRows) next() (row, error) {
 		}
 		return j.syntaxReject(err)
 	}
-	r := parseObject(raw)
+	r := parseObject(&j.scan, raw)
 	r.line = j.lc.lineAt(j.dec.InputOffset()) - bytes.Count(raw, []byte("\n"))
 	return r, nil
 }
@@ -358,7 +402,16 @@ func (j *jsonRows) valueLine() int {
 }
 
 // parseObject turns one JSON text into a record, or a reject.
-func parseObject(b []byte) row {
+func parseObject(scan *objectScanner, b []byte) row {
+	if data, ms, ok := scan.compact(make([]byte, 0, len(b)), b); ok {
+		return row{data: data, members: ms, fast: true}
+	}
+	return parseObjectSlow(b)
+}
+
+// parseObjectSlow is parseObject through encoding/json, which decides
+// what the fast path does not accept and says why a text is no record.
+func parseObjectSlow(b []byte) row {
 	if !utf8.Valid(b) {
 		return row{raw: truncate(b), reject: "invalid UTF-8"}
 	}
@@ -366,15 +419,14 @@ func parseObject(b []byte) row {
 	if err != nil {
 		return row{raw: truncate(b), reject: "invalid JSON: " + err.Error()}
 	}
-	obj, ok := v.(map[string]any)
-	if !ok {
+	if _, ok := v.(map[string]any); !ok {
 		return row{raw: truncate(b), reject: "not a JSON object"}
 	}
 	var data bytes.Buffer
 	if err := json.Compact(&data, b); err != nil {
 		return row{raw: truncate(b), reject: "invalid JSON: " + err.Error()}
 	}
-	return row{value: obj, data: data.Bytes()}
+	return row{data: data.Bytes()}
 }
 
 func truncate(b []byte) []byte {
@@ -382,11 +434,6 @@ func truncate(b []byte) []byte {
 		b = b[:maxRawBytes]
 	}
 	return slices.Clone(b)
-}
-
-func appendJSONString(buf []byte, s string) []byte {
-	b, _ := json.Marshal(s) // a string always marshals
-	return append(buf, b...)
 }
 
 // lineCounter maps byte offsets of what it has read to line numbers. It

@@ -181,7 +181,8 @@ func (*Source) Read(ctx context.Context, req connector.ReadRequest, out connecto
 type streamReader struct {
 	cfg      *StreamConfig
 	schema   *jsonschema.Schema
-	all      *state // checkpointed whole, with the other streams' states
+	fast     *fastCheck // nil: every row takes the slow path
+	all      *state     // checkpointed whole, with the other streams' states
 	st       *streamState
 	baseline *mark // the cursor of the last completed read: the filter
 	next     *mark // the cursor of this read
@@ -210,7 +211,7 @@ func newStreamReader(s *StreamConfig, all *state, out connector.Emitter) (*strea
 	if s.CursorField == "" {
 		st.Cursor, st.Next = nil, nil
 	}
-	r := &streamReader{cfg: s, schema: schema, all: all, st: st, out: out}
+	r := &streamReader{cfg: s, schema: schema, fast: newFastCheck(s, raw), all: all, st: st, out: out}
 	if r.baseline, err = decodeMark(st.Cursor); err != nil {
 		return nil, err
 	}
@@ -302,28 +303,42 @@ func (r *streamReader) readFile(ctx context.Context, path string) error {
 // handle emits one row as a record or a reject, or skips it when the
 // cursor says it was delivered before.
 func (r *streamReader) handle(ctx context.Context, path string, row row) error {
-	reject := func(reason string, raw []byte) error {
-		r.rejects++
-		return r.out.Reject(ctx, connector.Reject{
-			Stream: r.cfg.Name, Location: fmt.Sprintf("%s:%d", path, row.line), Reason: reason, Raw: raw,
-		})
-	}
 	if row.reject != "" {
-		return reject(row.reject, row.raw)
+		return r.reject(ctx, path, row.line, row.reject, row.raw)
 	}
-	key, err := primaryKey(r.cfg.PrimaryKey, row.value)
+	if r.fast != nil && row.fast {
+		if done, err := r.handleFast(ctx, path, row); done {
+			return err
+		}
+	}
+	return r.handleSlow(ctx, path, row)
+}
+
+// handleSlow is handle on the decoded record, with the schema validated by
+// the jsonschema library. It decides every row the fast path leaves.
+func (r *streamReader) handleSlow(ctx context.Context, path string, row row) error {
+	value, err := decodeObject(row.data)
 	if err != nil {
-		return reject(err.Error(), truncate(row.data))
+		return fmt.Errorf("%s:%d: %w", path, row.line, err)
+	}
+	key, err := primaryKey(r.cfg.PrimaryKey, value)
+	if err != nil {
+		return r.reject(ctx, path, row.line, err.Error(), truncate(row.data))
 	}
 	var cursor any
 	if f := r.cfg.CursorField; f != "" {
-		if cursor = row.value[f]; cursor == nil {
-			return reject(fmt.Sprintf("cursor field %q is missing or empty", f), truncate(row.data))
+		if cursor = value[f]; cursor == nil {
+			return r.reject(ctx, path, row.line, missingCursor(f), truncate(row.data))
 		}
 	}
-	if err := r.schema.Validate(row.value); err != nil {
-		return reject("does not match the stream schema: "+err.Error(), truncate(row.data))
+	if err := r.schema.Validate(value); err != nil {
+		return r.reject(ctx, path, row.line, "does not match the stream schema: "+err.Error(), truncate(row.data))
 	}
+	return r.emit(ctx, row.data, cursor, key)
+}
+
+// emit emits a valid record, unless its cursor says it was delivered.
+func (r *streamReader) emit(ctx context.Context, data []byte, cursor any, key string) error {
 	if r.cfg.CursorField != "" {
 		if r.baseline.delivered(cursor, key) {
 			r.skipped++
@@ -332,7 +347,35 @@ func (r *streamReader) handle(ctx context.Context, path string, row row) error {
 		r.next = r.next.observe(cursor, key)
 	}
 	r.records++
-	return r.out.Emit(ctx, connector.Record{Stream: r.cfg.Name, Data: row.data})
+	return r.out.Emit(ctx, connector.Record{Stream: r.cfg.Name, Data: data})
+}
+
+func (r *streamReader) reject(ctx context.Context, path string, line int, reason string, raw []byte) error {
+	r.rejects++
+	return r.out.Reject(ctx, connector.Reject{
+		Stream: r.cfg.Name, Location: fmt.Sprintf("%s:%d", path, line), Reason: reason, Raw: raw,
+	})
+}
+
+func missingKey(field string) string {
+	return fmt.Sprintf("primary key field %q is missing or empty", field)
+}
+
+func missingCursor(field string) string {
+	return fmt.Sprintf("cursor field %q is missing or empty", field)
+}
+
+// decodeObject decodes a record's data, which is one JSON object.
+func decodeObject(data []byte) (map[string]any, error) {
+	v, err := decodeJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("not a JSON object")
+	}
+	return obj, nil
 }
 
 // primaryKey returns a record's primary key values as one JSON array.
@@ -341,7 +384,7 @@ func primaryKey(fields []string, value map[string]any) (string, error) {
 	for i, f := range fields {
 		v := value[f]
 		if v == nil {
-			return "", fmt.Errorf("primary key field %q is missing or empty", f)
+			return "", errors.New(missingKey(f))
 		}
 		vals[i] = v
 	}

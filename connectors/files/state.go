@@ -111,7 +111,9 @@ func (m *mark) observe(v any, key string) *mark {
 	}
 	switch c := compareCursor(v, m.value); {
 	case c > 0:
-		m.value, m.keys = v, map[string]bool{key: true}
+		m.value = v
+		clear(m.keys) // m owns its keys: clone copies them
+		m.keys[key] = true
 	case c == 0:
 		m.keys[key] = true
 	}
@@ -140,8 +142,33 @@ func asNumber(v any) (float64, bool) {
 	default:
 		return 0, false
 	}
+	if !mayBeFloat(s) {
+		return 0, false // spare ParseFloat, whose errors allocate
+	}
 	f, err := strconv.ParseFloat(s, 64)
 	return f, err == nil
+}
+
+// mayBeFloat is false for strings strconv.ParseFloat surely rejects, such
+// as timestamps: a byte no float syntax uses, or a sign that neither
+// starts the string nor follows an exponent's letter.
+func mayBeFloat(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9', c == '.', c == '_':
+		case c == '+' || c == '-':
+			if i > 0 && s[i-1]|0x20 != 'e' && s[i-1]|0x20 != 'p' {
+				return false
+			}
+		default: // hexadecimal digits, 0x, p exponents, inf, infinity, nan
+			switch c | 0x20 {
+			case 'a', 'b', 'c', 'd', 'e', 'f', 'i', 'n', 'p', 't', 'x', 'y':
+			default:
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func asText(v any) string {
