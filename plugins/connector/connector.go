@@ -95,6 +95,9 @@ type Reject struct {
 // Emitter receives what Read produces, in order. Calls block when the host
 // is slower than the connector (flow control) and return ctx's error when
 // the read is cancelled; a connector returns as soon as a call fails.
+// A record's Data (and a reject's Raw) belong to the caller: an Emitter
+// that keeps them past the call copies them, so a connector may reuse its
+// buffers as soon as a call returns.
 type Emitter interface {
 	Emit(ctx context.Context, r Record) error
 	Reject(ctx context.Context, r Reject) error
