@@ -13,6 +13,8 @@ import (
 
 	"github.com/desilo/desilo/core/config"
 	"github.com/desilo/desilo/core/pipeline"
+	"github.com/desilo/desilo/core/sink/bigquery"
+	"github.com/desilo/desilo/core/sink/parquet"
 	"github.com/desilo/desilo/core/stage"
 	"github.com/desilo/desilo/plugins/host"
 )
@@ -34,7 +36,9 @@ func (a *app) syncCmd() *cobra.Command {
 saved state, maps and stages it, and only then saves the source's new state. A
 source that fails keeps its old state; the others go on, the build still runs on
 everything staged, and the exit code is 4. Build recomputes identity and profiles
-from all staged records and publishes a new Parquet snapshot atomically.`,
+from all staged records and publishes a new Parquet snapshot atomically, then
+loads it into BigQuery when output.bigquery is configured (exit code 6 when only
+that fails: the snapshot stands, and 'desilo publish' retries the load).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runSync(cmd.Context(), o, true)
@@ -82,6 +86,11 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
 		}
 		cfg.Run.MaxRejectRatio = o.maxRejectRatio
 	}
+	if bq := cfg.Output.BigQuery; bq != nil {
+		if err := bigquery.Validate(*bq); err != nil {
+			return withCode(exitConfig, fmt.Errorf("%s: %w", cfg.File, err))
+		}
+	}
 	lock, err := stage.Lock(cfg.StateDir)
 	if errors.Is(err, stage.ErrLocked) {
 		return withCode(exitLocked, err)
@@ -123,8 +132,19 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
 	build, err := pipeline.Build(ctx, store, opts)
 	waitBars()
 	sum.Build = build
+	var outputErr error
+	if err == nil {
+		// The snapshot is on disk; BigQuery (when configured) loads it.
+		dir, m, cerr := parquet.Current(cfg.Output.Parquet.Path)
+		if cerr != nil {
+			return cerr
+		}
+		if outputErr = a.publishBigQuery(ctx, cfg, dir, m, opts.RunID); outputErr != nil {
+			sum.OutputError = outputErr.Error()
+		}
+	}
 	sum.Finished = time.Now().UTC()
-	sum.OK = err == nil && extractErr == nil
+	sum.OK = err == nil && extractErr == nil && outputErr == nil
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -142,7 +162,7 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
 	if extractErr != nil {
 		return withCode(exitSource, extractErr)
 	}
-	return nil
+	return outputErr
 }
 
 // writeSummary writes the summary JSON atomically, for schedulers.

@@ -17,6 +17,8 @@ type Summary struct {
 	OK       bool            `json:"ok"`
 	Sources  []SourceSummary `json:"sources"`
 	Build    *BuildSummary   `json:"build,omitempty"`
+	// OutputError says why an output after the snapshot (BigQuery) failed.
+	OutputError string `json:"output_error,omitempty"`
 }
 
 // SourceSummary is one source's extraction.
@@ -97,6 +99,9 @@ func (s *Summary) Print(w io.Writer) {
 			stages = append(stages, st.Stage+" "+st.Duration.String())
 		}
 		fmt.Fprintf(w, "build: %s\nsnapshot: %s\n", strings.Join(stages, ", "), b.Snapshot)
+	}
+	if s.OutputError != "" {
+		fmt.Fprintf(w, "output FAILED: %s\n", firstLine(s.OutputError))
 	}
 	fmt.Fprintf(w, "run %s finished in %s\n", s.RunID, Duration(s.Finished.Sub(s.Started)))
 }

@@ -1,0 +1,155 @@
+package bigquery
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	bq "cloud.google.com/go/bigquery"
+	"google.golang.org/api/googleapi"
+)
+
+// load runs the load job of one Parquet file into the staging table; the
+// first file truncates, so a retried table never holds rows twice.
+func (p *publisher) load(ctx context.Context, t *tableRun, i int, path string) (int64, error) {
+	base := fmt.Sprintf("desilo_%s_%s_%s_load%d", p.run, t.model.Name, p.nonce, i)
+	st, err := p.job(ctx, "load "+t.model.Name, base, func(id string) (*bq.Job, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close() // the upload is done when Run returns
+		src := bq.NewReaderSource(f)
+		src.SourceFormat = bq.Parquet
+		// Lists are Parquet's three-level LIST; inference makes them
+		// REPEATED columns rather than records of records.
+		src.ParquetOptions = &bq.ParquetOptions{EnableListInference: true}
+		l := t.staging.LoaderFrom(src)
+		l.CreateDisposition = bq.CreateNever
+		l.WriteDisposition = bq.WriteAppend
+		if i == 0 {
+			l.WriteDisposition = bq.WriteTruncate
+		}
+		l.Labels = p.labels(t.model.Name)
+		l.JobID = id
+		if p.opts.UploadChunkSize > 0 {
+			l.MediaOptions = []googleapi.MediaOption{googleapi.ChunkSize(p.opts.UploadChunkSize)}
+		}
+		return l.Run(ctx)
+	})
+	if err != nil {
+		return 0, err
+	}
+	ls, ok := st.Statistics.Details.(*bq.LoadStatistics)
+	if !ok {
+		return 0, fmt.Errorf("load job of %s reported no load statistics", path)
+	}
+	return ls.OutputRows, nil
+}
+
+// replace copies the staging table over the target in one atomic job.
+func (p *publisher) replace(ctx context.Context, t *tableRun) error {
+	base := fmt.Sprintf("desilo_%s_%s_%s_copy", p.run, t.model.Name, p.nonce)
+	_, err := p.job(ctx, "copy "+t.model.Name, base, func(id string) (*bq.Job, error) {
+		c := t.target.CopierFrom(t.staging)
+		c.CreateDisposition = bq.CreateNever
+		c.WriteDisposition = bq.WriteTruncate
+		c.Labels = p.labels(t.model.Name)
+		c.JobID = id
+		return c.Run(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	t.res.Replaced = true
+	return nil
+}
+
+// job starts a job with start and waits for it, retrying transient
+// failures. A retried insert keeps its job id, so an insert that reached
+// BigQuery although its answer did not (409 duplicate) is waited for
+// rather than run twice; a job that ran and failed is retried as a new job.
+func (p *publisher) job(ctx context.Context, what, base string, start func(id string) (*bq.Job, error)) (*bq.JobStatus, error) {
+	n := 1
+	var st *bq.JobStatus
+	err := p.retry(ctx, what, func() error {
+		id := fmt.Sprintf("%s_%d", base, n)
+		j, err := start(id)
+		if isStatus(err, http.StatusConflict) {
+			j, err = p.client.JobFromIDLocation(ctx, id, p.cfg.Location)
+		}
+		if err != nil {
+			return err
+		}
+		s, err := j.Wait(ctx)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", id, err)
+		}
+		if s.Err() != nil {
+			n++
+			return newJobError(id, s)
+		}
+		st = s
+		return nil
+	})
+	return st, err
+}
+
+// jobError is a job that ran and failed, with BigQuery's reasons.
+type jobError struct {
+	id     string
+	result error // *bq.Error, the job's errorResult
+	more   []string
+}
+
+func newJobError(id string, s *bq.JobStatus) *jobError {
+	e := &jobError{id: id, result: s.Err()}
+	first := s.Err().Error()
+	for _, d := range s.Errors {
+		if d == nil || d.Error() == first || len(e.more) == 3 {
+			continue
+		}
+		e.more = append(e.more, d.Message)
+	}
+	return e
+}
+
+func (e *jobError) Error() string {
+	msg := fmt.Sprintf("job %s failed: %s", e.id, e.result)
+	if be, ok := e.result.(*bq.Error); ok {
+		msg = fmt.Sprintf("job %s failed: %s (reason %s)", e.id, be.Message, be.Reason)
+	}
+	if len(e.more) > 0 {
+		msg += "; " + strings.Join(e.more, "; ")
+	}
+	return msg
+}
+
+func (e *jobError) Unwrap() error { return e.result }
+
+// labels mark a publish's jobs and staging tables, so they can be found
+// in the job history and billing by run.
+func (p *publisher) labels(table string) map[string]string {
+	return map[string]string{
+		"desilo_run_id":   labelValue(p.opts.RunID),
+		"desilo_snapshot": labelValue(p.m.RunID),
+		"desilo_table":    labelValue(table),
+	}
+}
+
+// cleanup removes the staging tables, also when ctx was cancelled.
+func (p *publisher) cleanup(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	for _, t := range p.staged {
+		err := p.call(ctx, "delete staging table", t.Delete)
+		if err != nil && !isStatus(err, http.StatusNotFound) {
+			p.log.Warn("bigquery: staging table not removed; it expires in a day",
+				"table", p.fullID(t.TableID), "error", err.Error())
+		}
+	}
+	p.staged = nil
+}

@@ -1,0 +1,154 @@
+package bigquery
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	bq "cloud.google.com/go/bigquery"
+
+	"github.com/desilo/desilo/core/config"
+	"github.com/desilo/desilo/core/model"
+)
+
+// Schema derives the BigQuery schema of a model table: one field per
+// column, in the model's order, with the schema file's descriptions.
+//
+//	String    STRING       Required  REQUIRED
+//	Integer   INTEGER      optional  NULLABLE
+//	Number    FLOAT        List      REPEATED (a null list loads as [])
+//	Boolean   BOOLEAN
+//	Timestamp TIMESTAMP
+//	Date      DATE
+//
+// Number is FLOAT (FLOAT64), money included: the model's "number" has no
+// scale, and the Parquet files hold DOUBLE, which loads into FLOAT64
+// without a conversion. Cast to NUMERIC in queries that need exact sums.
+func Schema(t *model.Table) bq.Schema {
+	s := make(bq.Schema, len(t.Columns))
+	for i, c := range t.Columns {
+		s[i] = &bq.FieldSchema{
+			Name:        c.Name,
+			Type:        fieldType(c.Type),
+			Description: c.Description,
+			Required:    c.Required && !c.List,
+			Repeated:    c.List,
+		}
+	}
+	return s
+}
+
+func fieldType(t model.Type) bq.FieldType {
+	switch t {
+	case model.Integer:
+		return bq.IntegerFieldType
+	case model.Number:
+		return bq.FloatFieldType
+	case model.Boolean:
+		return bq.BooleanFieldType
+	case model.Timestamp:
+		return bq.TimestampFieldType
+	case model.Date:
+		return bq.DateFieldType
+	}
+	return bq.StringFieldType
+}
+
+// Layout is a table's partitioning and clustering.
+type Layout struct {
+	Partitioning *bq.TimePartitioning // nil: not partitioned
+	Clustering   []string
+}
+
+// defaultLayouts are the layouts of tables the config says nothing about:
+// events are read by time range and customer, customers by id.
+var defaultLayouts = map[string]config.Table{
+	"event":    {PartitionField: "occurred_at", PartitionType: "DAY", Clustering: []string{"customer_id"}},
+	"customer": {Clustering: []string{"customer_id"}},
+}
+
+// TableLayout returns the layout of a model table: the default, with
+// partitioning and clustering each replaced when the config sets them.
+// It checks that the columns exist and can partition or cluster.
+func TableLayout(cfg config.BigQuery, t *model.Table) (Layout, error) {
+	lt := defaultLayouts[t.Name]
+	if o, ok := cfg.Tables[t.Name]; ok {
+		if o.PartitionField != "" {
+			lt.PartitionField, lt.PartitionType = o.PartitionField, o.PartitionType
+		}
+		if len(o.Clustering) > 0 {
+			lt.Clustering = o.Clustering
+		}
+	}
+	where := "output.bigquery.tables." + t.Name
+	var l Layout
+	if lt.PartitionField != "" {
+		c, err := column(t, lt.PartitionField)
+		if err != nil {
+			return Layout{}, fmt.Errorf("%s.partition_field: %w", where, err)
+		}
+		typ := strings.ToUpper(lt.PartitionType)
+		if typ == "" {
+			typ = "DAY"
+		}
+		switch {
+		case c.List || (c.Type != model.Timestamp && c.Type != model.Date):
+			return Layout{}, fmt.Errorf("%s.partition_field: column %s is a %s, want a timestamp or date", where, c.Name, kind(c))
+		case c.Type == model.Date && typ == "HOUR":
+			return Layout{}, fmt.Errorf("%s.partition_type: HOUR needs a timestamp column, %s is a date", where, c.Name)
+		case !slices.Contains([]string{"DAY", "HOUR", "MONTH", "YEAR"}, typ):
+			return Layout{}, fmt.Errorf("%s.partition_type: %q, want DAY, HOUR, MONTH or YEAR", where, lt.PartitionType)
+		}
+		l.Partitioning = &bq.TimePartitioning{Type: bq.TimePartitioningType(typ), Field: c.Name}
+	}
+	if len(lt.Clustering) > 4 {
+		return Layout{}, fmt.Errorf("%s.clustering: %d columns, BigQuery allows at most 4", where, len(lt.Clustering))
+	}
+	for _, name := range lt.Clustering {
+		c, err := column(t, name)
+		if err != nil {
+			return Layout{}, fmt.Errorf("%s.clustering: %w", where, err)
+		}
+		if c.List || c.Type == model.Number {
+			return Layout{}, fmt.Errorf("%s.clustering: column %s is a %s, which BigQuery cannot cluster by", where, c.Name, kind(c))
+		}
+		l.Clustering = append(l.Clustering, c.Name)
+	}
+	return l, nil
+}
+
+func column(t *model.Table, name string) (model.Column, error) {
+	i, ok := t.Index(name)
+	if !ok {
+		return model.Column{}, fmt.Errorf("table %s has no column %q", t.Name, name)
+	}
+	return t.Columns[i], nil
+}
+
+func kind(c model.Column) string {
+	if c.List {
+		return "list of " + c.Type.String()
+	}
+	return c.Type.String()
+}
+
+// Validate checks the BigQuery section of a config against the model:
+// every table's partitioning and clustering name columns that can hold
+// them. Publish does the same before it touches BigQuery.
+func Validate(cfg config.BigQuery) error {
+	for name := range cfg.Tables {
+		if !slices.Contains(model.Outputs, name) {
+			return fmt.Errorf("output.bigquery.tables.%s: not a table desilo publishes (%s)", name, strings.Join(model.Outputs, ", "))
+		}
+	}
+	for _, name := range model.Outputs {
+		t, err := model.Load(name)
+		if err != nil {
+			return err
+		}
+		if _, err := TableLayout(cfg, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
