@@ -10,9 +10,10 @@ import (
 	"github.com/desilo/desilo/core/model"
 )
 
-// customerRows builds n distinct, realistic customer rows.
-func customerRows(n int) [][]any {
-	tb := model.MustLoad("customer")
+// benchRows builds n distinct, realistic rows of a table: strings of a few
+// thousand distinct values, two-element lists, and every seventh value of
+// an optional column null.
+func benchRows(tb *model.Table, n int) [][]any {
 	base := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
 	rows := make([][]any, n)
 	for i := range rows {
@@ -43,12 +44,12 @@ func customerRows(n int) [][]any {
 	return rows
 }
 
-// BenchmarkWriteCustomer writes b.N customer rows to one file; run it with
-// -benchtime=1000000x for the 1M-row figure.
-func BenchmarkWriteCustomer(b *testing.B) {
-	tb := model.MustLoad("customer")
-	rows := customerRows(4096)
-	path := filepath.Join(b.TempDir(), "customer.parquet")
+// benchWrite writes b.N rows of a table to one file; run it with
+// -benchtime=1000000x for the 1M-row figures.
+func benchWrite(b *testing.B, table string) {
+	tb := model.MustLoad(table)
+	rows := benchRows(tb, 4096)
+	path := filepath.Join(b.TempDir(), table+".parquet")
 	b.ReportAllocs()
 	b.ResetTimer()
 	w, err := NewWriter(context.Background(), path, tb, Options{})
@@ -65,3 +66,7 @@ func BenchmarkWriteCustomer(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+func BenchmarkWriteCustomer(b *testing.B)     { benchWrite(b, "customer") }
+func BenchmarkWriteIdentityLink(b *testing.B) { benchWrite(b, "identity_link") }
+func BenchmarkWriteEvent(b *testing.B)        { benchWrite(b, "event") }

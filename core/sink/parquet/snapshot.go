@@ -182,10 +182,7 @@ func (s *Snapshot) Abort() error {
 	}
 	s.done = true
 	for _, w := range s.writers {
-		if !w.closed {
-			w.fail(errors.New("snapshot aborted"))
-			w.Close()
-		}
+		w.Abort()
 	}
 	if err := os.RemoveAll(s.dir); err != nil {
 		return fmt.Errorf("snapshot %s: abort: %w", s.runID, err)

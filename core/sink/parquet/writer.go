@@ -7,21 +7,26 @@
 // DATE, String as BYTE_ARRAY STRING, List columns as the standard
 // three-level LIST with required elements.
 //
-// Encoding is done by github.com/xitongsys/parquet-go with a column marshal
-// of our own (see marshal.go): rows go straight into column tables, with no
-// struct reflection and no JSON or CSV detour, and lists are supported.
+// Values are encoded by a column writer of our own (column.go): each
+// column's values go from the row straight into PLAIN-encoded page
+// buffers, with RLE levels and typed min/max statistics, so nothing is
+// boxed or copied per row. The file's metadata are the Parquet format
+// types of github.com/xitongsys/parquet-go, and its codecs compress the
+// pages; its own row pipeline, which holds every value as an interface,
+// was the bottleneck and is not used.
 package parquet
 
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 
+	"github.com/apache/thrift/lib/go/thrift"
 	pq "github.com/xitongsys/parquet-go/parquet"
-	"github.com/xitongsys/parquet-go/writer"
 
 	"github.com/desilo/desilo/core/model"
 )
@@ -54,8 +59,8 @@ func (c Compression) codec() (pq.CompressionCodec, error) {
 // Options tune a Writer. The zero value is usable.
 type Options struct {
 	// RowGroupRows is the number of rows per row group; 0 means
-	// DefaultRowGroupRows. The encoded pages of one row group are held in
-	// memory until it is complete.
+	// DefaultRowGroupRows. The compressed pages of one row group are held
+	// in memory until it is complete.
 	RowGroupRows int
 	// Compression defaults to Snappy.
 	Compression Compression
@@ -65,31 +70,32 @@ type Options struct {
 // BigQuery and DuckDB handle best for tables of a few dozen columns.
 const DefaultRowGroupRows = 256 * 1024
 
-const (
-	pageSize = 1 << 20 // bytes of values per data page, the Parquet default
-	// ctxEvery is how many rows Write goes between looks at ctx.
-	ctxEvery = 1024
-	// batchRows is how many rows are buffered before they are encoded into
-	// pages; it bounds the memory held by rows not yet encoded.
-	batchRows = 8192
-)
+// ctxEvery is how many rows Write goes between looks at ctx.
+const ctxEvery = 1024
+
+const magic = "PAR1"
+
+// errAborted fails a Writer that Abort discarded.
+var errAborted = errors.New("writer aborted")
 
 // Writer writes the rows of one model table to one Parquet file. The file
 // appears at its path only when Close succeeds; until then it is a
 // temporary file beside it. A Writer is not safe for concurrent use.
 type Writer struct {
-	ctx   context.Context
-	table *model.Table
-	path  string
-	tmp   *os.File
-	buf   *bufio.Writer
-	pw    *writer.ParquetWriter
-	enc   *encoder
+	ctx    context.Context
+	table  *model.Table
+	path   string
+	tmp    *os.File
+	buf    *bufio.Writer
+	schema []*pq.SchemaElement
+	cols   []*column
+	pager  pager
+	groups []*pq.RowGroup
+	offset int64 // bytes written to the file so far
 
 	groupRows int
 	inGroup   int   // rows written to the current row group
 	rows      int64 // rows written in total
-	nulls     []int64
 	err       error // sticky: once set, the file is never published
 	closed    bool
 }
@@ -104,36 +110,34 @@ func NewWriter(ctx context.Context, path string, t *model.Table, opts Options) (
 	if groupRows <= 0 {
 		groupRows = DefaultRowGroupRows
 	}
-	enc, elems := newEncoder(t)
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return nil, fmt.Errorf("parquet %s: %w", t.Name, err)
 	}
-	buf := bufio.NewWriterSize(f, 1<<20)
-	pw, err := writer.NewParquetWriterFromWriter(buf, elems, 1)
-	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, fmt.Errorf("parquet %s: schema: %w", t.Name, err)
+	w := &Writer{
+		ctx: ctx, table: t, path: path, tmp: f, buf: bufio.NewWriterSize(f, 1<<20),
+		schema: schemaElements(t), pager: pager{codec: codec, header: newHeaderWriter()},
+		groupRows: groupRows,
 	}
-	enc.bind(pw.SchemaHandler)
-	pw.MarshalFunc = enc.marshal
-	pw.CompressionType = codec
-	pw.PageSize = pageSize
-	pw.RowGroupSize = math.MaxInt64 / 2 // row groups are cut by row count in Write
-	createdBy := "desilo (github.com/xitongsys/parquet-go v1.6.2)"
-	pw.Footer.CreatedBy = &createdBy
-	return &Writer{
-		ctx: ctx, table: t, path: path, tmp: f, buf: buf, pw: pw, enc: enc,
-		groupRows: groupRows, nulls: make([]int64, enc.leaves),
-	}, nil
+	for _, c := range t.Columns {
+		p := []string{c.Name}
+		if c.List {
+			p = append(p, "list", "element")
+		}
+		w.cols = append(w.cols, newColumn(c, p))
+	}
+	if err := w.write([]byte(magic)); err != nil {
+		w.discard()
+		return nil, fmt.Errorf("parquet %s: %w", t.Name, err)
+	}
+	return w, nil
 }
 
 // Write appends one row: a value per column, in column order, of the types
-// core/model documents. It checks the row before taking it. The Writer
-// copies row, so the caller may reuse it, but not the lists in it: a list
-// must not change after it is written. After an error the Writer is
-// failed: Close returns that error and publishes nothing.
+// core/model documents. It checks the row as it encodes it, and keeps
+// nothing of it, so the caller may reuse the row and its lists.
+// After an error the Writer is failed: Close returns that error and
+// publishes nothing.
 func (w *Writer) Write(row []any) error {
 	if w.err != nil {
 		return w.err
@@ -146,21 +150,23 @@ func (w *Writer) Write(row []any) error {
 			return w.fail(fmt.Errorf("parquet %s: %w", w.table.Name, err))
 		}
 	}
-	if err := w.enc.check(row, w.nulls); err != nil {
-		return w.fail(fmt.Errorf("parquet %s, row %d: %w", w.table.Name, w.rows+1, err))
+	if len(row) != len(w.cols) {
+		return w.fail(fmt.Errorf("parquet %s, row %d: %d values for %d columns", w.table.Name, w.rows+1, len(row), len(w.cols)))
 	}
-	if err := w.pw.Write(append([]any(nil), row...)); err != nil {
-		return w.fail(fmt.Errorf("parquet %s: %w", w.table.Name, err))
+	for i, c := range w.cols {
+		if err := c.put(row[i]); err != nil {
+			return w.fail(fmt.Errorf("parquet %s, row %d: %w", w.table.Name, w.rows+1, err))
+		}
+		if c.pageFull() {
+			if err := c.flushPage(&w.pager); err != nil {
+				return w.fail(fmt.Errorf("parquet %s: %w", w.table.Name, err))
+			}
+		}
 	}
 	w.rows++
 	w.inGroup++
-	switch {
-	case w.inGroup >= w.groupRows:
+	if w.inGroup >= w.groupRows {
 		return w.endGroup()
-	case w.inGroup%batchRows == 0:
-		if err := w.pw.Flush(false); err != nil { // encodes pages, keeps the row group open
-			return w.fail(fmt.Errorf("parquet %s: %w", w.table.Name, err))
-		}
 	}
 	return nil
 }
@@ -171,33 +177,56 @@ func (w *Writer) Rows() int64 { return w.rows }
 // Path is where the file appears once Close succeeds.
 func (w *Writer) Path() string { return w.path }
 
-// endGroup writes the buffered rows as one row group.
+// endGroup writes the buffered column chunks as one row group.
 func (w *Writer) endGroup() error {
 	if w.inGroup == 0 {
 		return nil
 	}
-	if err := w.pw.Flush(true); err != nil {
-		return w.fail(fmt.Errorf("parquet %s: %w", w.table.Name, err))
-	}
-	// xitongsys/parquet-go v1.6.2 miscounts nulls per page (it skips each
-	// page's first value, and counts a dictionary page's first value for
-	// every value), and readers skip row groups by null_count. The exact
-	// counts, kept by check, replace the column chunks' ones.
-	groups := w.pw.Footer.RowGroups
-	cols := groups[len(groups)-1].Columns
-	if len(cols) != len(w.nulls) {
-		return w.fail(fmt.Errorf("parquet %s: row group has %d column chunks, want %d", w.table.Name, len(cols), len(w.nulls)))
-	}
-	for i, c := range cols {
-		n := w.nulls[i]
-		if c.MetaData.Statistics == nil {
-			c.MetaData.Statistics = pq.NewStatistics()
+	rg := &pq.RowGroup{NumRows: int64(w.inGroup)}
+	start := w.offset
+	for _, c := range w.cols {
+		if err := c.flushPage(&w.pager); err != nil {
+			return w.fail(fmt.Errorf("parquet %s: %w", w.table.Name, err))
 		}
-		c.MetaData.Statistics.NullCount = &n
-		w.nulls[i] = 0
+		offset := w.offset
+		if err := w.write(c.chunk); err != nil {
+			return w.fail(fmt.Errorf("parquet %s: %w", w.table.Name, err))
+		}
+		encodings := []pq.Encoding{pq.Encoding_PLAIN}
+		if c.def {
+			encodings = append(encodings, pq.Encoding_RLE)
+		}
+		rg.Columns = append(rg.Columns, &pq.ColumnChunk{
+			FileOffset: offset,
+			MetaData: &pq.ColumnMetaData{
+				Type:                  c.ptype,
+				Encodings:             encodings,
+				PathInSchema:          c.path,
+				Codec:                 w.pager.codec,
+				NumValues:             c.chunkLevels,
+				TotalUncompressedSize: c.uncompressed,
+				TotalCompressedSize:   int64(len(c.chunk)),
+				DataPageOffset:        offset,
+				Statistics:            c.statistics(),
+			},
+		})
+		rg.TotalByteSize += c.uncompressed
+		c.chunk, c.chunkLevels, c.uncompressed, c.nulls = c.chunk[:0], 0, 0, 0
+		c.st = stats{minS: c.st.minS[:0], maxS: c.st.maxS[:0]}
 	}
+	rg.FileOffset = &start
+	total := w.offset - start
+	rg.TotalCompressedSize = &total
+	w.groups = append(w.groups, rg)
 	w.inGroup = 0
 	return nil
+}
+
+// write appends p to the file.
+func (w *Writer) write(p []byte) error {
+	n, err := w.buf.Write(p)
+	w.offset += int64(n)
+	return err
 }
 
 func (w *Writer) fail(err error) error {
@@ -216,12 +245,28 @@ func (w *Writer) Close() error {
 	}
 	w.closed = true
 	err := w.finish()
+	w.cols = nil // the buffers
 	if err != nil {
-		w.tmp.Close()
-		os.Remove(w.tmp.Name())
+		w.discard()
 		return w.fail(err)
 	}
 	return nil
+}
+
+// Abort discards the file: the temporary file is removed, nothing appears
+// at the path, and later calls of Write and Close fail. After a Close,
+// Abort does nothing.
+func (w *Writer) Abort() {
+	if w.closed {
+		return
+	}
+	w.fail(fmt.Errorf("parquet %s: %w", w.table.Name, errAborted))
+	w.Close()
+}
+
+func (w *Writer) discard() {
+	w.tmp.Close()
+	os.Remove(w.tmp.Name())
 }
 
 func (w *Writer) finish() error {
@@ -234,7 +279,7 @@ func (w *Writer) finish() error {
 	if err := w.endGroup(); err != nil {
 		return err
 	}
-	if err := w.pw.WriteStop(); err != nil {
+	if err := w.footer(); err != nil {
 		return fmt.Errorf("parquet %s: footer: %w", w.table.Name, err)
 	}
 	if err := w.buf.Flush(); err != nil {
@@ -252,6 +297,51 @@ func (w *Writer) finish() error {
 	return syncDir(filepath.Dir(w.path))
 }
 
+// createdBy names the writer in the footer.
+const createdBy = "desilo"
+
+// footer writes the file metadata, its length and the closing magic.
+func (w *Writer) footer() error {
+	orders := make([]*pq.ColumnOrder, len(w.cols))
+	for i := range orders {
+		// Statistics use each type's own order (strings: unsigned bytes),
+		// which min_value and max_value require.
+		orders[i] = &pq.ColumnOrder{TYPE_ORDER: pq.NewTypeDefinedOrder()}
+	}
+	meta, err := w.pager.header.file(&pq.FileMetaData{
+		Version:      1,
+		Schema:       w.schema,
+		NumRows:      w.rows,
+		RowGroups:    w.groups,
+		CreatedBy:    ptr(createdBy),
+		ColumnOrders: orders,
+	})
+	if err != nil {
+		return err
+	}
+	meta = binary.LittleEndian.AppendUint32(meta, uint32(len(meta)))
+	meta = append(meta, magic...)
+	return w.write(meta)
+}
+
+// headerWriter serializes the format's Thrift structures in the compact
+// protocol.
+type headerWriter struct{ ts *thrift.TSerializer }
+
+func newHeaderWriter() *headerWriter {
+	ts := thrift.NewTSerializer()
+	ts.Protocol = thrift.NewTCompactProtocolFactoryConf(nil).GetProtocol(ts.Transport)
+	return &headerWriter{ts: ts}
+}
+
+func (h *headerWriter) page(p *pq.PageHeader) ([]byte, error) {
+	return h.ts.Write(context.Background(), p)
+}
+
+func (h *headerWriter) file(m *pq.FileMetaData) ([]byte, error) {
+	return h.ts.Write(context.Background(), m)
+}
+
 // syncDir makes a rename or a new entry in dir durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
@@ -265,14 +355,12 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// schemaElements builds the Parquet schema of t, depth first, and reports
-// for each column the index of its leaf element.
-func schemaElements(t *model.Table) (elems []*pq.SchemaElement, leaf []int) {
+// schemaElements builds the Parquet schema of t, depth first.
+func schemaElements(t *model.Table) (elems []*pq.SchemaElement) {
 	root := &pq.SchemaElement{Name: t.Name, NumChildren: ptr(int32(len(t.Columns))),
 		RepetitionType: ptr(pq.FieldRepetitionType_REQUIRED)}
 	elems = append(elems, root)
-	leaf = make([]int, len(t.Columns))
-	for i, c := range t.Columns {
+	for _, c := range t.Columns {
 		rep := pq.FieldRepetitionType_OPTIONAL
 		if c.Required {
 			rep = pq.FieldRepetitionType_REQUIRED
@@ -280,7 +368,6 @@ func schemaElements(t *model.Table) (elems []*pq.SchemaElement, leaf []int) {
 		if !c.List {
 			e := scalarElement(c.Name, c.Type)
 			e.RepetitionType = ptr(rep)
-			leaf[i] = len(elems)
 			elems = append(elems, e)
 			continue
 		}
@@ -291,10 +378,9 @@ func schemaElements(t *model.Table) (elems []*pq.SchemaElement, leaf []int) {
 		)
 		e := scalarElement("element", c.Type)
 		e.RepetitionType = ptr(pq.FieldRepetitionType_REQUIRED)
-		leaf[i] = len(elems)
 		elems = append(elems, e)
 	}
-	return elems, leaf
+	return elems
 }
 
 func scalarElement(name string, t model.Type) *pq.SchemaElement {

@@ -1,14 +1,21 @@
 package parquet
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
+	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	pgo "github.com/parquet-go/parquet-go"
 
 	"github.com/desilo/desilo/core/model"
 )
@@ -320,19 +327,220 @@ func assertEmptyDir(t *testing.T, dir string) {
 	}
 }
 
-// Rows are encoded in batches within a row group; batches and row groups
-// that end mid-batch must both keep every row.
-func TestRoundTripManyBatches(t *testing.T) {
-	tb := model.MustLoad("merge")
-	rows := make([][]any, 3*batchRows+5)
-	for i := range rows {
-		rows[i] = sampleRow(tb, i)
+// Pages end by bytes (long strings) and by entries (long lists) within a
+// row group, and row groups end mid-page: every row must survive.
+func TestRoundTripManyPages(t *testing.T) {
+	tb, err := model.FromSchema("pages", []byte(`{"type": "object", "required": ["s"], "properties": {
+		"s": {"type": "string"},
+		"l": {"type": "array", "items": {"type": "string"}},
+		"n": {"type": ["integer", "null"]}}}`))
+	if err != nil {
+		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "merge.parquet")
-	groupRows := 2*batchRows + 3
+	const n = 1500
+	rows := make([][]any, n)
+	for i := range rows {
+		l := make([]string, 100)
+		for j := range l {
+			l[j] = strs[(i+j)%len(strs)]
+		}
+		rows[i] = []any{strings.Repeat(string(rune('a'+i%26)), 1000+i%50), l, int64(i)}
+		switch i % 9 {
+		case 0:
+			rows[i][1], rows[i][2] = nil, nil
+		case 1:
+			rows[i][1] = []string{}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "pages.parquet")
+	groupRows := 1001 // the first group ends mid-page in every column
 	writeFile(t, path, tb, Options{RowGroupRows: groupRows}, rows)
 	compareRows(t, tb, readBack(t, path, tb), rows)
-	if got := nullCounts(t, path); len(got) != 2 {
-		t.Errorf("%d row groups, want 2", len(got))
+	if got, want := nullCounts(t, path), wantNulls(tb, rows, groupRows); !reflect.DeepEqual(got, want) {
+		t.Errorf("null counts per row group\n got %v\nwant %v", got, want)
+	}
+	pages := pageCounts(t, path)
+	if len(pages) != 2 {
+		t.Fatalf("%d row groups, want 2", len(pages))
+	}
+	// s: ~1 KB a row, so 512 KB pages hold ~500 rows; l: 100 entries a
+	// row, so 64 Ki-entry pages hold ~650 rows.
+	for i, name := range []string{"s", "l"} {
+		if pages[0][i] < 2 {
+			t.Errorf("column %s: %d pages in the first row group, want several", name, pages[0][i])
+		}
+	}
+}
+
+// pageCounts reads, per row group, the number of pages of each column.
+func pageCounts(t *testing.T, path string) [][]int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := pgo.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]int
+	for _, rg := range pf.RowGroups() {
+		var counts []int
+		for _, cc := range rg.ColumnChunks() {
+			pages := cc.Pages()
+			n := 0
+			for {
+				_, err := pages.ReadPage()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				n++
+			}
+			pages.Close()
+			counts = append(counts, n)
+		}
+		out = append(out, counts)
+	}
+	return out
+}
+
+// Column chunk statistics: min and max per type as the independent reader
+// decodes them, NaN left out, zero signed as the format asks, and none for
+// strings too long to be worth it.
+func TestStatistics(t *testing.T) {
+	tb, err := model.FromSchema("st", []byte(`{"type": "object", "properties": {
+		"s": {"type": ["string", "null"]},
+		"long": {"type": ["string", "null"]},
+		"i": {"type": ["integer", "null"]},
+		"f": {"type": ["number", "null"]},
+		"z": {"type": ["number", "null"]},
+		"b": {"type": ["boolean", "null"]},
+		"ts": {"type": ["string", "null"], "format": "date-time"},
+		"d": {"type": ["string", "null"], "format": "date"},
+		"l": {"type": "array", "items": {"type": "string"}},
+		"none": {"type": ["string", "null"]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(1969, 12, 31, 23, 59, 59, 1000, time.UTC)
+	t1 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	d0 := time.Date(1950, 6, 1, 0, 0, 0, 0, time.UTC)
+	d1 := time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)
+	long := strings.Repeat("z", statsMaxLen+1)
+	rows := [][]any{
+		{"m", "a", int64(5), 2.5, 0.0, true, t1, d0, []string{"k", "b"}, nil},
+		{"\xff", long, int64(math.MinInt64), math.NaN(), 0.0, true, t0, d1, []string{}, nil},
+		{"Z", nil, int64(-3), -1e300, nil, nil, nil, nil, []string{"é"}, nil},
+		{nil, "b", nil, nil, nil, true, nil, nil, nil, nil},
+	}
+	path := filepath.Join(t.TempDir(), "st.parquet")
+	writeFile(t, path, tb, Options{}, rows) // no compareRows: NaN != NaN
+	i64 := func(x int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(x)) }
+	f64 := func(x float64) []byte { return binary.LittleEndian.AppendUint64(nil, math.Float64bits(x)) }
+	i32 := func(x int32) []byte { return binary.LittleEndian.AppendUint32(nil, uint32(x)) }
+	want := map[string][2][]byte{
+		"s":    {[]byte("Z"), []byte("\xff")}, // unsigned byte order
+		"long": {nil, nil},
+		"i":    {i64(math.MinInt64), i64(5)},
+		"f":    {f64(-1e300), f64(2.5)},
+		"z":    {f64(math.Copysign(0, -1)), f64(0)},
+		"b":    {{1}, {1}},
+		"ts":   {i64(t0.UnixMicro()), i64(t1.UnixMicro())},
+		"d":    {i32(int32(d0.Unix() / 86400)), i32(int32(d1.Unix() / 86400))},
+		"l":    {[]byte("b"), []byte("é")},
+		"none": {nil, nil},
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	pf, err := pgo.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, cc := range pf.Metadata().RowGroups[0].Columns {
+		name := tb.Columns[i].Name
+		s := cc.MetaData.Statistics
+		if w := want[name]; !bytes.Equal(s.MinValue, w[0]) || !bytes.Equal(s.MaxValue, w[1]) {
+			t.Errorf("column %s: min/max %x/%x, want %x/%x", name, s.MinValue, s.MaxValue, w[0], w[1])
+		}
+	}
+	if got, want := nullCounts(t, path), wantNulls(tb, rows, len(rows)); !reflect.DeepEqual(got, want) {
+		t.Errorf("null counts\n got %v\nwant %v", got, want)
+	}
+}
+
+// String min and max against a plain scan, over strings that share
+// prefixes, hold NUL and 0xff bytes and run past 16 bytes.
+func TestStringMinMax(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for round := range 200 {
+		c := newColumn(model.Column{Name: "s", Type: model.String}, []string{"s"})
+		var lo, hi string
+		for i := range 50 {
+			b := make([]byte, rnd.IntN(22))
+			for j := range b {
+				b[j] = "\x00a\xffb"[rnd.IntN(4)]
+			}
+			s := string(b)
+			if err := c.put(s); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 || s < lo {
+				lo = s
+			}
+			if i == 0 || s > hi {
+				hi = s
+			}
+		}
+		st := c.statistics()
+		if string(st.MinValue) != lo || string(st.MaxValue) != hi {
+			t.Fatalf("round %d: min/max %q/%q, want %q/%q", round, st.MinValue, st.MaxValue, lo, hi)
+		}
+	}
+}
+
+func TestAbort(t *testing.T) {
+	tb := model.MustLoad("merge")
+	dir := t.TempDir()
+	w, err := NewWriter(context.Background(), filepath.Join(dir, "merge.parquet"), tb, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(sampleRow(tb, 1)); err != nil {
+		t.Fatal(err)
+	}
+	w.Abort()
+	w.Abort() // idempotent
+	if err := w.Write(sampleRow(tb, 2)); err == nil {
+		t.Error("Write after Abort succeeded")
+	}
+	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "aborted") {
+		t.Errorf("Close after Abort: %v, want an abort error", err)
+	}
+	assertEmptyDir(t, dir)
+
+	// After a successful Close, Abort leaves the file.
+	path := filepath.Join(t.TempDir(), "merge.parquet")
+	w, err = NewWriter(context.Background(), path, tb, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.Abort()
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("Abort after Close: %v", err)
 	}
 }
