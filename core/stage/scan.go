@@ -8,12 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
 
 	pgo "github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/sink/parquet"
 )
 
 // Scan calls fn with every record staged for source/stream: one row per
@@ -400,54 +400,13 @@ func (d leafDest) value(vals []pgo.Value) any {
 		if vals[0].IsNull() {
 			return nil
 		}
-		return scalar(d.typ, vals[0])
+		return parquet.DecodeScalar(d.typ, vals[0])
 	}
 	if len(vals) == 1 && vals[0].DefinitionLevel() < d.maxDef {
 		if d.nullable && vals[0].DefinitionLevel() == 0 {
 			return nil
 		}
-		return list(d.typ, nil)
+		return parquet.DecodeList(d.typ, nil)
 	}
-	return list(d.typ, vals)
-}
-
-func scalar(t model.Type, v pgo.Value) any {
-	switch t {
-	case model.String:
-		return string(v.ByteArray())
-	case model.Integer:
-		return v.Int64()
-	case model.Number:
-		return v.Double()
-	case model.Boolean:
-		return v.Boolean()
-	case model.Timestamp:
-		return time.UnixMicro(v.Int64()).UTC()
-	default: // model.Date: days since the epoch
-		return time.Unix(int64(v.Int32())*86400, 0).UTC()
-	}
-}
-
-// list builds the typed slice core/model uses for a list column.
-func list(t model.Type, vals []pgo.Value) any {
-	switch t {
-	case model.String:
-		return listOf(vals, func(v pgo.Value) string { return string(v.ByteArray()) })
-	case model.Integer:
-		return listOf(vals, pgo.Value.Int64)
-	case model.Number:
-		return listOf(vals, pgo.Value.Double)
-	case model.Boolean:
-		return listOf(vals, pgo.Value.Boolean)
-	default:
-		return listOf(vals, func(v pgo.Value) time.Time { return scalar(t, v).(time.Time) })
-	}
-}
-
-func listOf[T any](vals []pgo.Value, conv func(pgo.Value) T) []T {
-	out := make([]T, len(vals))
-	for i, v := range vals {
-		out[i] = conv(v)
-	}
-	return out
+	return parquet.DecodeList(d.typ, vals)
 }

@@ -39,9 +39,6 @@ func ReadFile(ctx context.Context, path string, t *model.Table, fn func(row []an
 		if leaves[i][0] != c.Name {
 			return fmt.Errorf("parquet %s: column %d is %q, table %s expects %q", path, i, leaves[i][0], t.Name, c.Name)
 		}
-		if c.List && c.Type != model.String {
-			return fmt.Errorf("parquet %s: column %s: only lists of strings are supported", path, c.Name)
-		}
 	}
 	r := pgo.NewReader(pf)
 	defer r.Close()
@@ -99,7 +96,7 @@ func decode(t *model.Table, pr pgo.Row, byCol [][]pgo.Value, row []any) error {
 		if !c.List {
 			row[i] = nil
 			if !vals[0].IsNull() {
-				row[i] = scalar(c.Type, vals[0])
+				row[i] = DecodeScalar(c.Type, vals[0])
 			}
 			continue
 		}
@@ -109,19 +106,17 @@ func decode(t *model.Table, pr pgo.Row, byCol [][]pgo.Value, row []any) error {
 		case len(vals) == 1 && vals[0].IsNull() && vals[0].DefinitionLevel() == 0 && !c.Required:
 			row[i] = nil
 		case len(vals) == 1 && vals[0].IsNull():
-			row[i] = []string{}
+			row[i] = DecodeList(c.Type, nil)
 		default:
-			l := make([]string, len(vals))
-			for j, v := range vals {
-				l[j] = string(v.ByteArray())
-			}
-			row[i] = l
+			row[i] = DecodeList(c.Type, vals)
 		}
 	}
 	return nil
 }
 
-func scalar(t model.Type, v pgo.Value) any {
+// DecodeScalar turns one Parquet value written for a column of type t into
+// its core/model form.
+func DecodeScalar(t model.Type, v pgo.Value) any {
 	switch t {
 	case model.String:
 		return string(v.ByteArray())
@@ -133,8 +128,32 @@ func scalar(t model.Type, v pgo.Value) any {
 		return v.Boolean()
 	case model.Timestamp:
 		return time.UnixMicro(v.Int64()).UTC()
-	case model.Date:
+	default: // model.Date: days since the epoch
 		return time.Unix(int64(v.Int32())*86400, 0).UTC()
 	}
-	return nil
+}
+
+// DecodeList turns the element values of a list column into the typed
+// slice core/model uses ([]string for strings).
+func DecodeList(t model.Type, vals []pgo.Value) any {
+	switch t {
+	case model.String:
+		return listOf(vals, func(v pgo.Value) string { return string(v.ByteArray()) })
+	case model.Integer:
+		return listOf(vals, pgo.Value.Int64)
+	case model.Number:
+		return listOf(vals, pgo.Value.Double)
+	case model.Boolean:
+		return listOf(vals, pgo.Value.Boolean)
+	default:
+		return listOf(vals, func(v pgo.Value) time.Time { return DecodeScalar(t, v).(time.Time) })
+	}
+}
+
+func listOf[T any](vals []pgo.Value, conv func(pgo.Value) T) []T {
+	out := make([]T, len(vals))
+	for i, v := range vals {
+		out[i] = conv(v)
+	}
+	return out
 }
