@@ -18,12 +18,24 @@ func Phone(raw, region string) (string, bool) {
 	return defaultPhoneCache.Phone(raw, region)
 }
 
+// parsePhone is Phone without the cache. Plain numbers take fastPhone,
+// which gives the full parse's result at a fraction of its cost.
 func parsePhone(raw, region string) (string, bool) {
 	s := strings.TrimSpace(raw)
 	if s == "" || len(s) > phonenumbers.MAX_INPUT_STRING_LENGTH {
 		return "", false
 	}
-	num, err := phonenumbers.Parse(s, strings.ToUpper(region))
+	region = strings.ToUpper(region)
+	if e164, ok, decided := fastPhone(s, region); decided {
+		return e164, ok
+	}
+	return fullParsePhone(s, region)
+}
+
+// fullParsePhone runs libphonenumber's parser on a trimmed, bounded s
+// and an upper-case region. It decides every input fastPhone declines.
+func fullParsePhone(s, region string) (string, bool) {
+	num, err := phonenumbers.Parse(s, region)
 	if err != nil || !phonenumbers.IsValidNumber(num) {
 		return "", false
 	}
