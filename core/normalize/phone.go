@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -76,6 +77,23 @@ func loadCallingCodes() {
 	}
 }
 
+// Grow lets the cache keep at least size results; it never shrinks.
+func (c *PhoneCache) Grow(size int) {
+	want := int64(max(1, size/phoneShards))
+	for {
+		cur := c.limit.Load()
+		if cur >= want || c.limit.CompareAndSwap(cur, want) {
+			return
+		}
+	}
+}
+
+// GrowPhoneCache makes the cache behind Phone keep at least size results.
+// A build that normalizes every phone number twice (matching, then the
+// profile) sizes it to its record count, so the second pass finds what
+// the first parsed; each entry costs about 100 bytes.
+func GrowPhoneCache(size int) { defaultPhoneCache.Grow(size) }
+
 // defaultPhoneCache holds up to 2×262144 results, about 40 MB when full.
 // A build normalizes each phone number twice (matching, then the profile),
 // so the cache must hold a large customer base's numbers between the two.
@@ -89,7 +107,7 @@ var defaultPhoneCache = NewPhoneCache(1 << 18)
 type PhoneCache struct {
 	seed   maphash.Seed
 	shards [phoneShards]phoneShard
-	limit  int // entries per generation per shard
+	limit  atomic.Int64 // entries per generation per shard
 }
 
 const phoneShards = 16
@@ -109,7 +127,8 @@ type phoneShard struct {
 // NewPhoneCache returns a cache that keeps at least size recent results
 // and at most about twice that many.
 func NewPhoneCache(size int) *PhoneCache {
-	c := &PhoneCache{seed: maphash.MakeSeed(), limit: max(1, size/phoneShards)}
+	c := &PhoneCache{seed: maphash.MakeSeed()}
+	c.limit.Store(int64(max(1, size/phoneShards)))
 	for i := range c.shards {
 		c.shards[i].cur = map[phoneKey]phoneResult{}
 	}
@@ -124,7 +143,7 @@ func (c *PhoneCache) Phone(raw, region string) (string, bool) {
 	r, hit := sh.cur[k]
 	if !hit {
 		if r, hit = sh.old[k]; hit {
-			sh.put(k, r, c.limit)
+			sh.put(k, r, int(c.limit.Load()))
 		}
 	}
 	sh.mu.Unlock()
@@ -136,7 +155,7 @@ func (c *PhoneCache) Phone(raw, region string) (string, bool) {
 	r.e164, r.ok = parsePhone(raw, region)
 	k = phoneKey{region, strings.Clone(raw)}
 	sh.mu.Lock()
-	sh.put(k, r, c.limit)
+	sh.put(k, r, int(c.limit.Load()))
 	sh.mu.Unlock()
 	return r.e164, r.ok
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/desilo/desilo/core/config"
 	"github.com/desilo/desilo/core/identity"
 	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/normalize"
 	"github.com/desilo/desilo/core/profile"
 	"github.com/desilo/desilo/core/sink/parquet"
 	"github.com/desilo/desilo/core/stage"
@@ -121,7 +122,15 @@ func (b *builder) scan(ctx context.Context) error {
 		batch = batch[:0]
 		return err
 	}
-	for _, ref := range b.store.Streams() {
+	refs := b.store.Streams()
+	var rows int64
+	for _, ref := range refs {
+		rows += ref.Rows
+	}
+	// Identity parses every phone number and the profiles ask again: a
+	// cache that holds them all turns the second parse into a lookup.
+	normalize.GrowPhoneCache(int(rows))
+	for _, ref := range refs {
 		t, err := model.Load(ref.Table)
 		if err != nil {
 			return err
