@@ -63,10 +63,8 @@ func (s *Store) Compact(ctx context.Context, source, stream string) (bool, error
 // merge writes the latest live rows of segments to path and returns how
 // many it wrote. On error nothing is left at path.
 func (s *Store) merge(ctx context.Context, path string, segments []string, hint int64, t *model.Table) (int64, error) {
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	st := segmentTable(t)
-	w, err := sink.NewWriter(wctx, path, st, sink.Options{})
+	w, err := sink.NewWriter(ctx, path, st, sink.Options{})
 	if err != nil {
 		return 0, err
 	}
@@ -76,8 +74,7 @@ func (s *Store) merge(ctx context.Context, path string, segments []string, hint 
 		return w.Write(buf)
 	})
 	if err != nil {
-		cancel() // a cancelled writer removes its temporary file on Close
-		w.Close()
+		w.Abort() // removes its temporary file
 		return 0, err
 	}
 	rows := w.Rows()

@@ -236,9 +236,9 @@ func (x *Extract) Abort() {
 		return
 	}
 	x.done = true
-	x.cancel() // a writer whose ctx is cancelled publishes nothing on Close
+	x.cancel()
 	for _, seg := range x.openSegments() {
-		seg.w.Close()
+		seg.w.Abort() // publishes nothing
 	}
 	for _, p := range x.unlisted {
 		os.Remove(p)
