@@ -18,7 +18,7 @@ import (
 // schedulers and files.
 func (a *app) newObserver() (pipeline.Observer, func()) {
 	if f, ok := a.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && a.logFormat == "text" {
-		b := &bars{p: mpb.New(mpb.WithOutput(a.stderr), mpb.WithWidth(24)), bars: map[string]*mpb.Bar{}, out: a.stderr}
+		b := &bars{p: mpb.New(mpb.WithOutput(a.stderr), mpb.WithWidth(24)), bars: map[string]*mpb.Bar{}, last: map[string]time.Time{}, out: a.stderr}
 		return b, b.wait
 	}
 	l := &logLines{log: a.log, every: 10 * time.Second, last: map[string]time.Time{}}
@@ -31,12 +31,14 @@ type bars struct {
 	out  io.Writer
 	mu   sync.Mutex
 	bars map[string]*mpb.Bar
+	last map[string]time.Time // when each bar was last moved, for its rate
 	done bool
 }
 
 func (b *bars) SourceStarted(source string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.last[source] = time.Now()
 	b.bars[source] = b.p.New(0, mpb.SpinnerStyle(),
 		mpb.PrependDecorators(decor.Name(source, decor.WCSyncSpaceR)),
 		mpb.AppendDecorators(
@@ -50,9 +52,13 @@ func (b *bars) SourceStarted(source string) {
 func (b *bars) SourceRecords(source string, records, _ int64) {
 	b.mu.Lock()
 	bar := b.bars[source]
+	now := time.Now()
+	since := now.Sub(b.last[source])
+	b.last[source] = now
 	b.mu.Unlock()
 	if bar != nil {
-		bar.EwmaSetCurrent(records, time.Second)
+		// The rate decorator needs the time this step took.
+		bar.EwmaSetCurrent(records, since)
 	}
 }
 
