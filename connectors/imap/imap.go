@@ -132,7 +132,7 @@ func (s *Source) Read(ctx context.Context, req connector.ReadRequest, out connec
 	if err != nil {
 		return err
 	}
-	w := &writer{out: out, state: st}
+	w := &writer{out: out, state: st, parser: newParser(cfg)}
 	if cfg.Host != "" {
 		if err := readServer(ctx, cfg, w); err != nil {
 			return redact(err, cfg.Password)
@@ -178,18 +178,19 @@ func parseState(raw json.RawMessage) (*state, error) {
 	return st, nil
 }
 
-// writer emits records and checkpoints the whole state.
+// writer parses messages, emits records and checkpoints the whole state.
 type writer struct {
-	out   connector.Emitter
-	state *state
+	out    connector.Emitter
+	state  *state
+	parser *parser
+	buf    []byte // the record being emitted
 }
 
+// emit encodes into one buffer for all records: the Emitter copies what
+// it keeps.
 func (w *writer) emit(ctx context.Context, r *Record) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("imap: encode record %s: %w", r.ID, err)
-	}
-	return w.out.Emit(ctx, connector.Record{Stream: StreamMessages, Data: b})
+	w.buf = appendRecord(w.buf[:0], r)
+	return w.out.Emit(ctx, connector.Record{Stream: StreamMessages, Data: w.buf})
 }
 
 func (w *writer) reject(ctx context.Context, location string, err error, raw []byte) error {

@@ -26,11 +26,15 @@ type mboxMessage struct {
 // are accepted. The empty line before a "From " line is the separator,
 // not part of the message.
 type mboxReader struct {
-	br   *bufio.Reader
-	pos  int64  // stream offset of the next byte of br
-	keep int    // bytes of each message kept in memory
-	next []byte // a "From " line already read, starting the next message
-	err  error
+	br    *bufio.Reader
+	pos   int64  // stream offset of the next byte of br
+	keep  int    // bytes of each message kept in memory
+	next  []byte // a "From " line already read (in held), starting the next message
+	held  []byte
+	blank []byte // an empty line held back: separator or content
+	long  []byte // a line longer than br's buffer
+	last  int    // the previous message's kept length, to size the next
+	err   error
 }
 
 func newMboxReader(r io.Reader, base int64, keep int) *mboxReader {
@@ -63,14 +67,18 @@ func (r *mboxReader) Next() (*mboxMessage, error) {
 	}
 	r.next = nil
 	m := &mboxMessage{offset: start, fromLine: strings.TrimRight(string(first), "\r\n")}
-	var blank []byte // a pending empty line: separator or content
+	// Sized like the previous message, so appending rarely grows it.
+	m.data = make([]byte, 0, min(r.keep, r.last+r.last/4+512))
+	var blank []byte // a pending empty line (in r.blank): separator or content
 	for {
 		lineStart := r.pos
 		line, err := r.readLine()
 		if len(line) > 0 {
 			if blank != nil && isFromLine(line) {
-				r.next = line
+				r.held = append(r.held[:0], line...)
+				r.next = r.held
 				m.end = lineStart
+				r.last = len(m.data)
 				return m, nil
 			}
 			if blank != nil {
@@ -78,7 +86,8 @@ func (r *mboxReader) Next() (*mboxMessage, error) {
 				blank = nil
 			}
 			if isBlankLine(line) {
-				blank = line
+				r.blank = append(r.blank[:0], line...)
+				blank = r.blank
 			} else {
 				m.add(unquoteFrom(line), r.keep)
 			}
@@ -93,14 +102,24 @@ func (r *mboxReader) Next() (*mboxMessage, error) {
 			}
 			r.err = io.EOF
 			m.end = r.pos
+			r.last = len(m.data)
 			return m, nil
 		}
 	}
 }
 
-// readLine reads a line with its line end, of any length.
+// readLine reads a line with its line end, of any length. The line is
+// valid until the next call.
 func (r *mboxReader) readLine() ([]byte, error) {
-	line, err := r.br.ReadBytes('\n')
+	line, err := r.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		r.long = append(r.long[:0], line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			line, err = r.br.ReadSlice('\n')
+			r.long = append(r.long, line...)
+		}
+		line = r.long
+	}
 	r.pos += int64(len(line))
 	return line, err
 }
@@ -114,8 +133,14 @@ func (m *mboxMessage) add(line []byte, keep int) {
 
 func isFromLine(line []byte) bool { return bytes.HasPrefix(line, []byte("From ")) }
 
+// isBlankLine reports whether line holds nothing but "\r" and "\n".
 func isBlankLine(line []byte) bool {
-	return len(bytes.TrimRight(line, "\r\n")) == 0
+	for _, c := range line {
+		if c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
 }
 
 // unquoteFrom undoes mboxrd quoting: one ">" is removed from a line

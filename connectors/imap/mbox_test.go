@@ -344,7 +344,7 @@ func FuzzMboxReader(f *testing.F) {
 			}
 			last = m.offset
 			header, body := splitHeader(m.data)
-			rec, err := parse(cfg, rawMessage{header: header, text: body, size: m.size, fallback: fromLineDate(m.fromLine)}, false)
+			rec, err := newParser(cfg).parse(rawMessage{header: header, text: body, size: m.size, fromLine: m.fromLine}, false)
 			if err != nil {
 				continue
 			}

@@ -169,14 +169,14 @@ func emitMbox(ctx context.Context, cfg *Config, path, mailbox string, sent bool,
 	raw := rawMessage{
 		header:   header,
 		size:     m.size,
-		fallback: fromLineDate(m.fromLine),
+		fromLine: m.fromLine,
 		mailbox:  mailbox,
 	}
 	if cfg.Bodies {
 		raw.text = body
 		raw.textCut = m.size > int64(len(m.data))
 	}
-	rec, err := parse(cfg, raw, sent)
+	rec, err := w.parser.parse(raw, sent)
 	if err != nil {
 		return w.reject(ctx, fmt.Sprintf("%s, byte offset %d", path, m.offset), err, m.data)
 	}

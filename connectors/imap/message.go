@@ -1,13 +1,11 @@
 package imap
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
-	netmail "net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -15,7 +13,6 @@ import (
 	gomessage "github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // decodes non-UTF-8 charsets in headers and bodies
 	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
 )
 
 // Record is one record of the messages stream (see record.schema.json).
@@ -56,29 +53,46 @@ type rawMessage struct {
 	text     []byte    // the body, possibly cut; nil unless bodies are wanted
 	textCut  bool      // text is a prefix of the body
 	size     int64     // the whole message's size
-	fallback time.Time // INTERNALDATE or the From line's date, for a missing Date
+	fallback time.Time // INTERNALDATE, for a missing Date
+	fromLine string    // an mbox message's "From " line, whose date is the fallback
 	flags    []string
 	mailbox  string
 }
 
 var wordDecoder = mime.WordDecoder{CharsetReader: gomessage.CharsetReader}
 
+// parser turns raw messages into records. It remembers parsed address
+// lists: the same few senders and recipients (our own addresses, the two
+// sides of a thread) recur message after message, and parsing them is the
+// costliest part of a header.
+type parser struct {
+	cfg   *Config
+	addrs map[string][]Address
+}
+
+// maxCachedLists bounds the address cache; it is emptied when full.
+const maxCachedLists = 4096
+
+func newParser(cfg *Config) *parser {
+	return &parser{cfg: cfg, addrs: make(map[string][]Address)}
+}
+
 // parse turns a raw message into a record (without ID and location).
 // An error means the header section is unreadable; the caller rejects
 // the message. Fields that are malformed on their own are kept as far as
 // they can be read, never dropped with the rest of the message.
-func parse(cfg *Config, m rawMessage, sent bool) (*Record, error) {
-	th, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(m.header)))
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+func (p *parser) parse(m rawMessage, sent bool) (*Record, error) {
+	h, err := readHeader(m.header)
+	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)
 	}
-	h := mail.Header{Header: gomessage.Header{Header: th}}
+	cfg := p.cfg
 	r := &Record{
-		From:    addressList(h, "From"),
-		To:      addressList(h, "To"),
-		Cc:      addressList(h, "Cc"),
-		Bcc:     addressList(h, "Bcc"),
-		Subject: text(h, "Subject"),
+		From:    p.addressList(h.from),
+		To:      p.addressList(h.to),
+		Cc:      p.addressList(h.cc),
+		Bcc:     p.addressList(h.bcc),
+		Subject: text(h.subject),
 		Size:    m.size,
 		Flags:   m.flags,
 		Mailbox: m.mailbox,
@@ -86,9 +100,9 @@ func parse(cfg *Config, m rawMessage, sent bool) (*Record, error) {
 	if r.Flags == nil {
 		r.Flags = []string{}
 	}
-	r.MessageID = firstMsgID(field(h, "Message-Id"))
-	r.InReplyTo = firstMsgID(field(h, "In-Reply-To"))
-	r.References = msgIDs(field(h, "References"))
+	r.MessageID = firstMsgID(toUTF8(h.messageID))
+	r.InReplyTo = firstMsgID(toUTF8(h.inReplyTo))
+	r.References = msgIDs(toUTF8(h.references))
 	switch {
 	case len(r.References) > 0:
 		r.ThreadID = r.References[0]
@@ -97,10 +111,10 @@ func parse(cfg *Config, m rawMessage, sent bool) (*Record, error) {
 	default:
 		r.ThreadID = r.MessageID
 	}
-	if d, err := netmail.ParseDate(field(h, "Date")); err == nil {
+	if d, err := parseDate(toUTF8(h.date)); err == nil {
 		r.Date = d.Format(time.RFC3339)
-	} else if !m.fallback.IsZero() {
-		r.Date = m.fallback.Format(time.RFC3339)
+	} else if fallback := m.fallbackDate(); !fallback.IsZero() {
+		r.Date = fallback.Format(time.RFC3339)
 	}
 
 	r.Direction = "in"
@@ -115,6 +129,15 @@ func parse(cfg *Config, m rawMessage, sent bool) (*Record, error) {
 		r.BodyTruncated = cut || (m.textCut && body == "")
 	}
 	return r, nil
+}
+
+// fallbackDate is the date for a message without a readable Date field.
+// The From line's date is parsed only then, which is rarely.
+func (m rawMessage) fallbackDate() time.Time {
+	if m.fallback.IsZero() && m.fromLine != "" {
+		return fromLineDate(m.fromLine)
+	}
+	return m.fallback
 }
 
 // counterpart is the customer's side: the sender of inbound mail, the
@@ -134,13 +157,9 @@ func counterpart(cfg *Config, r *Record) string {
 	return ""
 }
 
-// field returns a header field's raw value as valid UTF-8. Raw 8-bit
-// bytes that are not UTF-8 are taken as Latin-1, by far their most
-// common source in old mail.
-func field(h mail.Header, key string) string {
-	return toUTF8(h.Get(key))
-}
-
+// toUTF8 makes a raw header value valid UTF-8. Raw 8-bit bytes that are
+// not UTF-8 are taken as Latin-1, by far their most common source in old
+// mail.
 func toUTF8(s string) string {
 	if utf8.ValidString(s) {
 		return s
@@ -153,20 +172,35 @@ func toUTF8(s string) string {
 }
 
 // text decodes encoded words; an undecodable word stays as it was.
-func text(h mail.Header, key string) string {
-	v := field(h, key)
+func text(raw string) string {
+	v := toUTF8(raw)
 	if d, err := wordDecoder.DecodeHeader(v); err == nil {
 		v = d
 	}
 	return strings.ToValidUTF8(v, "\uFFFD")
 }
 
-// addressList parses an RFC 5322 address list. When the whole list does
-// not parse (a stray comma, an unquoted special), each comma-separated
-// piece is tried alone, and a piece that still fails but holds an @ is
-// kept as a bare address, so a sloppy header loses no recipient.
-func addressList(h mail.Header, key string) []Address {
-	v := field(h, key)
+// addressList parses a raw address list header value through the cache.
+// The cached lists are shared between records, which never change them.
+func (p *parser) addressList(raw string) []Address {
+	if l, ok := p.addrs[raw]; ok {
+		return l
+	}
+	l := parseAddressList(toUTF8(raw))
+	if len(p.addrs) >= maxCachedLists {
+		clear(p.addrs)
+	}
+	// A clone, so the key does not pin the whole header section.
+	p.addrs[strings.Clone(raw)] = l
+	return l
+}
+
+// parseAddressList parses an RFC 5322 address list. When the whole list
+// does not parse (a stray comma, an unquoted special), each
+// comma-separated piece is tried alone, and a piece that still fails but
+// holds an @ is kept as a bare address, so a sloppy header loses no
+// recipient.
+func parseAddressList(v string) []Address {
 	out := []Address{}
 	if strings.TrimSpace(v) == "" {
 		return out

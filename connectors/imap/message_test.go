@@ -46,7 +46,7 @@ func TestParseHeaders(t *testing.T) {
 			func(r *Record) bool { return r.Subject == "only" }, "subject"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := parse(cfg, rawMessage{header: []byte(tc.header), fallback: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}, tc.sent)
+			r, err := newParser(cfg).parse(rawMessage{header: []byte(tc.header), fallback: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}, tc.sent)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +59,7 @@ func TestParseHeaders(t *testing.T) {
 }
 
 func TestParseRejectsBrokenHeader(t *testing.T) {
-	if _, err := parse(&Config{}, rawMessage{header: []byte("no colon in this line\n\n")}, false); err == nil {
+	if _, err := newParser(&Config{}).parse(rawMessage{header: []byte("no colon in this line\n\n")}, false); err == nil {
 		t.Error("a header line without a colon parsed")
 	}
 }
@@ -133,7 +133,7 @@ func FuzzParseHeader(f *testing.F) {
 	cfg := &Config{Bodies: true, BodyMaxBytes: 32, OwnAddresses: []string{"@b.c"}}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		header, body := splitHeader(in)
-		r, err := parse(cfg, rawMessage{header: header, text: body, size: int64(len(in))}, len(in)%2 == 0)
+		r, err := newParser(cfg).parse(rawMessage{header: header, text: body, size: int64(len(in))}, len(in)%2 == 0)
 		if err != nil {
 			return
 		}

@@ -260,7 +260,7 @@ func (s *session) fetch(ctx context.Context, cfg *Config, mailbox string, uidVal
 			raw.text = msg.FindBodySection(text)
 			raw.textCut = msg.RFC822Size-int64(len(raw.header)) > cfg.rawLimit()
 		}
-		rec, err := parse(cfg, raw, sent)
+		rec, err := w.parser.parse(raw, sent)
 		if err != nil {
 			loc := fmt.Sprintf("mailbox %s, UIDVALIDITY %d, UID %d", mailbox, uidValidity, msg.UID)
 			if err := w.reject(ctx, loc, err, raw.header); err != nil {

@@ -46,6 +46,7 @@ func (c *Collector) Reject(ctx context.Context, r connector.Reject) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	r.Raw = append([]byte(nil), r.Raw...) // the connector may reuse its buffer
 	c.Rejects = append(c.Rejects, r)
 	return nil
 }
