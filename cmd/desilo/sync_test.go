@@ -146,6 +146,19 @@ func TestSyncFourSilos(t *testing.T) {
 		t.Fatalf("explain: exit %d\n%s%s", code, expl, errOut)
 	}
 
+	// The same customer by phone (any format) and by customer id; an
+	// unknown one is an error.
+	id := value(juergen, "customer", "customer_id").(string)
+	for _, q := range []string{"030 1234567", "+49 (30) 123 45 67", id} {
+		code, out, errOut := desilo(t, "explain", "-c", cfg, q)
+		if code != 0 || !strings.Contains(out, "customer "+id) {
+			t.Fatalf("explain %q: exit %d\n%s%s", q, code, out, errOut)
+		}
+	}
+	if code, _, errOut := desilo(t, "explain", "-c", cfg, "nobody@kundenpost.de"); code != exitFailure || !strings.Contains(errOut, "no customer matches") {
+		t.Fatalf("explain of an unknown email: exit %d\n%s", code, errOut)
+	}
+
 	// Idempotence: a second sync with no source change publishes the same rows.
 	if code, _, errOut := desilo(t, "sync", "-c", cfg); code != 0 {
 		t.Fatalf("second sync: exit %d\n%s", code, errOut)

@@ -102,18 +102,37 @@ func Find(outDir, query, region string) ([]Customer, error) {
 	return found, err
 }
 
-// matcher returns the test a customer row must pass for the query.
+// matcher returns the test a customer row must pass for the query: its
+// id, or one of its emails or phone numbers, normalized as the match keys
+// normalize them.
 func matcher(ct *model.Table, query, region string) func([]any) bool {
 	idx := func(name string) int { i, _ := ct.Index(name); return i }
 	id, emails, phones := idx("customer_id"), idx("emails"), idx("phones")
 	q := strings.TrimSpace(query)
-	if email, ok := normalize.Email(q, normalize.EmailOptions{}); ok && strings.Contains(q, "@") {
-		return func(row []any) bool { l, _ := row[emails].([]string); return slices.Contains(l, email) }
+	email, isEmail := "", false
+	if strings.Contains(q, "@") {
+		email, isEmail = normalize.Email(q, normalize.EmailOptions{})
 	}
-	if phone, ok := normalize.Phone(q, region); ok {
-		return func(row []any) bool { l, _ := row[phones].([]string); return slices.Contains(l, phone) }
+	phone, isPhone := "", false
+	if strings.Trim(q, "0123456789+-()./ ") == "" {
+		phone, isPhone = normalize.Phone(q, region)
 	}
-	return func(row []any) bool { return row[id] == q }
+	return func(row []any) bool {
+		if row[id] == q {
+			return true
+		}
+		if isEmail {
+			if l, _ := row[emails].([]string); slices.Contains(l, email) {
+				return true
+			}
+		}
+		if isPhone {
+			if l, _ := row[phones].([]string); slices.Contains(l, phone) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // Print writes a customer for a person: the profile, then the records as
