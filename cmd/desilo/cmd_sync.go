@@ -131,6 +131,13 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
 	}
 	build, err := pipeline.Build(ctx, store, opts)
 	waitBars()
+	if errors.Is(err, pipeline.ErrNothingStaged) && extractErr != nil {
+		// Every source failed on a first run: the sources are the news.
+		sum.Finished = time.Now().UTC()
+		sum.Print(a.stderr)
+		_ = writeSummary(o.summaryJSON, sum)
+		return withCode(exitSource, fmt.Errorf("%w; nothing was published", extractErr))
+	}
 	sum.Build = build
 	var outputErr error
 	if err == nil {

@@ -101,6 +101,28 @@ sources:
     config:
       streams: [{name: contacts, paths: nowhere.csv, primary_key: [id]}]
 `)
+	unmapped := writeConfig(t, `version: 1
+identity: {default_region: DE}
+sources:
+  - name: legacy
+    connector: files
+    config:
+      streams: [{name: contacts, paths: [a.csv], primary_key: [id]}]
+`)
+	failingSource := writeConfig(t, `version: 1
+identity: {default_region: DE}
+sources:
+  - name: legacy
+    connector: files
+    config:
+      streams: [{name: contacts, paths: [contacts.csv.gz], primary_key: [id]}]
+    mapping:
+      contacts: {entity: customer, fields: {email: email}}
+`)
+	// Not gzip at all: the read fails.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(failingSource), "contacts.csv.gz"), []byte("id,email\n1,a@b.de\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	badSurvivorship := writeConfig(t, `version: 1
 identity: {default_region: DE}
 profile: {survivorship: {fields: {lastname: {rule: most_recent}}}}
@@ -129,6 +151,9 @@ sources:
 		{"source config invalid at check", []string{"check", "-c", badSourceConfig}, exitConfig, "paths"},
 		{"connector not found", []string{"check", "-c", unknownConnector, "--plugin-dir", t.TempDir()}, exitConfig, `"nosuch" is not built in`},
 		{"check fails", []string{"check", "-c", missingFiles}, exitSource, "nowhere/*.csv"},
+		{"first sync whose only source fails", []string{"sync", "-c", failingSource}, exitSource, "nothing was published"},
+		{"a source with nothing mapped", []string{"sync", "-c", unmapped}, exitSource, "no stream has a mapping"},
+		{"build with nothing staged", []string{"build", "-c", missingFiles}, exitFailure, "nothing is staged"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

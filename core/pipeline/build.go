@@ -3,6 +3,7 @@ package pipeline
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -21,6 +22,12 @@ import (
 // matching rules needs only a new build.
 func Build(ctx context.Context, store *stage.Store, opts Options) (*BuildSummary, error) {
 	opts.defaults()
+	if len(store.Streams()) == 0 {
+		// An empty model published over a good one (a wrong state_dir, a
+		// first sync whose sources all failed) would empty every table
+		// downstream, BigQuery's included.
+		return nil, fmt.Errorf("%w in %s: run 'desilo sync' first (or check state_dir)", ErrNothingStaged, opts.Config.StateDir)
+	}
 	b := &builder{opts: &opts, store: store, sum: &BuildSummary{Tables: map[string]int64{}}}
 	defer b.abort()
 	steps := []struct {
@@ -43,6 +50,9 @@ func Build(ctx context.Context, store *stage.Store, opts Options) (*BuildSummary
 	}
 	return b.sum, nil
 }
+
+// ErrNothingStaged says a build found no staged records and published nothing.
+var ErrNothingStaged = errors.New("nothing is staged")
 
 // scanBatch is how many records go to identity at once.
 const scanBatch = 1 << 14

@@ -105,8 +105,8 @@ func runSource(ctx context.Context, store *stage.Store, src *config.Source, opts
 		return err
 	}
 	if len(plans) == 0 {
-		opts.Logger.Warn("no stream of this source has a mapping; nothing to extract", "source", src.Name)
-		return nil
+		return opts.Config.ErrorAt(src.Pointer(), fmt.Sprintf("source %s: no stream has a mapping, so there is nothing to extract: connector %s has no default mapping for %s; add `mapping:` for them",
+			src.Name, src.Connector, strings.Join(sum.Unmapped, ", ")))
 	}
 	var state json.RawMessage
 	if !opts.FullRefresh {

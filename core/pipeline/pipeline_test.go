@@ -118,7 +118,7 @@ func (e *env) sync(l memLauncher, full bool) ([]SourceSummary, error) {
 	if err != nil && !errors.Is(err, ErrSourcesFailed) {
 		return sums, err
 	}
-	if _, berr := Build(context.Background(), e.store, opts); berr != nil {
+	if _, berr := Build(context.Background(), e.store, opts); berr != nil && !errors.Is(berr, ErrNothingStaged) {
 		e.t.Fatal(berr)
 	}
 	return sums, err
@@ -223,5 +223,16 @@ func TestRecordsJoinAcrossSources(t *testing.T) {
 	}
 	if len(a) != len(b) {
 		t.Fatalf("%v != %v", a, b)
+	}
+}
+
+func TestBuildRefusesToPublishNothing(t *testing.T) {
+	e := newEnv(t, "crm")
+	_, err := Build(context.Background(), e.store, Options{Config: e.cfg, Logger: quiet()})
+	if !errors.Is(err, ErrNothingStaged) {
+		t.Fatalf("Build with nothing staged: %v, want ErrNothingStaged", err)
+	}
+	if _, _, err := parquet.Current(e.cfg.Output.Parquet.Path); err == nil {
+		t.Fatal("an empty snapshot was published")
 	}
 }
