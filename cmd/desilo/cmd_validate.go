@@ -1,16 +1,22 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/desilo/desilo/connectors/builtin"
+	"github.com/desilo/desilo/core/config"
 	"github.com/desilo/desilo/core/identity"
+	"github.com/desilo/desilo/core/mapping"
 	"github.com/desilo/desilo/core/pipeline"
 	"github.com/desilo/desilo/core/profile"
+	"github.com/desilo/desilo/plugins/connector"
 )
 
 func (a *app) validateCmd() *cobra.Command {
@@ -44,6 +50,21 @@ func (a *app) runValidate(_ context.Context, path string) error {
 			return withCode(exitConfig, err)
 		}
 	}
+	// Mappings compile as extract would compile them; errors point at the
+	// mapping's line.
+	var errs config.Errors
+	for i := range cfg.Sources {
+		src := &cfg.Sources[i]
+		for stream, m := range src.Mapping {
+			if _, err := mapping.Compile(connector.Stream{Name: stream}, m); err != nil {
+				errs = append(errs, mappingErrors(cfg, src, stream, err)...)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		slices.SortFunc(errs, func(a, b *config.Error) int { return cmp.Compare(a.Line, b.Line) })
+		return withCode(exitConfig, errs)
+	}
 	// The identity and profile rules compile as a build would compile them.
 	if _, err := identity.NewIndex(pipeline.Rules(cfg)); err != nil {
 		return withCode(exitConfig, fmt.Errorf("%s: identity: %w", cfg.File, err))
@@ -58,4 +79,24 @@ func (a *app) runValidate(_ context.Context, path string) error {
 	}
 	_, err = fmt.Fprintf(a.stdout, "%s: valid (%d sources)\n", cfg.File, len(cfg.Sources))
 	return err
+}
+
+// mappingErrors places each problem of a mapping at its field's line.
+func mappingErrors(cfg *config.Config, src *config.Source, stream string, err error) config.Errors {
+	var out config.Errors
+	var leaves []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		leaves = j.Unwrap()
+	} else {
+		leaves = []error{err}
+	}
+	for _, e := range leaves {
+		ptr := src.Pointer() + "/mapping/" + stream
+		var fe *mapping.FieldError
+		if errors.As(e, &fe) && fe.Field != "" {
+			ptr += "/fields/" + fe.Field
+		}
+		out = append(out, cfg.ErrorAt(ptr, e.Error()))
+	}
+	return out
 }

@@ -123,6 +123,18 @@ sources:
 	if err := os.WriteFile(filepath.Join(filepath.Dir(failingSource), "contacts.csv.gz"), []byte("id,email\n1,a@b.de\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	badMapping := writeConfig(t, `version: 1
+identity: {default_region: DE}
+sources:
+  - name: legacy
+    connector: files
+    config:
+      streams: [{name: contacts, paths: [a.csv], primary_key: [id]}]
+    mapping:
+      contacts:
+        entity: customer
+        fields: {emial: email}
+`)
 	badSurvivorship := writeConfig(t, `version: 1
 identity: {default_region: DE}
 profile: {survivorship: {fields: {lastname: {rule: most_recent}}}}
@@ -147,6 +159,7 @@ sources:
 		{"config file missing", []string{"validate", "-c", "/nonexistent/desilo.yaml"}, exitConfig, "no such file"},
 		{"config with a typo", []string{"validate", "-c", broken}, exitConfig, `:4: sources[0].conector`},
 		{"source config invalid", []string{"validate", "-c", badSourceConfig}, exitConfig, "desilo.yaml:7"},
+		{"mapping to an unknown field", []string{"validate", "-c", badMapping}, exitConfig, `desilo.yaml:11: sources[0].mapping.contacts.fields.emial: mapping contacts.emial: unknown target field "emial" (did you mean "email"?)`},
 		{"survivorship of an unknown field", []string{"validate", "-c", badSurvivorship}, exitConfig, "lastname"},
 		{"source config invalid at check", []string{"check", "-c", badSourceConfig}, exitConfig, "paths"},
 		{"connector not found", []string{"check", "-c", unknownConnector, "--plugin-dir", t.TempDir()}, exitConfig, `"nosuch" is not built in`},
