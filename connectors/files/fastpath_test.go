@@ -86,18 +86,6 @@ func checkMembers(t *testing.T, data []byte, members []member, csv bool) {
 	}
 }
 
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "Anna", `"\<>&`, "\u2028\u2029", "\x00\x01\b\f\n\r\t\x1f\x7f", "J\xfcrgen", "😀", "\xed\xa0\x80"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := appendJSONString([]byte("x"), s); string(got) != "x"+string(want) {
-			t.Fatalf("appendJSONString(%q) = %s, json.Marshal gives %s", s, got[1:], want)
-		}
-	})
-}
-
 // fastStreams are stream configs whose schemas the fast path handles.
 var fastStreams = []StreamConfig{
 	{Name: "pk", PrimaryKey: []string{"id"}},

@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
+
+	"github.com/desilo/desilo/connectors/internal/jsonenc"
 )
 
 const (
@@ -159,7 +161,7 @@ func (c *csvRows) record(line int, rec []string) row {
 		if f == "" {
 			buf = append(buf, "null"...)
 		} else {
-			buf = appendJSONString(buf, f)
+			buf = jsonenc.AppendString(buf, f)
 		}
 		c.ends = append(c.ends, len(buf))
 	}
@@ -212,7 +214,7 @@ func (c *csvRows) readHeader(rec []string) string {
 func (c *csvRows) setKeys() {
 	for _, col := range c.cols {
 		c.names = append(c.names, []byte(col))
-		c.keys = append(c.keys, append(appendJSONString(nil, col), ':'))
+		c.keys = append(c.keys, append(jsonenc.AppendString(nil, col), ':'))
 	}
 }
 

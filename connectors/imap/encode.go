@@ -2,7 +2,8 @@ package imap
 
 import (
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/desilo/desilo/connectors/internal/jsonenc"
 )
 
 // appendRecord appends r encoded exactly as encoding/json encodes it
@@ -11,7 +12,7 @@ import (
 // cost. TestAppendRecordMatchesJSON holds it to json.Marshal.
 func appendRecord(b []byte, r *Record) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, r.ID)
+	b = jsonenc.AppendString(b, r.ID)
 	b = appendOptString(b, `,"message_id":`, r.MessageID)
 	b = appendOptString(b, `,"in_reply_to":`, r.InReplyTo)
 	if len(r.References) > 0 {
@@ -20,7 +21,7 @@ func appendRecord(b []byte, r *Record) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, id)
+			b = jsonenc.AppendString(b, id)
 		}
 		b = append(b, ']')
 	}
@@ -30,7 +31,7 @@ func appendRecord(b []byte, r *Record) []byte {
 	b = appendAddresses(append(b, `,"cc":`...), r.Cc)
 	b = appendAddresses(append(b, `,"bcc":`...), r.Bcc)
 	b = appendOptString(b, `,"date":`, r.Date)
-	b = appendString(append(b, `,"subject":`...), r.Subject)
+	b = jsonenc.AppendString(append(b, `,"subject":`...), r.Subject)
 	b = strconv.AppendInt(append(b, `,"size":`...), r.Size, 10)
 	b = append(b, `,"flags":`...)
 	if r.Flags == nil {
@@ -41,15 +42,15 @@ func appendRecord(b []byte, r *Record) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, f)
+			b = jsonenc.AppendString(b, f)
 		}
 		b = append(b, ']')
 	}
-	b = appendString(append(b, `,"mailbox":`...), r.Mailbox)
-	b = appendString(append(b, `,"direction":`...), r.Direction)
+	b = jsonenc.AppendString(append(b, `,"mailbox":`...), r.Mailbox)
+	b = jsonenc.AppendString(append(b, `,"direction":`...), r.Direction)
 	b = appendOptString(b, `,"counterpart":`, r.Counterpart)
 	if r.Body != nil {
-		b = appendString(append(b, `,"body":`...), *r.Body)
+		b = jsonenc.AppendString(append(b, `,"body":`...), *r.Body)
 	}
 	if r.BodyTruncated {
 		b = append(b, `,"body_truncated":true`...)
@@ -71,7 +72,7 @@ func appendOptString(b []byte, key, s string) []byte {
 	if s == "" {
 		return b
 	}
-	return appendString(append(b, key...), s)
+	return jsonenc.AppendString(append(b, key...), s)
 }
 
 func appendAddresses(b []byte, l []Address) []byte {
@@ -85,65 +86,11 @@ func appendAddresses(b []byte, l []Address) []byte {
 		}
 		b = append(b, '{')
 		if a.Name != "" {
-			b = appendString(append(b, `"name":`...), a.Name)
+			b = jsonenc.AppendString(append(b, `"name":`...), a.Name)
 			b = append(b, ',')
 		}
-		b = appendString(append(b, `"address":`...), a.Address)
+		b = jsonenc.AppendString(append(b, `"address":`...), a.Address)
 		b = append(b, '}')
 	}
 	return append(b, ']')
-}
-
-// appendString quotes s as encoding/json does: ", \ and control
-// characters escaped (\b \f \n \r \t short), <, > and & as \u00XX,
-// invalid UTF-8 bytes as \ufffd, U+2028 and U+2029 escaped.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -58,18 +58,3 @@ func TestAppendRecordMatchesJSON(t *testing.T) {
 		}
 	}
 }
-
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", "a\"<b>&\\\n\t\x01\x7f é\u2028\u2029\xff😀", "\xe2\x80", "\xed\xa0\x80"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendString(nil, s); !bytes.Equal(got, want) {
-			t.Errorf("appendString(%q) = %s, json.Marshal %s", s, got, want)
-		}
-	})
-}

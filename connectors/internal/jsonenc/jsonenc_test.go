@@ -1,0 +1,21 @@
+package jsonenc
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "Anna", `"\<>&`, "\u2028\u2029", "\x00\x01\b\f\n\r\t\x1f\x7f", "J\xfcrgen", "😀", "\xed\xa0\x80", "\xe2\x80", "a\"<b>&\\\n\t\x01\x7f é\u2028\u2029\xff😀"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Fatalf("AppendString(%q) = %s, json.Marshal gives %s", s, got[1:], want)
+		}
+	})
+}
