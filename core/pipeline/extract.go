@@ -108,16 +108,11 @@ func runSource(ctx context.Context, store *stage.Store, src *config.Source, opts
 		return opts.Config.ErrorAt(src.Pointer(), fmt.Sprintf("source %s: no stream has a mapping, so there is nothing to extract: connector %s has no default mapping for %s; add `mapping:` for them",
 			src.Name, src.Connector, strings.Join(sum.Unmapped, ", ")))
 	}
-	var state json.RawMessage
-	if !opts.FullRefresh {
-		if state, err = store.LoadState(src.Name); err != nil {
-			return err
-		}
-	}
 	x, err := store.Begin(ctx, src.Name, stage.BeginOptions{FullRefresh: opts.FullRefresh})
 	if err != nil {
 		return err
 	}
+	state := x.StartState() // the saved state; nil for a full refresh
 	em := newStager(src.Name, plans, x, opts)
 	names := make([]string, 0, len(plans))
 	for n := range plans {

@@ -156,9 +156,6 @@ func (p *Plugin) Close() {
 	})
 }
 
-// Exited reports whether the plugin process has ended.
-func (p *Plugin) Exited() bool { return p.client.Exited() }
-
 // Pid is the plugin's process id, or 0 before it started.
 func (p *Plugin) Pid() int {
 	if p.cmd.Process == nil {
