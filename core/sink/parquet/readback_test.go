@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"testing"
-	"time"
 
 	pgo "github.com/parquet-go/parquet-go"
 
@@ -148,7 +147,7 @@ func decodeRow(t *testing.T, tb *model.Table, leaves []pgo.LeafColumn, r pgo.Row
 			if vals[0].IsNull() {
 				row[i] = nil
 			} else {
-				row[i] = decodeValue(c.Type, vals[0])
+				row[i] = DecodeScalar(c.Type, vals[0])
 			}
 			continue
 		}
@@ -156,79 +155,13 @@ func decodeRow(t *testing.T, tb *model.Table, leaves []pgo.LeafColumn, r pgo.Row
 			if !c.Required && vals[0].DefinitionLevel() == 0 {
 				row[i] = nil // a null list
 			} else {
-				row[i] = emptyList(c.Type)
+				row[i] = DecodeList(c.Type, nil)
 			}
 			continue
 		}
-		row[i] = decodeList(c.Type, vals)
+		row[i] = DecodeList(c.Type, vals)
 	}
 	return row
-}
-
-func decodeValue(t model.Type, v pgo.Value) any {
-	switch t {
-	case model.String:
-		return string(v.ByteArray())
-	case model.Integer:
-		return v.Int64()
-	case model.Number:
-		return v.Double()
-	case model.Boolean:
-		return v.Boolean()
-	case model.Timestamp:
-		return time.UnixMicro(v.Int64()).UTC()
-	case model.Date:
-		return time.Unix(int64(v.Int32())*86400, 0).UTC()
-	}
-	return nil
-}
-
-func emptyList(t model.Type) any {
-	switch t {
-	case model.String:
-		return []string{}
-	case model.Integer:
-		return []int64{}
-	case model.Number:
-		return []float64{}
-	case model.Boolean:
-		return []bool{}
-	}
-	return []time.Time{}
-}
-
-func decodeList(t model.Type, vals []pgo.Value) any {
-	switch t {
-	case model.String:
-		l := make([]string, len(vals))
-		for j, v := range vals {
-			l[j] = string(v.ByteArray())
-		}
-		return l
-	case model.Integer:
-		l := make([]int64, len(vals))
-		for j, v := range vals {
-			l[j] = v.Int64()
-		}
-		return l
-	case model.Number:
-		l := make([]float64, len(vals))
-		for j, v := range vals {
-			l[j] = v.Double()
-		}
-		return l
-	case model.Boolean:
-		l := make([]bool, len(vals))
-		for j, v := range vals {
-			l[j] = v.Boolean()
-		}
-		return l
-	}
-	l := make([]time.Time, len(vals))
-	for j, v := range vals {
-		l[j] = decodeValue(t, v).(time.Time)
-	}
-	return l
 }
 
 // nullCounts returns the null_count statistic of every column chunk, per
