@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/desilo/desilo/core/model"
 	"github.com/desilo/desilo/core/normalize"
 	"github.com/desilo/desilo/core/profile"
+	"github.com/desilo/desilo/core/rowset"
 	"github.com/desilo/desilo/core/sink/parquet"
 	"github.com/desilo/desilo/core/stage"
 )
@@ -57,12 +59,21 @@ var ErrNothingStaged = errors.New("nothing is staged")
 // scanBatch is how many records go to identity at once.
 const scanBatch = 1 << 14
 
-// staged is one staged record: its table, its row, and where its
-// assignment is in the identity result.
+// staged is one staged record: which set holds its row, and where its
+// assignment is in the identity result. Twelve bytes a record; the rows
+// themselves live in typed columns (core/rowset).
 type staged struct {
-	table  *model.Table
-	row    []any
-	assign int
+	set, row, assign int32
+}
+
+// stagedSet holds the rows of one staged stream.
+type stagedSet struct {
+	rows       *rowset.Set
+	entity     string
+	customerID int // the customer_id column
+	source     string
+	stream     string
+	key        int // the record_key column
 }
 
 type builder struct {
@@ -71,12 +82,22 @@ type builder struct {
 	sum   *BuildSummary
 
 	index   *identity.Index
+	sets    []stagedSet
 	records []staged
 	rejects [][]any
 	result  *identity.Result
 
-	customers [][]any
+	customers *rowset.Set // one row per customer, in customer id order
+	rfm       *profile.RFM
 	snap      *parquet.Snapshot // open from the profiles stage until commit
+}
+
+// row materializes a staged record's row into dst, with its customer id.
+func (b *builder) row(r staged, dst []any) []any {
+	s := &b.sets[r.set]
+	dst = s.rows.Row(int(r.row), dst)
+	dst[s.customerID] = b.result.Records[r.assign].CustomerID
+	return dst
 }
 
 // abort removes a snapshot that was begun but not committed.
@@ -140,21 +161,46 @@ func (b *builder) scan(ctx context.Context) error {
 	// Identity parses every phone number and the profiles ask again: a
 	// cache that holds them all turns the second parse into a lookup.
 	normalize.GrowPhoneCache(int(rows))
+	// The batch's records and their field maps are reused batch to batch.
+	fieldMaps := make([]map[string][]string, scanBatch)
 	for _, ref := range refs {
 		t, err := model.Load(ref.Table)
 		if err != nil {
 			return err
 		}
 		get := newFieldReader(t, fields)
-		entity := entityOf(t.Name)
+		set := stagedSet{rows: rowset.New(t), entity: entityOf(t.Name), customerID: col(t, "customer_id"),
+			source: ref.Source, stream: ref.Stream, key: get.key}
+		if set.customerID < 0 || set.key < 0 {
+			return fmt.Errorf("staged %s/%s: table %s has no customer_id or record_key", ref.Source, ref.Stream, t.Name)
+		}
+		setIdx := int32(len(b.sets))
+		b.sets = append(b.sets, set)
 		err = b.store.Scan(ctx, ref.Source, ref.Stream, func(row []any) error {
-			rec := identity.Record{
-				Source: ref.Source, Stream: ref.Stream, Key: str(row, get.key), Entity: entity,
-				Ref: str(row, get.ref), Seen: seen(row, get.created, get.updated),
-				Fields: make(map[string][]string, len(get.fields)),
+			n := set.rows.Len()
+			if err := set.rows.Append(row); err != nil {
+				return err
 			}
-			get.fill(row, rec.Fields)
-			b.records = append(b.records, staged{table: t, row: row})
+			if n > math.MaxInt32-1 || len(b.records) > math.MaxInt32-1 {
+				return fmt.Errorf("more than %d records", math.MaxInt32)
+			}
+			// Key and Ref are read back from the set: identity keeps
+			// them, and the set's strings cost no extra memory.
+			rec := identity.Record{
+				Source: ref.Source, Stream: ref.Stream, Key: set.rows.String(n, get.key), Entity: set.entity,
+				Seen: seen(row, get.created, get.updated),
+			}
+			if get.ref >= 0 {
+				rec.Ref = set.rows.String(n, get.ref)
+			}
+			m := fieldMaps[len(batch)]
+			if m == nil {
+				m = make(map[string][]string, len(get.fields))
+				fieldMaps[len(batch)] = m
+			}
+			get.fill(row, m)
+			rec.Fields = m
+			b.records = append(b.records, staged{set: setIdx, row: int32(n)})
 			if batch = append(batch, rec); len(batch) == scanBatch {
 				return flush()
 			}
@@ -193,12 +239,13 @@ func (b *builder) resolve(ctx context.Context) error {
 	b.index = nil // the index is the largest thing in memory; let it go
 	for i := range b.records {
 		r := &b.records[i]
-		idx, ok := res.Find(identity.RecordRef{Source: str(r.row, col(r.table, "source")), Stream: str(r.row, col(r.table, "stream")), Key: str(r.row, col(r.table, "record_key"))})
+		set := &b.sets[r.set]
+		ref := identity.RecordRef{Source: set.source, Stream: set.stream, Key: set.rows.String(int(r.row), set.key)}
+		idx, ok := res.Find(ref)
 		if !ok {
-			return fmt.Errorf("record %s/%s/%s has no assignment", r.row[col(r.table, "source")], r.row[col(r.table, "stream")], r.row[col(r.table, "record_key")])
+			return fmt.Errorf("record %s/%s/%s has no assignment", ref.Source, ref.Stream, ref.Key)
 		}
-		r.assign = idx
-		r.row[col(r.table, "customer_id")] = res.Records[idx].CustomerID
+		r.assign = int32(idx)
 	}
 	c := res.Counts
 	b.sum.Customers, b.sum.Merges = int64(c.Customers), int64(c.Merges)
@@ -231,18 +278,38 @@ func (b *builder) profiles(ctx context.Context) error {
 	}
 	order := b.byCustomer()
 	custTable := model.MustLoad("customer")
+	b.customers = rowset.New(custTable)
+	if b.rfm, err = profile.NewRFM(); err != nil {
+		return err
+	}
+	custRow := make([]any, len(custTable.Columns))
+	// Each customer's rows are materialized into buffers reused from one
+	// customer to the next; profile and journey keep none of them.
+	pool := map[string]*rowPool{}
+	for _, e := range []string{"customer", "order", "ticket", "message", "event"} {
+		pool[e] = &rowPool{width: len(model.MustLoad(model.Mapped[e]).Columns)}
+	}
 	return b.writeTable("event", func(emitEvent func([]any) error) error {
 		var rec profile.Records
 		flush := func() error {
 			if rec.CustomerID == "" {
 				return nil
 			}
-			row := make([]any, len(custTable.Columns))
-			if err := pb.Profile(&rec, row); err != nil {
+			clear(custRow)
+			if err := pb.Profile(&rec, custRow); err != nil {
 				return fmt.Errorf("customer %s: %w", rec.CustomerID, err)
 			}
-			b.customers = append(b.customers, row)
-			return pb.Journey(&rec, emitEvent)
+			if err := b.rfm.Add(b.customers.Len(), custRow); err != nil {
+				return err
+			}
+			if err := b.customers.Append(custRow); err != nil {
+				return fmt.Errorf("customer %s: %w", rec.CustomerID, err)
+			}
+			err := pb.Journey(&rec, emitEvent)
+			for _, p := range pool {
+				p.used = 0
+			}
+			return err
 		}
 		for n, i := range order {
 			if n%100000 == 0 {
@@ -255,26 +322,45 @@ func (b *builder) profiles(ctx context.Context) error {
 				if err := flush(); err != nil {
 					return err
 				}
-				rec = profile.Records{CustomerID: id}
+				rec = profile.Records{CustomerID: id, Customers: rec.Customers[:0], Orders: rec.Orders[:0],
+					Tickets: rec.Tickets[:0], Messages: rec.Messages[:0], Events: rec.Events[:0]}
 			}
-			switch entityOf(r.table.Name) {
+			entity := b.sets[r.set].entity
+			p := pool[entity]
+			if p == nil {
+				continue
+			}
+			row := b.row(r, p.next())
+			switch entity {
 			case "customer":
-				rec.Customers = append(rec.Customers, r.row)
+				rec.Customers = append(rec.Customers, row)
 			case "order":
-				rec.Orders = append(rec.Orders, r.row)
+				rec.Orders = append(rec.Orders, row)
 			case "ticket":
-				rec.Tickets = append(rec.Tickets, r.row)
+				rec.Tickets = append(rec.Tickets, row)
 			case "message":
-				rec.Messages = append(rec.Messages, r.row)
+				rec.Messages = append(rec.Messages, row)
 			case "event":
-				rec.Events = append(rec.Events, r.row)
+				rec.Events = append(rec.Events, row)
 			}
 		}
-		if err := flush(); err != nil {
-			return err
-		}
-		return profile.AssignRFM(b.customers)
+		return flush()
 	})
+}
+
+// rowPool hands out row buffers of one width, reused after reset.
+type rowPool struct {
+	width int
+	rows  [][]any
+	used  int
+}
+
+func (p *rowPool) next() []any {
+	if p.used == len(p.rows) {
+		p.rows = append(p.rows, make([]any, p.width))
+	}
+	p.used++
+	return p.rows[p.used-1]
 }
 
 // byCustomer orders the records by customer id (then by their identity
@@ -313,16 +399,18 @@ func (b *builder) byCustomer() []int {
 func (b *builder) publish(ctx context.Context) error {
 	byEntity := func(entity string) func(func([]any) error) error {
 		return func(emit func([]any) error) error {
-			var idx []int
+			var idx []int32
 			for i, r := range b.records {
-				if entityOf(r.table.Name) == entity {
-					idx = append(idx, i)
+				if b.sets[r.set].entity == entity {
+					idx = append(idx, int32(i))
 				}
 			}
 			// In identity order: source, stream, record_key.
-			slices.SortFunc(idx, func(x, y int) int { return cmp.Compare(b.records[x].assign, b.records[y].assign) })
+			slices.SortFunc(idx, func(x, y int32) int { return cmp.Compare(b.records[x].assign, b.records[y].assign) })
+			var row []any
 			for _, i := range idx {
-				if err := emit(b.records[i].row); err != nil {
+				row = b.row(b.records[i], row)
+				if err := emit(row); err != nil {
 					return err
 				}
 			}
@@ -339,11 +427,22 @@ func (b *builder) publish(ctx context.Context) error {
 			return nil
 		}
 	}
+	customers := func(emit func([]any) error) error {
+		var row []any
+		for i := range b.customers.Len() {
+			row = b.customers.Row(i, row)
+			b.rfm.Score(i, row)
+			if err := emit(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	tables := []struct {
 		name string
 		rows func(func([]any) error) error
 	}{
-		{"customer", rows(b.customers)},
+		{"customer", customers},
 		{"identity_link", b.linkRows},
 		{"order", byEntity("order")},
 		{"ticket", byEntity("ticket")},

@@ -18,7 +18,7 @@ func (b *builder) linkRows(emit func([]any) error) error {
 	t := model.MustLoad("identity_link")
 	entity := make([]string, len(b.result.Records))
 	for _, r := range b.records {
-		entity[r.assign] = entityOf(r.table.Name)
+		entity[r.assign] = b.sets[r.set].entity
 	}
 	idx := func(name string) int { return col(t, name) }
 	cSource, cStream, cKey, cEntity, cCust := idx("source"), idx("stream"), idx("record_key"), idx("entity"), idx("customer_id")

@@ -19,54 +19,99 @@ import (
 // (no orders, or orders without any time) get no scores; scores a row
 // held before are cleared, so the pass can be repeated.
 func AssignRFM(rows [][]any) error {
+	s, err := NewRFM()
+	if err != nil {
+		return err
+	}
+	for i, row := range rows {
+		if err := s.Add(i, row); err != nil {
+			return err
+		}
+	}
+	for i, row := range rows {
+		s.Score(i, row)
+	}
+	return nil
+}
+
+// RFM scores customers as AssignRFM does, for callers that do not keep
+// every customer row: Add reads each row's metrics, then Score fills in
+// the scores of each row once all were added.
+type RFM struct {
+	cols    [7]int
+	width   int
+	members []int32 // customer numbers with scores, ascending
+	r, f, m []float64
+	sr, sf  []float64 // sorted copies, made by the first Score
+	sm      []float64
+}
+
+// NewRFM returns an empty scorer.
+func NewRFM() (*RFM, error) {
 	t, err := model.Load("customer")
 	if err != nil {
-		return fmt.Errorf("rfm: %w", err)
+		return nil, fmt.Errorf("rfm: %w", err)
 	}
-	var cols [7]int
+	s := &RFM{width: len(t.Columns)}
 	for i, name := range []string{"rfm_recency_days", "rfm_frequency", "rfm_monetary", "rfm_r", "rfm_f", "rfm_m", "rfm_score"} {
 		j, ok := t.Index(name)
 		if !ok {
-			return fmt.Errorf("rfm: the customer table has no column %q", name)
+			return nil, fmt.Errorf("rfm: the customer table has no column %q", name)
 		}
-		cols[i] = j
+		s.cols[i] = j
 	}
-	recency, freq, money, rScore, fScore, mScore, score := cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6]
+	return s, nil
+}
 
+// Add reads the metrics of customer number i (numbers ascend from call to
+// call) from its customer row.
+func (s *RFM) Add(i int, row []any) error {
+	recency, freq, money := s.cols[0], s.cols[1], s.cols[2]
+	if len(row) != s.width {
+		return fmt.Errorf("rfm: customer row %d has %d values, the table has %d columns", i, len(row), s.width)
+	}
+	if s.sr != nil {
+		return fmt.Errorf("rfm: customer row %d added after scoring began", i)
+	}
+	days, okR, err := intValue(row, recency)
+	if err != nil {
+		return fmt.Errorf("rfm: customer row %d (%v): rfm_recency_days: %w", i, row[0], err)
+	}
+	n, okF, err := intValue(row, freq)
+	if err != nil {
+		return fmt.Errorf("rfm: customer row %d (%v): rfm_frequency: %w", i, row[0], err)
+	}
+	mon, okM := row[money].(float64)
+	if !okM && row[money] != nil {
+		return fmt.Errorf("rfm: customer row %d (%v): rfm_monetary holds %T, want float64", i, row[0], row[money])
+	}
+	if !okR || !okF || !okM || n < 1 {
+		return nil
+	}
+	if k := len(s.members); k > 0 && int(s.members[k-1]) >= i {
+		return fmt.Errorf("rfm: customer row %d added after row %d", i, s.members[k-1])
+	}
 	// Values where higher is better: recency enters negated.
-	var members []int
-	var r, f, m []float64
-	for i, row := range rows {
-		if len(row) != len(t.Columns) {
-			return fmt.Errorf("rfm: customer row %d has %d values, the table has %d columns", i, len(row), len(t.Columns))
-		}
-		row[rScore], row[fScore], row[mScore], row[score] = nil, nil, nil, nil
-		days, okR, err := intValue(row, recency)
-		if err != nil {
-			return fmt.Errorf("rfm: customer row %d (%v): rfm_recency_days: %w", i, row[0], err)
-		}
-		n, okF, err := intValue(row, freq)
-		if err != nil {
-			return fmt.Errorf("rfm: customer row %d (%v): rfm_frequency: %w", i, row[0], err)
-		}
-		mon, okM := row[money].(float64)
-		if !okM && row[money] != nil {
-			return fmt.Errorf("rfm: customer row %d (%v): rfm_monetary holds %T, want float64", i, row[0], row[money])
-		}
-		if !okR || !okF || !okM || n < 1 {
-			continue
-		}
-		members = append(members, i)
-		r, f, m = append(r, -float64(days)), append(f, float64(n)), append(m, mon)
-	}
-	sr, sf, sm := slices.Sorted(slices.Values(r)), slices.Sorted(slices.Values(f)), slices.Sorted(slices.Values(m))
-	for k, i := range members {
-		row := rows[i]
-		a, b, c := quintile(sr, r[k]), quintile(sf, f[k]), quintile(sm, m[k])
-		row[rScore], row[fScore], row[mScore] = a, b, c
-		row[score] = string([]byte{byte('0' + a), byte('0' + b), byte('0' + c)})
-	}
+	s.members = append(s.members, int32(i))
+	s.r, s.f, s.m = append(s.r, -float64(days)), append(s.f, float64(n)), append(s.m, mon)
 	return nil
+}
+
+// Score sets the scores of customer number i in row, or clears them when
+// the customer has none.
+func (s *RFM) Score(i int, row []any) {
+	rScore, fScore, mScore, score := s.cols[3], s.cols[4], s.cols[5], s.cols[6]
+	if s.sr == nil {
+		s.sr, s.sf, s.sm = slices.Sorted(slices.Values(s.r)), slices.Sorted(slices.Values(s.f)), slices.Sorted(slices.Values(s.m))
+	}
+	row[rScore], row[fScore], row[mScore], row[score] = nil, nil, nil, nil
+	k, ok := slices.BinarySearch(s.members, int32(i))
+	if !ok {
+		return
+	}
+	a, b, c := quintile(s.sr, s.r[k]), quintile(s.sf, s.f[k]), quintile(s.sm, s.m[k])
+	row[rScore], row[fScore], row[mScore] = a, b, c
+	row[score] = string([]byte{byte('0' + a), byte('0' + b), byte('0' + c)})
 }
 
 func intValue(row []any, col int) (int64, bool, error) {

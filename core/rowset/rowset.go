@@ -1,0 +1,406 @@
+// Package rowset holds many rows of one model table in typed columns.
+//
+// A build keeps every staged record in memory while it groups them by
+// customer. As []any rows each value is boxed on the heap: about a
+// kilobyte a record, all of it pointers the garbage collector walks on
+// every cycle. A Set keeps each column as 64-bit words and every string's
+// bytes in a few large pointer-free chunks, so a record costs about its
+// filled columns times eight bytes plus its text, and the collector has
+// almost nothing to scan.
+//
+// Rows go in as []any in the core/model representation and come out the
+// same way (Row); single strings can be read without boxing (String).
+package rowset
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/desilo/desilo/core/model"
+)
+
+// Set is a growing sequence of rows of one table. It is not safe for
+// concurrent writes; any number of readers may read rows that were
+// appended before they started.
+type Set struct {
+	table *model.Table
+	n     int
+	cols  []column
+	text  arena
+}
+
+// column holds one column's values. Columns are filled lazily: while a
+// column has held only nulls it has no storage at all.
+type column struct {
+	typ  model.Type
+	list bool
+	// valid has a bit per row, set when the value is not null; nil
+	// while every value so far was null.
+	valid []uint64
+	// vals holds a scalar column's values by row: string references,
+	// Integer and Timestamp (Unix µs) and Date (Unix days) as int64
+	// bits, Number as float64 bits, Boolean as 0 or 1.
+	vals []uint64
+	// ends holds, by row, where a list column's items end in items.
+	ends  []uint32
+	items []uint64
+}
+
+// New returns an empty set of rows of t.
+func New(t *model.Table) *Set {
+	s := &Set{table: t, cols: make([]column, len(t.Columns))}
+	for i, c := range t.Columns {
+		s.cols[i] = column{typ: c.Type, list: c.List}
+	}
+	return s
+}
+
+// Table is the table of the rows.
+func (s *Set) Table() *model.Table { return s.table }
+
+// Len is the number of rows.
+func (s *Set) Len() int { return s.n }
+
+// Append adds a copy of row, which must hold the table's column types as
+// core/model describes them (nil for null).
+func (s *Set) Append(row []any) error {
+	if len(row) != len(s.cols) {
+		return fmt.Errorf("rowset %s: row has %d values, the table %d columns", s.table.Name, len(row), len(s.cols))
+	}
+	for i := range s.cols {
+		if err := s.put(i, row[i]); err != nil {
+			// Roll the columns already written back to n rows.
+			for j := range i + 1 {
+				s.cols[j].truncate(s.n)
+			}
+			return fmt.Errorf("rowset %s: column %s: %w", s.table.Name, s.table.Columns[i].Name, err)
+		}
+	}
+	s.n++
+	return nil
+}
+
+// put appends v as row s.n of column i.
+func (s *Set) put(i int, v any) error {
+	c := &s.cols[i]
+	if v == nil {
+		if c.valid != nil {
+			c.grow(s.n)
+		}
+		return nil
+	}
+	if c.list {
+		c.grow(s.n) // before the items: rows before n end where they start
+		if err := s.appendList(c, v); err != nil {
+			return err
+		}
+		end := len(c.items)
+		if end > math.MaxUint32 {
+			return fmt.Errorf("more than %d list items", math.MaxUint32)
+		}
+		c.ends[s.n] = uint32(end)
+		setBit(c.valid, s.n)
+		return nil
+	}
+	w, err := s.word(c.typ, v)
+	if err != nil {
+		return err
+	}
+	c.grow(s.n)
+	c.vals[s.n] = w
+	setBit(c.valid, s.n)
+	return nil
+}
+
+// grow makes row n of the column exist (as null), allocating the column's
+// storage on its first non-null value.
+func (c *column) grow(n int) {
+	words := n/64 + 1
+	for len(c.valid) < words {
+		c.valid = append(c.valid, 0)
+	}
+	if c.list {
+		for len(c.ends) <= n {
+			c.ends = append(c.ends, uint32(len(c.items)))
+		}
+		return
+	}
+	for len(c.vals) <= n {
+		c.vals = append(c.vals, 0)
+	}
+}
+
+// truncate drops rows from n on (only the row being appended can exist
+// beyond n).
+func (c *column) truncate(n int) {
+	if c.valid == nil {
+		return
+	}
+	if c.list && len(c.ends) > n {
+		c.ends = c.ends[:n]
+		c.items = c.items[:c.itemsEnd(n)]
+	} else if len(c.vals) > n {
+		c.vals = c.vals[:n]
+	}
+	if len(c.valid) > n/64 {
+		c.valid[n/64] &^= 1 << (n % 64)
+	}
+}
+
+// itemsEnd is where the items of rows before n end.
+func (c *column) itemsEnd(n int) uint32 {
+	if n == 0 {
+		return 0
+	}
+	return c.ends[n-1]
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func setBit(b []uint64, i int) { b[i/64] |= 1 << (i % 64) }
+
+func (c *column) isNull(i int) bool {
+	return c.valid == nil || i/64 >= len(c.valid) || c.valid[i/64]&(1<<(i%64)) == 0
+}
+
+// word encodes one scalar value of type t.
+func (s *Set) word(t model.Type, v any) (uint64, error) {
+	switch t {
+	case model.String:
+		if x, ok := v.(string); ok {
+			return s.text.add(x), nil
+		}
+	case model.Integer:
+		if x, ok := v.(int64); ok {
+			return uint64(x), nil
+		}
+	case model.Number:
+		if x, ok := v.(float64); ok {
+			return math.Float64bits(x), nil
+		}
+	case model.Boolean:
+		if x, ok := v.(bool); ok {
+			return uint64(boolInt(x)), nil
+		}
+	case model.Timestamp:
+		if x, ok := v.(time.Time); ok {
+			return uint64(x.UnixMicro()), nil
+		}
+	case model.Date:
+		if x, ok := v.(time.Time); ok {
+			return uint64(floorDiv(x.Unix(), 86400)), nil
+		}
+	}
+	return 0, fmt.Errorf("holds %T, want %s", v, t)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+func (s *Set) appendList(c *column, v any) error {
+	add := func(w uint64, err error) error {
+		if err == nil {
+			c.items = append(c.items, w)
+		}
+		return err
+	}
+	switch x := v.(type) {
+	case []string:
+		if c.typ == model.String {
+			for _, e := range x {
+				c.items = append(c.items, s.text.add(e))
+			}
+			return nil
+		}
+	case []int64:
+		return eachItem(s, c.typ, x, add)
+	case []float64:
+		return eachItem(s, c.typ, x, add)
+	case []bool:
+		return eachItem(s, c.typ, x, add)
+	case []time.Time:
+		return eachItem(s, c.typ, x, add)
+	}
+	return fmt.Errorf("holds %T, want list of %s", v, c.typ)
+}
+
+func eachItem[T any](s *Set, t model.Type, xs []T, add func(uint64, error) error) error {
+	for _, x := range xs {
+		if err := add(s.word(t, x)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Row returns row i in the core/model representation, in dst when it has
+// the table's width. Strings share the set's memory: they stay valid as
+// long as the set does.
+func (s *Set) Row(i int, dst []any) []any {
+	if len(dst) != len(s.cols) {
+		dst = make([]any, len(s.cols))
+	}
+	for j := range s.cols {
+		dst[j] = s.Value(i, j)
+	}
+	return dst
+}
+
+// Value returns column col of row i in the core/model representation.
+func (s *Set) Value(i, col int) any {
+	c := &s.cols[col]
+	if c.isNull(i) {
+		return nil
+	}
+	if !c.list {
+		return s.decode(c.typ, c.vals[i])
+	}
+	items := c.items[c.itemsEnd(i):c.ends[i]]
+	switch c.typ {
+	case model.String:
+		out := make([]string, len(items))
+		for k, w := range items {
+			out[k] = s.text.get(w)
+		}
+		return out
+	case model.Integer:
+		return decodeList(items, func(w uint64) int64 { return int64(w) })
+	case model.Number:
+		return decodeList(items, math.Float64frombits)
+	case model.Boolean:
+		return decodeList(items, func(w uint64) bool { return w != 0 })
+	case model.Timestamp:
+		return decodeList(items, func(w uint64) time.Time { return time.UnixMicro(int64(w)).UTC() })
+	default:
+		return decodeList(items, func(w uint64) time.Time { return time.Unix(int64(w)*86400, 0).UTC() })
+	}
+}
+
+func decodeList[T any](items []uint64, conv func(uint64) T) []T {
+	out := make([]T, len(items))
+	for k, w := range items {
+		out[k] = conv(w)
+	}
+	return out
+}
+
+func (s *Set) decode(t model.Type, w uint64) any {
+	switch t {
+	case model.String:
+		return s.text.get(w)
+	case model.Integer:
+		return int64(w)
+	case model.Number:
+		return math.Float64frombits(w)
+	case model.Boolean:
+		return w != 0
+	case model.Timestamp:
+		return time.UnixMicro(int64(w)).UTC()
+	default:
+		return time.Unix(int64(w)*86400, 0).UTC()
+	}
+}
+
+// String returns a String column's value in row i without boxing it; ""
+// for null.
+func (s *Set) String(i, col int) string {
+	c := &s.cols[col]
+	if c.typ != model.String || c.list || c.isNull(i) {
+		return ""
+	}
+	return s.text.get(c.vals[i])
+}
+
+// Time returns a Timestamp or Date column's value in row i; ok is false
+// for null.
+func (s *Set) Time(i, col int) (t time.Time, ok bool) {
+	c := &s.cols[col]
+	if c.list || c.isNull(i) {
+		return time.Time{}, false
+	}
+	switch c.typ {
+	case model.Timestamp:
+		return time.UnixMicro(int64(c.vals[i])).UTC(), true
+	case model.Date:
+		return time.Unix(int64(c.vals[i])*86400, 0).UTC(), true
+	}
+	return time.Time{}, false
+}
+
+// Bytes is the memory the set holds, for benchmarks.
+func (s *Set) Bytes() int64 {
+	n := int64(unsafe.Sizeof(*s)) + s.text.bytes()
+	for _, c := range s.cols {
+		n += int64(cap(c.valid)+cap(c.vals)+cap(c.items))*8 + int64(cap(c.ends))*4
+	}
+	return n
+}
+
+// arena keeps string bytes in large chunks that never move, so strings
+// made over them stay valid. A reference packs the chunk (24 bits), the
+// offset in it (20 bits) and the length (20 bits); longer strings are
+// kept whole in big.
+type arena struct {
+	chunks [][]byte
+	big    []string
+}
+
+const (
+	chunkBits = 20
+	chunkSize = 1 << chunkBits
+	lenMask   = chunkSize - 1
+	bigLen    = lenMask // length field of a reference into big
+)
+
+func (a *arena) add(s string) uint64 {
+	if len(s) >= bigLen {
+		a.big = append(a.big, strings.Clone(s))
+		return uint64(len(a.big)-1)<<chunkBits | bigLen
+	}
+	if len(s) == 0 {
+		return 0
+	}
+	last := len(a.chunks) - 1
+	if last < 0 || len(a.chunks[last])+len(s) > chunkSize {
+		a.chunks = append(a.chunks, make([]byte, 0, chunkSize))
+		last++
+	}
+	c := a.chunks[last]
+	off := len(c)
+	a.chunks[last] = append(c, s...)
+	return uint64(last)<<(2*chunkBits) | uint64(off)<<chunkBits | uint64(len(s))
+}
+
+func (a *arena) get(ref uint64) string {
+	n := int(ref & lenMask)
+	if n == bigLen {
+		return a.big[ref>>chunkBits]
+	}
+	if n == 0 {
+		return ""
+	}
+	off := int(ref>>chunkBits) & lenMask
+	c := a.chunks[ref>>(2*chunkBits)]
+	return unsafe.String(&c[off], n)
+}
+
+func (a *arena) bytes() int64 {
+	n := int64(len(a.chunks)) * chunkSize
+	for _, s := range a.big {
+		n += int64(len(s))
+	}
+	return n
+}

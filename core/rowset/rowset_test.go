@@ -1,0 +1,214 @@
+package rowset
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/desilo/desilo/core/model"
+)
+
+// every is a table with a column of each type, scalar and list.
+var every = &model.Table{Name: "every", Columns: []model.Column{
+	{Name: "s", Type: model.String},
+	{Name: "i", Type: model.Integer},
+	{Name: "n", Type: model.Number},
+	{Name: "b", Type: model.Boolean},
+	{Name: "ts", Type: model.Timestamp},
+	{Name: "d", Type: model.Date},
+	{Name: "ls", Type: model.String, List: true},
+	{Name: "li", Type: model.Integer, List: true},
+	{Name: "ln", Type: model.Number, List: true},
+	{Name: "lb", Type: model.Boolean, List: true},
+	{Name: "lts", Type: model.Timestamp, List: true},
+	{Name: "ld", Type: model.Date, List: true},
+}}
+
+func randomValue(r *rand.Rand, c model.Column) any {
+	if r.IntN(3) == 0 {
+		return nil
+	}
+	one := func() any {
+		switch c.Type {
+		case model.String:
+			return strings.Repeat("äx", r.IntN(20))
+		case model.Integer:
+			return r.Int64() - r.Int64()
+		case model.Number:
+			return r.NormFloat64() * 1e6
+		case model.Boolean:
+			return r.IntN(2) == 1
+		case model.Timestamp:
+			return time.UnixMicro(r.Int64N(4e15) - 1e15).UTC()
+		default:
+			return time.Unix((r.Int64N(80000)-20000)*86400, 0).UTC()
+		}
+	}
+	if !c.List {
+		return one()
+	}
+	n := r.IntN(4)
+	switch c.Type {
+	case model.String:
+		return listOf[string](n, one)
+	case model.Integer:
+		return listOf[int64](n, one)
+	case model.Number:
+		return listOf[float64](n, one)
+	case model.Boolean:
+		return listOf[bool](n, one)
+	default:
+		return listOf[time.Time](n, one)
+	}
+}
+
+func listOf[T any](n int, one func() any) []T {
+	out := make([]T, n) // empty, not nil, when n is 0: both must survive
+	for i := range out {
+		out[i] = one().(T)
+	}
+	return out
+}
+
+func TestRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	s := New(every)
+	var want [][]any
+	for range 5000 {
+		row := make([]any, len(every.Columns))
+		for j, c := range every.Columns {
+			row[j] = randomValue(r, c)
+		}
+		if err := s.Append(row); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, row)
+	}
+	if s.Len() != len(want) {
+		t.Fatalf("Len = %d, want %d", s.Len(), len(want))
+	}
+	var got []any
+	for i, w := range want {
+		got = s.Row(i, got)
+		if !reflect.DeepEqual(got, w) {
+			t.Fatalf("row %d:\n got %#v\nwant %#v", i, got, w)
+		}
+		if str, _ := w[0].(string); s.String(i, 0) != str {
+			t.Fatalf("String(%d, 0) = %q, want %q", i, s.String(i, 0), str)
+		}
+		tm, ok := s.Time(i, 4)
+		if wt, wok := w[4].(time.Time); ok != wok || !tm.Equal(wt) {
+			t.Fatalf("Time(%d, 4) = %v %v, want %v %v", i, tm, ok, wt, wok)
+		}
+	}
+}
+
+// A column null for its first rows gets storage only at its first value;
+// the rows before stay null, list rows before stay nil.
+func TestLateColumn(t *testing.T) {
+	s := New(every)
+	empty := make([]any, len(every.Columns))
+	for range 100 {
+		if err := s.Append(empty); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.cols[0].vals != nil || s.cols[6].ends != nil {
+		t.Fatal("an all-null column allocated storage")
+	}
+	late := make([]any, len(every.Columns))
+	late[0], late[6] = "x", []string{"a", "b"}
+	if err := s.Append(late); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if v := s.Value(i, 0); v != nil {
+			t.Fatalf("row %d: s = %#v, want nil", i, v)
+		}
+		if v := s.Value(i, 6); v != nil {
+			t.Fatalf("row %d: ls = %#v, want nil", i, v)
+		}
+	}
+	if got := s.Row(100, nil); got[0] != "x" || !reflect.DeepEqual(got[6], []string{"a", "b"}) {
+		t.Fatalf("row 100 = %#v", got)
+	}
+}
+
+// A row with a value of the wrong type is refused whole: the set is as
+// before, and the next row lands in its place.
+func TestWrongTypeRollsBack(t *testing.T) {
+	s := New(every)
+	good := make([]any, len(every.Columns))
+	good[0], good[6], good[1] = "a", []string{"x"}, int64(1)
+	if err := s.Append(good); err != nil {
+		t.Fatal(err)
+	}
+	bad := make([]any, len(every.Columns))
+	bad[0], bad[6], bad[7] = "b", []string{"y", "z"}, []string{"not ints"}
+	err := s.Append(bad)
+	if err == nil || !strings.Contains(err.Error(), "column li") {
+		t.Fatalf("err = %v, want one naming column li", err)
+	}
+	bad2 := make([]any, len(every.Columns))
+	bad2[1] = "not an int"
+	if err := s.Append(bad2); err == nil {
+		t.Fatal("a string in an integer column was accepted")
+	}
+	if s.Len() != 1 {
+		t.Fatalf("Len = %d after refused rows, want 1", s.Len())
+	}
+	next := make([]any, len(every.Columns))
+	next[6] = []string{"n"}
+	if err := s.Append(next); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Row(0, nil); !reflect.DeepEqual(got, good) {
+		t.Fatalf("row 0 = %#v, want %#v", got, good)
+	}
+	want := make([]any, len(every.Columns))
+	want[6] = []string{"n"}
+	if got := s.Row(1, nil); !reflect.DeepEqual(got, want) {
+		t.Fatalf("row 1 = %#v, want %#v", got, want)
+	}
+}
+
+func TestLongStrings(t *testing.T) {
+	s := New(every)
+	long := strings.Repeat("z", chunkSize+10) // longer than a chunk
+	near := strings.Repeat("y", chunkSize-5)  // fills most of a chunk
+	for _, v := range []string{"a", near, long, "b", near, ""} {
+		row := make([]any, len(every.Columns))
+		row[0] = v
+		if err := s.Append(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, want := range []string{"a", near, long, "b", near, ""} {
+		if got := s.String(i, 0); got != want {
+			t.Fatalf("row %d: got %d bytes, want %d", i, len(got), len(want))
+		}
+	}
+}
+
+func BenchmarkAppendRow(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	rows := make([][]any, 1024)
+	for i := range rows {
+		rows[i] = make([]any, len(every.Columns))
+		for j, c := range every.Columns {
+			rows[i][j] = randomValue(r, c)
+		}
+	}
+	s := New(every)
+	var dst []any
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := s.Append(rows[i%len(rows)]); err != nil {
+			b.Fatal(err)
+		}
+		dst = s.Row(i, dst)
+	}
+	b.ReportMetric(float64(s.Bytes())/float64(s.Len()), "bytes/row")
+}
