@@ -204,19 +204,18 @@ func (b *builder) scan(ctx context.Context) error {
 		}
 		setIdx := int32(len(b.sets))
 		b.sets = append(b.sets, set)
-		err = b.store.Scan(ctx, ref.Source, ref.Stream, func(row []any) error {
-			n := set.rows.Len()
-			if err := set.rows.Append(row); err != nil {
-				return err
-			}
-			if n > math.MaxInt32-1 || len(b.records) > math.MaxInt32-1 {
-				return fmt.Errorf("more than %d records", math.MaxInt32)
-			}
-			// Key and Ref are read back from the set: identity keeps
-			// them, and the set's strings cost no extra memory.
+		if err := b.store.ScanInto(ctx, ref.Source, ref.Stream, set.rows); err != nil {
+			return fmt.Errorf("staged %s/%s: %w", ref.Source, ref.Stream, err)
+		}
+		if set.rows.Len() > math.MaxInt32-1 || len(b.records)+set.rows.Len() > math.MaxInt32-1 {
+			return fmt.Errorf("more than %d records", math.MaxInt32)
+		}
+		for n := range set.rows.Len() {
+			// Key and Ref are the set's strings: identity keeps them at no
+			// extra cost.
 			rec := identity.Record{
 				Source: ref.Source, Stream: ref.Stream, Key: set.rows.String(n, get.key), Entity: set.entity,
-				Seen: seen(row, get.created, get.updated),
+				Seen: seen(set.rows, n, get.created, get.updated),
 			}
 			if get.ref >= 0 {
 				rec.Ref = set.rows.String(n, get.ref)
@@ -226,16 +225,14 @@ func (b *builder) scan(ctx context.Context) error {
 				m = make(map[string][]string, len(get.fields))
 				fieldMaps[len(batch)] = m
 			}
-			get.fill(row, m)
+			get.fill(set.rows, n, m)
 			rec.Fields = m
 			b.records = append(b.records, staged{set: setIdx, row: int32(n)})
 			if batch = append(batch, rec); len(batch) == scanBatch {
-				return flush()
+				if err := flush(); err != nil {
+					return err
+				}
 			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("staged %s/%s: %w", ref.Source, ref.Stream, err)
 		}
 	}
 	if err := flush(); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/desilo/desilo/core/identity"
 	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/rowset"
 	"github.com/desilo/desilo/core/sink/parquet"
 )
 
@@ -47,6 +48,7 @@ type fieldCol struct {
 	col  int    // column position, or -1 for an external id
 	id   string // the external id's name, for "ids.<name>"
 	typ  model.Type
+	list bool
 }
 
 func col(t *model.Table, name string) int {
@@ -69,32 +71,35 @@ func newFieldReader(t *model.Table, fields []string) *fieldReader {
 			continue
 		}
 		if i := col(t, f); i >= 0 {
-			r.fields = append(r.fields, fieldCol{name: f, col: i, typ: t.Columns[i].Type})
+			r.fields = append(r.fields, fieldCol{name: f, col: i, typ: t.Columns[i].Type, list: t.Columns[i].List})
 		}
 	}
 	return r
 }
 
-// fill puts the row's key-field values into m (cleared first).
-func (r *fieldReader) fill(row []any, m map[string][]string) {
+// fill puts the key-field values of row i of set into m (cleared first).
+func (r *fieldReader) fill(set *rowset.Set, i int, m map[string][]string) {
 	clear(m)
 	for _, f := range r.fields {
 		if f.col < 0 {
-			pairs, _ := row[r.ids].([]string)
-			for _, p := range pairs {
+			var pairs [8]string
+			for _, p := range set.AppendStrings(pairs[:0], i, r.ids) {
 				if name, v, ok := model.SplitPair(p); ok && name == f.id && v != "" {
 					m[f.name] = append(m[f.name], v)
 				}
 			}
 			continue
 		}
-		switch v := row[f.col].(type) {
-		case string:
-			if v != "" {
+		if f.typ == model.String {
+			if v := set.String(i, f.col); v != "" {
 				m[f.name] = append(m[f.name], v)
 			}
-		case []string:
-			m[f.name] = append(m[f.name], v...)
+			if f.list {
+				m[f.name] = set.AppendStrings(m[f.name], i, f.col)
+			}
+			continue
+		}
+		switch v := set.Value(i, f.col).(type) {
 		case time.Time:
 			layout := time.RFC3339
 			if f.typ == model.Date {
@@ -119,11 +124,11 @@ func str(row []any, i int) string {
 	return s
 }
 
-// seen is when a record was first seen: created_at, else updated_at.
-func seen(row []any, created, updated int) time.Time {
-	for _, i := range []int{created, updated} {
-		if i >= 0 {
-			if t, ok := row[i].(time.Time); ok {
+// seen is when row i of set was first seen: created_at, else updated_at.
+func seen(set *rowset.Set, i, created, updated int) time.Time {
+	for _, c := range []int{created, updated} {
+		if c >= 0 {
+			if t, ok := set.Time(i, c); ok {
 				return t
 			}
 		}

@@ -404,3 +404,76 @@ func (a *arena) bytes() int64 {
 	}
 	return n
 }
+
+// Column-wise filling, for readers of columnar files: Extend adds null
+// rows, then the Put methods set values of those rows column by column.
+// A list column's rows must be filled in ascending row order.
+
+// Extend adds n null rows and returns the index of the first.
+func (s *Set) Extend(n int) int {
+	first := s.n
+	s.n += n
+	return first
+}
+
+// PutWord sets scalar column col of row i to an encoded value: Integer
+// as int64 bits, Number as float64 bits, Boolean as 0 or 1, Timestamp
+// as Unix microseconds, Date as days since the epoch. Not for String
+// columns: see PutString.
+func (s *Set) PutWord(i, col int, w uint64) {
+	c := &s.cols[col]
+	c.grow(i)
+	c.vals[i] = w
+	setBit(c.valid, i)
+}
+
+// PutString sets String column col of row i to a copy of b.
+func (s *Set) PutString(i, col int, b []byte) {
+	c := &s.cols[col]
+	c.grow(i)
+	c.vals[i] = s.text.addBytes(b)
+	setBit(c.valid, i)
+}
+
+// PutEmptyList makes list column col of row i an empty list rather than
+// null.
+func (s *Set) PutEmptyList(i, col int) {
+	c := &s.cols[col]
+	c.grow(i)
+	setBit(c.valid, i)
+}
+
+// AddItem appends an encoded item (see PutWord) to list column col of
+// row i.
+func (s *Set) AddItem(i, col int, w uint64) {
+	c := &s.cols[col]
+	c.grow(i)
+	c.items = append(c.items, w)
+	c.ends[i] = uint32(len(c.items))
+	setBit(c.valid, i)
+}
+
+// AddStringItem appends a copy of b to String list column col of row i.
+func (s *Set) AddStringItem(i, col int, b []byte) {
+	s.AddItem(i, col, s.text.addBytes(b))
+}
+
+// AppendStrings appends the items of String list column col of row i to
+// dst, without copying their bytes.
+func (s *Set) AppendStrings(dst []string, i, col int) []string {
+	c := &s.cols[col]
+	if !c.list || c.typ != model.String || c.isNull(i) {
+		return dst
+	}
+	for _, w := range c.items[c.itemsEnd(i):c.ends[i]] {
+		dst = append(dst, s.text.get(w))
+	}
+	return dst
+}
+
+func (a *arena) addBytes(b []byte) uint64 {
+	if len(b) >= bigLen {
+		return a.add(string(b))
+	}
+	return a.add(unsafe.String(unsafe.SliceData(b), len(b))) // add copies short strings
+}

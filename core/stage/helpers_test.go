@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/rowset"
 )
 
 // open takes the run lock of dir and opens its store; the lock is released
@@ -118,6 +120,8 @@ func finish(t testing.TB, x *Extract) {
 }
 
 // emails scans crm/contacts and returns "key=email" per record, sorted.
+// Every test that looks at the staged records this way also checks that
+// ScanInto reads the same rows as Scan.
 func emails(t testing.TB, s *Store) []string {
 	t.Helper()
 	var out []string
@@ -130,7 +134,42 @@ func emails(t testing.TB, s *Store) []string {
 		t.Fatal(err)
 	}
 	sort.Strings(out)
+	scanIntoMatches(t, s, "crm", "contacts", customerRecord)
 	return out
+}
+
+// scanIntoMatches checks that ScanInto appends the rows Scan yields, in
+// the same order, after rows already in the set.
+func scanIntoMatches(t testing.TB, s *Store, source, stream string, tb *model.Table) {
+	t.Helper()
+	var want [][]any
+	err := s.Scan(context.Background(), source, stream, func(row []any) error {
+		want = append(want, row)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := rowset.New(tb)
+	first := make([]any, len(tb.Columns))
+	first[0] = "already here"
+	if err := set.Append(first); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ScanInto(context.Background(), source, stream, set); err != nil {
+		t.Fatalf("ScanInto: %v", err)
+	}
+	if set.Len() != len(want)+1 {
+		t.Fatalf("ScanInto: %d rows, Scan %d", set.Len()-1, len(want))
+	}
+	if got := set.Row(0, nil); !reflect.DeepEqual(got, first) {
+		t.Fatalf("ScanInto changed the row before it: %#v", got)
+	}
+	for i, w := range want {
+		if got := set.Row(i+1, nil); !reflect.DeepEqual(got, w) {
+			t.Fatalf("ScanInto row %d:\n got %#v\nwant %#v", i, got, w)
+		}
+	}
 }
 
 func state(t testing.TB, s *Store) string {
