@@ -72,6 +72,7 @@ type Builder struct {
 	out      outCols
 	outWidth int
 	evWidth  int
+	reads    map[string][]int // per input table, the columns read
 	stats    Stats
 
 	// Per-call state and buffers, reused between customers.
@@ -218,6 +219,7 @@ func checkRule(field string, r config.Rule) error {
 type resolver struct {
 	t    *model.Table
 	errs []error
+	used []int // the columns found, in the order asked for
 }
 
 func (r *resolver) col(name string, typ model.Type, list bool) int {
@@ -226,6 +228,7 @@ func (r *resolver) col(name string, typ model.Type, list bool) int {
 		r.errs = append(r.errs, fmt.Errorf("table %s has no column %q", r.t.Name, name))
 		return 0
 	}
+	r.used = append(r.used, i)
 	if c := r.t.Columns[i]; c.Type != typ || c.List != list {
 		r.errs = append(r.errs, fmt.Errorf("table %s column %q is %v (list %v), want %v (list %v)", r.t.Name, name, c.Type, c.List, typ, list))
 	}
@@ -297,11 +300,21 @@ func (b *Builder) resolve() error {
 		rfmRecency: integer("rfm_recency_days"), rfmFreq: integer("rfm_frequency"), rfmMoney: out.num("rfm_monetary"),
 	}
 	b.outWidth, b.evWidth = len(out.t.Columns), len(e.t.Columns)
+	b.reads = map[string][]int{}
+	for _, r := range rs[:5] {
+		b.reads[r.t.Name] = slices.Compact(slices.Sorted(slices.Values(r.used)))
+	}
 	for _, r := range rs {
 		errs = append(errs, r.errs...)
 	}
 	return errors.Join(errs...)
 }
+
+// Reads lists the columns of an input table (customer_record, order,
+// ticket, message, event) that Profile and Journey read, ascending. Rows
+// given to them need only these; the other columns may be nil. A caller
+// that materializes rows for profiles can skip the rest.
+func (b *Builder) Reads(table string) []int { return b.reads[table] }
 
 // Stats returns what the builder left out so far, over all customers.
 func (b *Builder) Stats() Stats { return b.stats }

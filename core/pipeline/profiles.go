@@ -1,0 +1,243 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/profile"
+	"github.com/desilo/desilo/core/rowset"
+	"github.com/desilo/desilo/core/sink/parquet"
+)
+
+// profileChunk is how many records one profile job takes (rounded up to
+// the end of a customer).
+const profileChunk = 1 << 14
+
+// profiles groups the records by customer and builds each profile, in
+// customer id order. Chunks of customers are built on all cores; their
+// results are taken in order, so the output does not depend on the
+// number of cores. The journey (event rows) is written straight into the
+// snapshot's event table; customer rows are kept (in typed columns) for
+// the RFM scores, which need every customer.
+func (b *builder) profiles(ctx context.Context) error {
+	cfg := b.opts.Config
+	opts := profile.Options{
+		Survivorship:  cfg.Profile.Survivorship,
+		AsOf:          b.opts.Now().UTC(),
+		DefaultRegion: cfg.Identity.DefaultRegion,
+	}
+	if _, err := profile.New(opts); err != nil { // a config error, before any output exists
+		return err
+	}
+	var err error
+	if b.snap, err = parquet.Begin(ctx, cfg.Output.Parquet.Path, b.opts.RunID); err != nil {
+		return err
+	}
+	if err := b.startBackground(ctx); err != nil {
+		return err
+	}
+	events, err := b.openTable("event")
+	if err != nil {
+		return err
+	}
+	b.customers = rowset.New(model.MustLoad("customer"))
+	if b.rfm, err = profile.NewRFM(); err != nil {
+		return err
+	}
+	jobs := b.chunks(b.byCustomer())
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	workers := runtime.GOMAXPROCS(0)
+	// A job is handed out only with a token, returned when its result is
+	// taken: at most 2 results per worker wait in memory.
+	tokens := make(chan struct{}, 2*workers)
+	next := make(chan *profileJob)
+	wg.Go(func() {
+		defer close(next)
+		for _, j := range jobs {
+			select {
+			case tokens <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case next <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	for range workers {
+		wg.Go(func() {
+			p, err := b.newProfiler(opts)
+			for j := range next {
+				if err == nil {
+					j.err = p.run(ctx, j)
+				} else {
+					j.err = err
+				}
+				close(j.done)
+			}
+		})
+	}
+	return b.fill(events, func(emitEvent func([]any) error) error {
+		for _, j := range jobs {
+			select {
+			case <-j.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			<-tokens
+			if j.err != nil {
+				return j.err
+			}
+			for _, row := range j.customers {
+				if err := b.rfm.Add(b.customers.Len(), row); err != nil {
+					return err
+				}
+				if err := b.customers.Append(row); err != nil {
+					return fmt.Errorf("customer %v: %w", row[0], err)
+				}
+			}
+			for _, row := range j.events {
+				if err := emitEvent(row); err != nil {
+					return err
+				}
+			}
+			j.customers, j.events = nil, nil
+		}
+		return nil
+	})
+}
+
+// profileJob is a run of whole customers' records, in customer order,
+// and once done its customer and event rows.
+type profileJob struct {
+	order     []int // indexes into builder.records
+	done      chan struct{}
+	err       error
+	customers [][]any
+	events    [][]any
+}
+
+// chunks cuts the records, in customer order, into jobs that end where a
+// customer does.
+func (b *builder) chunks(order []int) []*profileJob {
+	var jobs []*profileJob
+	for len(order) > 0 {
+		n := min(profileChunk, len(order))
+		for n < len(order) && b.customerOf(order[n]) == b.customerOf(order[n-1]) {
+			n++
+		}
+		jobs = append(jobs, &profileJob{order: order[:n], done: make(chan struct{})})
+		order = order[n:]
+	}
+	return jobs
+}
+
+func (b *builder) customerOf(i int) string {
+	return b.result.Records[b.records[i].assign].CustomerID
+}
+
+// profiler builds the profiles of jobs on one goroutine.
+type profiler struct {
+	b     *builder
+	pb    *profile.Builder
+	width int
+	pools map[string]*rowPool // per entity
+}
+
+func (b *builder) newProfiler(opts profile.Options) (*profiler, error) {
+	pb, err := profile.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &profiler{b: b, pb: pb, width: len(model.MustLoad("customer").Columns), pools: map[string]*rowPool{}}
+	// Only the columns profiles read are materialized, into buffers
+	// reused from one customer to the next: profile and journey keep
+	// none of them.
+	for e, t := range model.Mapped {
+		p.pools[e] = &rowPool{width: len(model.MustLoad(t).Columns), cols: pb.Reads(t)}
+	}
+	return p, nil
+}
+
+func (p *profiler) run(ctx context.Context, j *profileJob) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b := p.b
+	var rec profile.Records
+	flush := func() error {
+		if rec.CustomerID == "" {
+			return nil
+		}
+		row := make([]any, p.width)
+		if err := p.pb.Profile(&rec, row); err != nil {
+			return fmt.Errorf("customer %s: %w", rec.CustomerID, err)
+		}
+		j.customers = append(j.customers, row)
+		err := p.pb.Journey(&rec, func(ev []any) error {
+			j.events = append(j.events, slices.Clone(ev))
+			return nil
+		})
+		for _, pool := range p.pools {
+			pool.used = 0
+		}
+		return err
+	}
+	for _, i := range j.order {
+		r := b.records[i]
+		if id := b.result.Records[r.assign].CustomerID; id != rec.CustomerID {
+			if err := flush(); err != nil {
+				return err
+			}
+			rec = profile.Records{CustomerID: id, Customers: rec.Customers[:0], Orders: rec.Orders[:0],
+				Tickets: rec.Tickets[:0], Messages: rec.Messages[:0], Events: rec.Events[:0]}
+		}
+		set := &b.sets[r.set]
+		pool := p.pools[set.entity]
+		if pool == nil {
+			continue
+		}
+		row := pool.next()
+		set.rows.Columns(int(r.row), pool.cols, row)
+		row[set.customerID] = rec.CustomerID
+		switch set.entity {
+		case "customer":
+			rec.Customers = append(rec.Customers, row)
+		case "order":
+			rec.Orders = append(rec.Orders, row)
+		case "ticket":
+			rec.Tickets = append(rec.Tickets, row)
+		case "message":
+			rec.Messages = append(rec.Messages, row)
+		case "event":
+			rec.Events = append(rec.Events, row)
+		}
+	}
+	return flush()
+}
+
+// rowPool hands out row buffers of one width, reused after reset; only
+// the columns in cols are ever set in them.
+type rowPool struct {
+	width int
+	cols  []int
+	rows  [][]any
+	used  int
+}
+
+func (p *rowPool) next() []any {
+	if p.used == len(p.rows) {
+		p.rows = append(p.rows, make([]any, p.width))
+	}
+	p.used++
+	return p.rows[p.used-1]
+}
