@@ -45,6 +45,7 @@ func (b *builder) profiles(ctx context.Context) error {
 		return err
 	}
 	b.customers = rowset.New(model.MustLoad("customer"))
+	b.customers.Reserve(b.result.Counts.Customers)
 	if b.rfm, err = profile.NewRFM(); err != nil {
 		return err
 	}

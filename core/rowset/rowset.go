@@ -26,10 +26,11 @@ import (
 // concurrent writes; any number of readers may read rows that were
 // appended before they started.
 type Set struct {
-	table *model.Table
-	n     int
-	cols  []column
-	text  arena
+	table   *model.Table
+	n       int
+	reserve int // rows to make room for when a column allocates
+	cols    []column
+	text    arena
 }
 
 // column holds one column's values. Columns are filled lazily: while a
@@ -57,6 +58,10 @@ func New(t *model.Table) *Set {
 	}
 	return s
 }
+
+// Reserve makes columns that allocate room for n rows at once, for a
+// caller that knows how many rows it will append.
+func (s *Set) Reserve(n int) { s.reserve = n }
 
 // Table is the table of the rows.
 func (s *Set) Table() *model.Table { return s.table }
@@ -88,12 +93,12 @@ func (s *Set) put(i int, v any) error {
 	c := &s.cols[i]
 	if v == nil {
 		if c.valid != nil {
-			c.grow(s.n)
+			c.grow(s.n, max(s.n, s.reserve))
 		}
 		return nil
 	}
 	if c.list {
-		c.grow(s.n) // before the items: rows before n end where they start
+		c.grow(s.n, max(s.n, s.reserve)) // before the items: rows before n end where they start
 		if err := s.appendList(c, v); err != nil {
 			return err
 		}
@@ -109,28 +114,38 @@ func (s *Set) put(i int, v any) error {
 	if err != nil {
 		return err
 	}
-	c.grow(s.n)
+	c.grow(s.n, max(s.n, s.reserve))
 	c.vals[s.n] = w
 	setBit(c.valid, s.n)
 	return nil
 }
 
 // grow makes row n of the column exist (as null), allocating the column's
-// storage on its first non-null value.
-func (c *column) grow(n int) {
-	words := n/64 + 1
-	for len(c.valid) < words {
-		c.valid = append(c.valid, 0)
-	}
+// storage on its first non-null value. rows is how many rows the set
+// will hold at least: a column filled column-wise (after Extend) gets
+// exactly that capacity instead of append's doubling.
+func (c *column) grow(n, rows int) {
+	c.valid = extend(c.valid, n/64+1, (rows+63)/64, 0)
 	if c.list {
-		for len(c.ends) <= n {
-			c.ends = append(c.ends, uint32(len(c.items)))
-		}
+		c.ends = extend(c.ends, n+1, rows, uint32(len(c.items)))
 		return
 	}
-	for len(c.vals) <= n {
-		c.vals = append(c.vals, 0)
+	c.vals = extend(c.vals, n+1, rows, 0)
+}
+
+// extend lengthens s to n elements of value v, with capacity hint when
+// it must reallocate and hint is enough.
+func extend[T any](s []T, n, hint int, v T) []T {
+	if len(s) >= n {
+		return s
 	}
+	if cap(s) < n && hint >= n {
+		s = append(make([]T, 0, hint), s...)
+	}
+	for len(s) < n {
+		s = append(s, v)
+	}
+	return s
 }
 
 // truncate drops rows from n on (only the row being appended can exist
@@ -431,7 +446,7 @@ func (s *Set) Extend(n int) int {
 // columns: see PutString.
 func (s *Set) PutWord(i, col int, w uint64) {
 	c := &s.cols[col]
-	c.grow(i)
+	c.grow(i, max(s.n, s.reserve))
 	c.vals[i] = w
 	setBit(c.valid, i)
 }
@@ -439,7 +454,7 @@ func (s *Set) PutWord(i, col int, w uint64) {
 // PutString sets String column col of row i to a copy of b.
 func (s *Set) PutString(i, col int, b []byte) {
 	c := &s.cols[col]
-	c.grow(i)
+	c.grow(i, max(s.n, s.reserve))
 	c.vals[i] = s.text.addBytes(b)
 	setBit(c.valid, i)
 }
@@ -448,7 +463,7 @@ func (s *Set) PutString(i, col int, b []byte) {
 // null.
 func (s *Set) PutEmptyList(i, col int) {
 	c := &s.cols[col]
-	c.grow(i)
+	c.grow(i, max(s.n, s.reserve))
 	setBit(c.valid, i)
 }
 
@@ -456,7 +471,7 @@ func (s *Set) PutEmptyList(i, col int) {
 // row i.
 func (s *Set) AddItem(i, col int, w uint64) {
 	c := &s.cols[col]
-	c.grow(i)
+	c.grow(i, max(s.n, s.reserve))
 	c.items = append(c.items, w)
 	c.ends[i] = uint32(len(c.items))
 	setBit(c.valid, i)
