@@ -66,7 +66,13 @@ func randomRecords(rng *rand.Rand, people int) []Record {
 	return recs
 }
 
-func serialize(res *Result) string { return fmt.Sprintf("%+v", *res) }
+// serialize prints a result for comparison, without Added: that maps the
+// input order, which differs on purpose.
+func serialize(res *Result) string {
+	r := *res
+	r.Added = nil
+	return fmt.Sprintf("%+v", r)
+}
 
 func TestShuffledInputGivesSameResult(t *testing.T) {
 	for seed := uint64(1); seed <= 10; seed++ {
@@ -169,5 +175,39 @@ func TestAddMatchesAddBatch(t *testing.T) {
 	}
 	if serialize(one) != serialize(batch) {
 		t.Error("Add and AddBatch gave different results")
+	}
+}
+
+// Added points from each record, in the order it was added, to its
+// assignment, whatever that order.
+func TestAddedMapsAddOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	recs := randomRecords(rng, 300)
+	rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+	ix, err := NewIndex(propRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := len(recs) / 2
+	for _, r := range recs[:half] {
+		if err := ix.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ix.AddBatch(context.Background(), recs[half:]); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ix.Resolve(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Added) != len(recs) {
+		t.Fatalf("Added has %d entries for %d records", len(res.Added), len(recs))
+	}
+	for i, r := range recs {
+		want := RecordRef{r.Source, r.Stream, r.Key}
+		if got := res.Records[res.Added[i]].RecordRef; got != want {
+			t.Fatalf("record %d added: Added points to %v, want %v", i, got, want)
+		}
 	}
 }

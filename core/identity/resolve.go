@@ -121,6 +121,7 @@ func (s *resolver) order() error {
 			e.rec = pos[e.rec]
 		}
 	}
+	s.res.Added = pos
 	return nil
 }
 

@@ -14,6 +14,10 @@ type Result struct {
 	// Records holds one assignment per record, sorted by (Source,
 	// Stream, Key); Link.Record and Link.Via index this slice.
 	Records []Assignment
+	// Added maps the order records were added in (Add, AddBatch) to
+	// their position in Records: Records[Added[i]] is the i-th record
+	// added. It saves callers that kept records in that order a search.
+	Added []int32
 	// Merges lists each previous customer id that was absorbed, sorted
 	// by the absorbed id.
 	Merges []Merge

@@ -262,15 +262,11 @@ func (b *builder) resolve(ctx context.Context) error {
 	}
 	b.result = res
 	b.index = nil // the index is the largest thing in memory; let it go
+	if len(res.Added) != len(b.records) {
+		return fmt.Errorf("identity resolved %d records, %d were staged", len(res.Added), len(b.records))
+	}
 	for i := range b.records {
-		r := &b.records[i]
-		set := &b.sets[r.set]
-		ref := identity.RecordRef{Source: set.source, Stream: set.stream, Key: set.rows.String(int(r.row), set.key)}
-		idx, ok := res.Find(ref)
-		if !ok {
-			return fmt.Errorf("record %s/%s/%s has no assignment", ref.Source, ref.Stream, ref.Key)
-		}
-		r.assign = int32(idx)
+		b.records[i].assign = res.Added[i]
 	}
 	c := res.Counts
 	b.sum.Customers, b.sum.Merges = int64(c.Customers), int64(c.Merges)
