@@ -151,7 +151,12 @@ type profiler struct {
 	b     *builder
 	pb    *profile.Builder
 	width int
-	pools map[string]*rowPool // per entity
+	reads map[string][]int // per entity: the columns profiles read
+	// Per job, reused: the records' rows, and which records of the job
+	// come from each staged set.
+	slab  []any
+	rows  [][]any
+	bySet map[int32][]int32
 }
 
 func (b *builder) newProfiler(opts profile.Options) (*profiler, error) {
@@ -159,14 +164,53 @@ func (b *builder) newProfiler(opts profile.Options) (*profiler, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &profiler{b: b, pb: pb, width: len(model.MustLoad("customer").Columns), pools: map[string]*rowPool{}}
-	// Only the columns profiles read are materialized, into buffers
-	// reused from one customer to the next: profile and journey keep
-	// none of them.
+	p := &profiler{b: b, pb: pb, width: len(model.MustLoad("customer").Columns),
+		reads: map[string][]int{}, bySet: map[int32][]int32{}}
 	for e, t := range model.Mapped {
-		p.pools[e] = &rowPool{width: len(model.MustLoad(t).Columns), cols: pb.Reads(t)}
+		p.reads[e] = pb.Reads(t)
 	}
 	return p, nil
+}
+
+// materialize fills p.rows with the job's rows, holding only the columns
+// profiles read. It goes set by set and column by column: the records of
+// a job are scattered over the sets, and reading one column array at a
+// time keeps the working set small enough for the CPU's caches, where
+// row by row every read is a miss.
+func (p *profiler) materialize(j *profileJob) {
+	b := p.b
+	need := 0
+	for k := range p.bySet {
+		p.bySet[k] = p.bySet[k][:0]
+	}
+	for n, i := range j.order {
+		r := b.records[i]
+		need += len(b.sets[r.set].rows.Table().Columns)
+		p.bySet[r.set] = append(p.bySet[r.set], int32(n))
+	}
+	if cap(p.slab) < need {
+		p.slab = make([]any, need)
+	}
+	p.slab = p.slab[:need]
+	clear(p.slab)
+	p.rows = p.rows[:0]
+	off := 0
+	for _, i := range j.order {
+		w := len(b.sets[b.records[i].set].rows.Table().Columns)
+		p.rows = append(p.rows, p.slab[off:off+w:off+w])
+		off += w
+	}
+	for si, members := range p.bySet {
+		set := &b.sets[si]
+		for _, c := range p.reads[set.entity] {
+			for _, n := range members {
+				p.rows[n][c] = set.rows.Value(int(b.records[j.order[n]].row), c)
+			}
+		}
+		for _, n := range members {
+			p.rows[n][set.customerID] = b.customerOf(j.order[n])
+		}
+	}
 }
 
 func (p *profiler) run(ctx context.Context, j *profileJob) error {
@@ -174,6 +218,7 @@ func (p *profiler) run(ctx context.Context, j *profileJob) error {
 		return err
 	}
 	b := p.b
+	p.materialize(j)
 	var rec profile.Records
 	flush := func() error {
 		if rec.CustomerID == "" {
@@ -184,16 +229,12 @@ func (p *profiler) run(ctx context.Context, j *profileJob) error {
 			return fmt.Errorf("customer %s: %w", rec.CustomerID, err)
 		}
 		j.customers = append(j.customers, row)
-		err := p.pb.Journey(&rec, func(ev []any) error {
+		return p.pb.Journey(&rec, func(ev []any) error {
 			j.events = append(j.events, slices.Clone(ev))
 			return nil
 		})
-		for _, pool := range p.pools {
-			pool.used = 0
-		}
-		return err
 	}
-	for _, i := range j.order {
+	for n, i := range j.order {
 		r := b.records[i]
 		if id := b.result.Records[r.assign].CustomerID; id != rec.CustomerID {
 			if err := flush(); err != nil {
@@ -202,15 +243,8 @@ func (p *profiler) run(ctx context.Context, j *profileJob) error {
 			rec = profile.Records{CustomerID: id, Customers: rec.Customers[:0], Orders: rec.Orders[:0],
 				Tickets: rec.Tickets[:0], Messages: rec.Messages[:0], Events: rec.Events[:0]}
 		}
-		set := &b.sets[r.set]
-		pool := p.pools[set.entity]
-		if pool == nil {
-			continue
-		}
-		row := pool.next()
-		set.rows.Columns(int(r.row), pool.cols, row)
-		row[set.customerID] = rec.CustomerID
-		switch set.entity {
+		row := p.rows[n]
+		switch b.sets[r.set].entity {
 		case "customer":
 			rec.Customers = append(rec.Customers, row)
 		case "order":
@@ -224,21 +258,4 @@ func (p *profiler) run(ctx context.Context, j *profileJob) error {
 		}
 	}
 	return flush()
-}
-
-// rowPool hands out row buffers of one width, reused after reset; only
-// the columns in cols are ever set in them.
-type rowPool struct {
-	width int
-	cols  []int
-	rows  [][]any
-	used  int
-}
-
-func (p *rowPool) next() []any {
-	if p.used == len(p.rows) {
-		p.rows = append(p.rows, make([]any, p.width))
-	}
-	p.used++
-	return p.rows[p.used-1]
 }

@@ -274,15 +274,6 @@ func (s *Set) Row(i int, dst []any) []any {
 	return dst
 }
 
-// Columns sets only the listed columns of row i in dst (which must have
-// the table's width) and leaves the others as they are: for readers that
-// need a few columns of a wide row.
-func (s *Set) Columns(i int, cols []int, dst []any) {
-	for _, j := range cols {
-		dst[j] = s.Value(i, j)
-	}
-}
-
 // Value returns column col of row i in the core/model representation.
 func (s *Set) Value(i, col int) any {
 	c := &s.cols[col]
