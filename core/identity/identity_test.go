@@ -32,7 +32,7 @@ var emailPhone = Rules{
 	DefaultRegion: "DE",
 }
 
-func mustResolve(t *testing.T, recs []Record, rules Rules, prev map[RecordRef]string) *Result {
+func mustResolve(t *testing.T, recs []Record, rules Rules, prev Previous) *Result {
 	t.Helper()
 	res, err := Resolve(context.Background(), recs, rules, prev)
 	if err != nil {
@@ -345,8 +345,8 @@ func TestBridgeMerge(t *testing.T) {
 	}
 }
 
-func previousOf(res *Result) map[RecordRef]string {
-	m := map[RecordRef]string{}
+func previousOf(res *Result) PreviousMap {
+	m := PreviousMap{}
 	for _, a := range res.Records {
 		m[a.RecordRef] = a.CustomerID
 	}

@@ -12,7 +12,7 @@ import (
 // Resolve links records by rules. previous maps each record of the
 // previous run to its customer id (nil for a first run); it only decides
 // the merge rows, never the ids.
-func Resolve(ctx context.Context, records []Record, rules Rules, previous map[RecordRef]string) (*Result, error) {
+func Resolve(ctx context.Context, records []Record, rules Rules, previous Previous) (*Result, error) {
 	ix, err := NewIndex(rules)
 	if err != nil {
 		return nil, err
@@ -27,7 +27,7 @@ const checkEvery = 1 << 14
 
 // Resolve links the added records; see the package documentation for the
 // rules. It consumes the index: a second call fails.
-func (ix *Index) Resolve(ctx context.Context, previous map[RecordRef]string) (*Result, error) {
+func (ix *Index) Resolve(ctx context.Context, previous Previous) (*Result, error) {
 	if ix.resolved {
 		return nil, errors.New("identity: index already resolved")
 	}
@@ -35,7 +35,7 @@ func (ix *Index) Resolve(ctx context.Context, previous map[RecordRef]string) (*R
 	s := &resolver{ix: ix, arena: ix.arena.String(), ctx: ctx}
 	defer func() { ix.recs, ix.entries, ix.arena = nil, nil, strings.Builder{} }()
 	steps := []func() error{s.order, s.group, s.union, s.assign, s.explain}
-	if len(previous) > 0 {
+	if previous != nil && previous.Len() > 0 {
 		steps = append(steps, func() error { return s.merge(previous) })
 	}
 	for _, step := range steps {
@@ -474,7 +474,7 @@ func (s *resolver) explain() error {
 
 // merge writes one merge row for each previous id that no cluster keeps:
 // it points to the cluster holding the id's earliest record.
-func (s *resolver) merge(previous map[RecordRef]string) error {
+func (s *resolver) merge(previous Previous) error {
 	recs := s.res.Records
 	current := make(map[string]bool, s.res.Counts.Customers)
 	for i := range recs {
@@ -485,7 +485,7 @@ func (s *resolver) merge(previous map[RecordRef]string) error {
 		if err := s.tick(i); err != nil {
 			return err
 		}
-		p := previous[recs[i].RecordRef]
+		p := previous.Lookup(recs[i].RecordRef)
 		if p == "" || current[p] {
 			continue
 		}
@@ -499,13 +499,13 @@ func (s *resolver) merge(previous map[RecordRef]string) error {
 	slices.SortFunc(s.res.Merges, func(a, b Merge) int { return strings.Compare(a.Absorbed, b.Absorbed) })
 	s.res.Counts.Merges = len(s.res.Merges)
 	retired := map[string]bool{}
-	for _, p := range previous {
+	previous.Each(func(p string) {
 		if p != "" && !current[p] {
 			if _, absorbed := earliest[p]; !absorbed {
 				retired[p] = true
 			}
 		}
-	}
+	})
 	s.res.Counts.RetiredIDs = len(retired)
 	return nil
 }

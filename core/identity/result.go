@@ -111,11 +111,13 @@ func (r *Result) Path(i int) []Link {
 // Find returns the index of the record ref in Records.
 func (r *Result) Find(ref RecordRef) (int, bool) {
 	return slices.BinarySearchFunc(r.Records, ref, func(a Assignment, ref RecordRef) int {
-		return compareRefs(a.RecordRef, ref)
+		return CompareRefs(a.RecordRef, ref)
 	})
 }
 
-func compareRefs(a, b RecordRef) int {
+// CompareRefs orders records as Result.Records are: by source, stream,
+// then key.
+func CompareRefs(a, b RecordRef) int {
 	if c := strings.Compare(a.Source, b.Source); c != 0 {
 		return c
 	}
@@ -135,4 +137,27 @@ func CustomerID(ref RecordRef) string {
 	h.Write([]byte(ref.Key))
 	var sum [sha256.Size]byte
 	return "c_" + hex.EncodeToString(h.Sum(sum[:0])[:8])
+}
+
+// Previous is what an earlier resolution assigned: the customer id of
+// each record it saw. Resolve uses it to record merges.
+type Previous interface {
+	// Len is the number of records.
+	Len() int
+	// Lookup returns the customer id the record had, "" if it was not
+	// seen.
+	Lookup(RecordRef) string
+	// Each calls fn with each record's customer id.
+	Each(fn func(customerID string))
+}
+
+// PreviousMap is a Previous held in a map.
+type PreviousMap map[RecordRef]string
+
+func (m PreviousMap) Len() int                  { return len(m) }
+func (m PreviousMap) Lookup(r RecordRef) string { return m[r] }
+func (m PreviousMap) Each(fn func(string)) {
+	for _, id := range m {
+		fn(id)
+	}
 }

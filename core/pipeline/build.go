@@ -252,7 +252,7 @@ func (b *builder) scan(ctx context.Context) error {
 }
 
 func (b *builder) resolve(ctx context.Context) error {
-	previous, err := previousAssignments(b.opts.Config.Output.Parquet.Path)
+	previous, err := previousAssignments(ctx, b.opts.Config.Output.Parquet.Path)
 	if err != nil {
 		return err
 	}

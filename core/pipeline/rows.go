@@ -1,9 +1,13 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -137,9 +141,8 @@ func seen(set *rowset.Set, i, created, updated int) time.Time {
 }
 
 // previousAssignments reads the current snapshot's identity links, so that
-// unchanged customers keep their ids and merges are recorded. No snapshot
-// yet means a first run.
-func previousAssignments(outDir string) (map[identity.RecordRef]string, error) {
+// merges are recorded. No snapshot yet means a first run (nil).
+func previousAssignments(ctx context.Context, outDir string) (identity.Previous, error) {
 	dir, m, err := parquet.Current(outDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -148,14 +151,67 @@ func previousAssignments(outDir string) (map[identity.RecordRef]string, error) {
 		return nil, err
 	}
 	t := model.MustLoad("identity_link")
-	src, stream, key, cust := col(t, "source"), col(t, "stream"), col(t, "record_key"), col(t, "customer_id")
-	prev := map[identity.RecordRef]string{}
-	err = parquet.ReadTable(dir, m, t, func(row []any) error {
-		prev[identity.RecordRef{Source: str(row, src), Stream: str(row, stream), Key: str(row, key)}] = str(row, cust)
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	mt, ok := m.Tables[t.Name]
+	if !ok {
+		return nil, fmt.Errorf("snapshot %s has no table %s", dir, t.Name)
 	}
-	return prev, nil
+	p := &previous{rows: rowset.New(t), src: col(t, "source"), stream: col(t, "stream"), key: col(t, "record_key"), cust: col(t, "customer_id")}
+	p.rows.Reserve(int(mt.Rows))
+	for _, f := range mt.Files {
+		if err := parquet.ReadInto(ctx, filepath.Join(dir, f), p.rows, "source", "stream", "record_key", "customer_id"); err != nil {
+			return nil, fmt.Errorf("previous identity links: %w", err)
+		}
+	}
+	p.sort()
+	return p, nil
+}
+
+// previous is the identity links of the current snapshot, in typed
+// columns, ordered by (source, stream, record_key) for lookups. desilo
+// writes them in that order; others' files are sorted here.
+type previous struct {
+	rows                   *rowset.Set
+	src, stream, key, cust int
+	order                  []int32 // nil when the rows are in order
+}
+
+func (p *previous) ref(i int) identity.RecordRef {
+	return identity.RecordRef{Source: p.rows.String(i, p.src), Stream: p.rows.String(i, p.stream), Key: p.rows.String(i, p.key)}
+}
+
+func (p *previous) sort() {
+	n := p.rows.Len()
+	for i := 1; i < n; i++ {
+		if identity.CompareRefs(p.ref(i-1), p.ref(i)) > 0 {
+			p.order = make([]int32, n)
+			for j := range p.order {
+				p.order[j] = int32(j)
+			}
+			slices.SortStableFunc(p.order, func(a, b int32) int { return identity.CompareRefs(p.ref(int(a)), p.ref(int(b))) })
+			return
+		}
+	}
+}
+
+func (p *previous) at(k int) int {
+	if p.order != nil {
+		return int(p.order[k])
+	}
+	return k
+}
+
+func (p *previous) Len() int { return p.rows.Len() }
+
+func (p *previous) Lookup(r identity.RecordRef) string {
+	k, ok := sort.Find(p.rows.Len(), func(k int) int { return identity.CompareRefs(r, p.ref(p.at(k))) })
+	if !ok {
+		return ""
+	}
+	return p.rows.String(p.at(k), p.cust)
+}
+
+func (p *previous) Each(fn func(string)) {
+	for i := range p.rows.Len() {
+		fn(p.rows.String(i, p.cust))
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 
 	pgo "github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/desilo/desilo/core/model"
 	"github.com/desilo/desilo/core/sink/parquet"
@@ -112,18 +111,9 @@ type segmentFile struct {
 	f     *os.File
 	pf    *pgo.File
 	table *model.Table
-	dest  []leafDest // per leaf column of the file
-	key   int        // leaf index of record_key, -1 if none
-	del   int        // leaf index of the deleted flag, -1 if none
-}
-
-// leafDest says where a file's leaf column goes in a model row.
-type leafDest struct {
-	col      int // model column index, -1 to skip
-	typ      model.Type
-	list     bool
-	nullable bool // the leaf may say null (optional scalar or list)
-	maxDef   int
+	dest  []parquet.Leaf // per leaf column of the file; Col -1 to skip
+	key   int            // leaf index of record_key, -1 if none
+	del   int            // leaf index of the deleted flag, -1 if none
 }
 
 func openSegmentFile(path string, t *model.Table) (*segmentFile, error) {
@@ -156,9 +146,9 @@ func (r *segmentFile) close() { r.f.Close() }
 // (the new column is nil). A column whose type changed is an error.
 func (r *segmentFile) mapColumns() error {
 	sch := r.pf.Schema()
-	r.dest = make([]leafDest, len(sch.Columns()))
+	r.dest = make([]parquet.Leaf, len(sch.Columns()))
 	for i := range r.dest {
-		r.dest[i].col = -1
+		r.dest[i].Col = -1
 	}
 	for i, c := range r.table.Columns {
 		path := []string{c.Name}
@@ -175,7 +165,7 @@ func (r *segmentFile) mapColumns() error {
 			}
 			continue
 		}
-		typ, ok := leafType(leaf.Node)
+		typ, ok := parquet.LeafType(leaf.Node)
 		if !ok || typ != c.Type || (leaf.MaxRepetitionLevel > 0) != c.List {
 			return fmt.Errorf("column %s is not a %s any more: run a full refresh of the source", c.Name, describe(c))
 		}
@@ -183,8 +173,8 @@ func (r *segmentFile) mapColumns() error {
 		if c.List {
 			nested = 1
 		}
-		r.dest[leaf.ColumnIndex] = leafDest{col: i, typ: c.Type, list: c.List,
-			nullable: leaf.MaxDefinitionLevel > nested, maxDef: leaf.MaxDefinitionLevel}
+		r.dest[leaf.ColumnIndex] = parquet.Leaf{Col: i, Type: c.Type, List: c.List,
+			Nullable: leaf.MaxDefinitionLevel > nested, MaxDef: leaf.MaxDefinitionLevel}
 		if c.Name == "record_key" {
 			r.key = leaf.ColumnIndex
 		}
@@ -207,32 +197,6 @@ func describe(c model.Column) string {
 	return c.Type.String()
 }
 
-// leafType is the model type a leaf column holds, as the Parquet sink
-// writes it.
-func leafType(n pgo.Node) (model.Type, bool) {
-	var lv format.LogicalTypeValue
-	if lt := n.Type().LogicalType(); lt != nil {
-		lv = lt.Value
-	}
-	switch n.Type().Kind() {
-	case pgo.ByteArray:
-		return model.String, true
-	case pgo.Int64:
-		if _, ok := lv.(*format.TimestampType); ok {
-			return model.Timestamp, true
-		}
-		return model.Integer, true
-	case pgo.Int32:
-		_, ok := lv.(*format.DateType)
-		return model.Date, ok
-	case pgo.Double:
-		return model.Number, true
-	case pgo.Boolean:
-		return model.Boolean, true
-	}
-	return 0, false
-}
-
 // winners reads the segment's keys and returns, per row, whether it is
 // the latest live version of its record: the last row of its key in this
 // segment, its key not seen in a newer segment, and not a tombstone.
@@ -243,7 +207,7 @@ func (r *segmentFile) winners(ctx context.Context, seen *keySet, seed maphash.Se
 	}
 	n := r.pf.NumRows()
 	hashes := make([]uint64, 0, n)
-	err := r.eachValue(ctx, r.key, func(v pgo.Value) {
+	err := parquet.EachValue(ctx, r.pf, r.key, func(v pgo.Value) {
 		hashes = append(hashes, maphash.Bytes(seed, v.ByteArray()))
 	})
 	if err != nil {
@@ -252,7 +216,7 @@ func (r *segmentFile) winners(ctx context.Context, seen *keySet, seed maphash.Se
 	keep := make([]bool, len(hashes))
 	if r.del >= 0 {
 		i := 0
-		err := r.eachValue(ctx, r.del, func(v pgo.Value) {
+		err := parquet.EachValue(ctx, r.pf, r.del, func(v pgo.Value) {
 			if i < len(keep) {
 				keep[i] = !v.Boolean() // live; winners are decided below
 			}
@@ -278,49 +242,6 @@ func (r *segmentFile) winners(ctx context.Context, seen *keySet, seed maphash.Se
 		}
 	}
 	return keep, nil
-}
-
-// eachValue calls fn with every value of a leaf column, in row order.
-// Byte slices are valid only during the call.
-func (r *segmentFile) eachValue(ctx context.Context, col int, fn func(pgo.Value)) error {
-	buf := make([]pgo.Value, 4096)
-	for _, rg := range r.pf.RowGroups() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		pages := rg.ColumnChunks()[col].Pages()
-		err := func() error {
-			defer pages.Close()
-			for {
-				p, err := pages.ReadPage()
-				if errors.Is(err, io.EOF) {
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				vr := p.Values()
-				for {
-					n, err := vr.ReadValues(buf)
-					for _, v := range buf[:n] {
-						fn(v)
-					}
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					if err != nil {
-						pgo.Release(p)
-						return err
-					}
-				}
-				pgo.Release(p)
-			}
-		}()
-		if err != nil {
-			return fmt.Errorf("staged segment %s: %w", r.path, err)
-		}
-	}
-	return nil
 }
 
 // rowBatch is how many rows are read from a row group at a time.
@@ -386,27 +307,27 @@ func (r *segmentFile) decode(row pgo.Row) []any {
 		for k < len(row) && row[k].Column() == col {
 			k++
 		}
-		if d := r.dest[col]; d.col >= 0 {
-			out[d.col] = d.value(row[j:k])
+		if d := r.dest[col]; d.Col >= 0 {
+			out[d.Col] = leafValue(d, row[j:k])
 		}
 		j = k
 	}
 	return out
 }
 
-// value decodes the values of one column of one row.
-func (d leafDest) value(vals []pgo.Value) any {
-	if !d.list {
+// leafValue decodes the values of one column of one row.
+func leafValue(d parquet.Leaf, vals []pgo.Value) any {
+	if !d.List {
 		if vals[0].IsNull() {
 			return nil
 		}
-		return parquet.DecodeScalar(d.typ, vals[0])
+		return parquet.DecodeScalar(d.Type, vals[0])
 	}
-	if len(vals) == 1 && vals[0].DefinitionLevel() < d.maxDef {
-		if d.nullable && vals[0].DefinitionLevel() == 0 {
+	if len(vals) == 1 && vals[0].DefinitionLevel() < d.MaxDef {
+		if d.Nullable && vals[0].DefinitionLevel() == 0 {
 			return nil
 		}
-		return parquet.DecodeList(d.typ, nil)
+		return parquet.DecodeList(d.Type, nil)
 	}
-	return parquet.DecodeList(d.typ, vals)
+	return parquet.DecodeList(d.Type, vals)
 }

@@ -7,10 +7,8 @@ import (
 	"math"
 	"path/filepath"
 
-	pgo "github.com/parquet-go/parquet-go"
-
-	"github.com/desilo/desilo/core/model"
 	"github.com/desilo/desilo/core/rowset"
+	"github.com/desilo/desilo/core/sink/parquet"
 )
 
 // ScanInto appends every record staged for source/stream to dst, which
@@ -78,80 +76,12 @@ func (r *segmentFile) into(ctx context.Context, keep []bool, dst *rowset.Set) er
 		return nil
 	}
 	for leaf, d := range r.dest {
-		if d.col < 0 {
+		if d.Col < 0 {
 			continue
 		}
-		row := -1
-		var bad error
-		err := r.eachValue(ctx, leaf, func(v pgo.Value) {
-			if v.RepetitionLevel() == 0 {
-				row++
-			}
-			if row >= len(at) {
-				bad = fmt.Errorf("staged segment %s: column %s has more rows than the file", r.path, r.table.Columns[d.col].Name)
-				return
-			}
-			i := at[row]
-			if i < 0 || bad != nil {
-				return
-			}
-			if !d.list {
-				if !v.IsNull() {
-					d.put(dst, int(i), v)
-				}
-				return
-			}
-			switch def := v.DefinitionLevel(); {
-			case def == 0 && d.nullable:
-				// a null list
-			case def < d.maxDef:
-				dst.PutEmptyList(int(i), d.col)
-			default:
-				d.addItem(dst, int(i), v)
-			}
-		})
-		if err == nil {
-			err = bad
-		}
-		if err == nil && row != len(at)-1 {
-			err = fmt.Errorf("staged segment %s: column %s has %d rows, the file %d", r.path, r.table.Columns[d.col].Name, row+1, len(at))
-		}
-		if err != nil {
-			return err
+		if err := parquet.FillColumn(ctx, r.pf, leaf, d, at, dst); err != nil {
+			return fmt.Errorf("staged segment %s, column %s: %w", r.path, r.table.Columns[d.Col].Name, err)
 		}
 	}
 	return nil
-}
-
-// word encodes a Parquet value of the leaf's type as rowset stores it.
-func (d leafDest) word(v pgo.Value) uint64 {
-	switch d.typ {
-	case model.Number:
-		return math.Float64bits(v.Double())
-	case model.Boolean:
-		if v.Boolean() {
-			return 1
-		}
-		return 0
-	case model.Date:
-		return uint64(int64(v.Int32()))
-	default: // Integer; Timestamp in Unix microseconds, as staged
-		return uint64(v.Int64())
-	}
-}
-
-func (d leafDest) put(dst *rowset.Set, i int, v pgo.Value) {
-	if d.typ == model.String {
-		dst.PutString(i, d.col, v.ByteArray())
-		return
-	}
-	dst.PutWord(i, d.col, d.word(v))
-}
-
-func (d leafDest) addItem(dst *rowset.Set, i int, v pgo.Value) {
-	if d.typ == model.String {
-		dst.AddStringItem(i, d.col, v.ByteArray())
-		return
-	}
-	dst.AddItem(i, d.col, d.word(v))
 }
