@@ -189,32 +189,35 @@ func (b *builder) scan(ctx context.Context) error {
 	// Identity parses every phone number and the profiles ask again: a
 	// cache that holds them all turns the second parse into a lookup.
 	normalize.GrowPhoneCache(int(rows))
+	// Streams are read into their sets one ahead of identity: reading is
+	// serial, identity's normalization runs on all cores, and overlapping
+	// them keeps both cores busy.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	read := make(chan scanned, 1)
+	go b.readSets(ctx, refs, fields, read)
+	defer func() {
+		cancel()
+		for range read { // let the reader finish
+		}
+	}()
 	// The batch's records and their field maps are reused batch to batch.
 	fieldMaps := make([]map[string][]string, scanBatch)
-	for _, ref := range refs {
-		t, err := model.Load(ref.Table)
-		if err != nil {
-			return err
+	for sc := range read {
+		if sc.err != nil {
+			return sc.err
 		}
-		get := newFieldReader(t, fields)
-		set := stagedSet{rows: rowset.New(t), entity: entityOf(t.Name), customerID: col(t, "customer_id"),
-			source: ref.Source, stream: ref.Stream, key: get.key}
-		if set.customerID < 0 || set.key < 0 {
-			return fmt.Errorf("staged %s/%s: table %s has no customer_id or record_key", ref.Source, ref.Stream, t.Name)
-		}
-		setIdx := int32(len(b.sets))
-		b.sets = append(b.sets, set)
-		if err := b.store.ScanInto(ctx, ref.Source, ref.Stream, set.rows); err != nil {
-			return fmt.Errorf("staged %s/%s: %w", ref.Source, ref.Stream, err)
-		}
+		set, get := sc.set, sc.get
 		if set.rows.Len() > math.MaxInt32-1 || len(b.records)+set.rows.Len() > math.MaxInt32-1 {
 			return fmt.Errorf("more than %d records", math.MaxInt32)
 		}
+		setIdx := int32(len(b.sets))
+		b.sets = append(b.sets, set)
 		for n := range set.rows.Len() {
 			// Key and Ref are the set's strings: identity keeps them at no
 			// extra cost.
 			rec := identity.Record{
-				Source: ref.Source, Stream: ref.Stream, Key: set.rows.String(n, get.key), Entity: set.entity,
+				Source: set.source, Stream: set.stream, Key: set.rows.String(n, get.key), Entity: set.entity,
 				Seen: seen(set.rows, n, get.created, get.updated),
 			}
 			if get.ref >= 0 {
@@ -235,6 +238,9 @@ func (b *builder) scan(ctx context.Context) error {
 			}
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := flush(); err != nil {
 		return err
 	}
@@ -249,6 +255,43 @@ func (b *builder) scan(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// scanned is one staged stream read into a set, or the error reading it.
+type scanned struct {
+	set stagedSet
+	get *fieldReader
+	err error
+}
+
+// readSets reads the staged streams into sets, in order, and closes out.
+func (b *builder) readSets(ctx context.Context, refs []stage.StreamRef, fields []string, out chan<- scanned) {
+	defer close(out)
+	for _, ref := range refs {
+		sc := scanned{}
+		t, err := model.Load(ref.Table)
+		if err == nil {
+			sc.get = newFieldReader(t, fields)
+			sc.set = stagedSet{rows: rowset.New(t), entity: entityOf(t.Name), customerID: col(t, "customer_id"),
+				source: ref.Source, stream: ref.Stream, key: sc.get.key}
+			if sc.set.customerID < 0 || sc.set.key < 0 {
+				err = fmt.Errorf("table %s has no customer_id or record_key", t.Name)
+			} else {
+				err = b.store.ScanInto(ctx, ref.Source, ref.Stream, sc.set.rows)
+			}
+		}
+		if err != nil {
+			sc.err = fmt.Errorf("staged %s/%s: %w", ref.Source, ref.Stream, err)
+		}
+		select {
+		case out <- sc:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func (b *builder) resolve(ctx context.Context) error {
