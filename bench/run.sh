@@ -9,7 +9,8 @@
 #   PEOPLE=100000 bench/run.sh   # a quicker run
 #
 # Results go to bench/results/<date>-<people>/ (summary.json, eval.json,
-# sync.log, cpu.pprof, heap.pprof, report.md); the data to $WORK (default a
+# sync.log, time.txt, cpu.pprof, heap.pprof; summary2.json, sync2.log and
+# time2.txt for the second sync; report.md); the data to $WORK (default a
 # temporary directory, removed at the end unless KEEP=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,11 @@ cd "$WORK/data"
   --log-format json --summary-json "$OUT/summary.json" \
   --cpuprofile "$OUT/cpu.pprof" --memprofile "$OUT/heap.pprof" 2>"$OUT/sync.log"
 "$BIN" eval -c desilo.yaml --truth truth.csv --json >"$OUT/eval.json"
+# A nightly run's shape: sync again with no source change. The build now
+# also reads the previous snapshot's identity links (merges, stable ids).
+echo "syncing again (no source change)"
+/usr/bin/time -v -o "$OUT/time2.txt" "$BIN" sync -c desilo.yaml \
+  --log-format json --summary-json "$OUT/summary2.json" 2>"$OUT/sync2.log"
 du -sb out/current/ >"$OUT/output-size.txt"
 du -sb .desilo/ >"$OUT/staging-size.txt"
 cd - >/dev/null
@@ -46,10 +52,15 @@ out, people, g0, g1 = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(s
 s = json.load(open(f"{out}/summary.json"))
 e = json.load(open(f"{out}/eval.json"))
 t = open(f"{out}/time.txt").read()
-rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
-wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", t).group(1)
-parts = [float(p) for p in wall.split(":")]
-secs = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+def timing(text):
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", text).group(1)
+    parts = [float(p) for p in wall.split(":")]
+    cpu = float(re.search(r"User time \(seconds\): ([\d.]+)", text).group(1)) + float(re.search(r"System time \(seconds\): ([\d.]+)", text).group(1))
+    return rss, sum(p * 60 ** i for i, p in enumerate(reversed(parts))), cpu
+rss_kb, secs, cpu_s = timing(t)
+s2 = json.load(open(f"{out}/summary2.json"))
+rss2_kb, secs2, cpu2_s = timing(open(f"{out}/time2.txt").read())
 records = sum(src["records"] for src in s["sources"])
 extract = max(src["duration"] for src in s["sources"])
 cpu = open("/proc/cpuinfo").read()
@@ -68,6 +79,7 @@ lines = [
     f"| source records | {records:,} |",
     f"| sync wall time | {secs:.1f} s |",
     f"| records per second, end to end | {records / secs:,.0f} |",
+    f"| CPU time (user + system, connector processes included) | {cpu_s:.1f} s ({cpu_s / records * 1e6:.1f} µs per record) |",
     f"| peak RSS | {rss_kb / 2**20:.2f} GiB ({rss_kb * 1024 / records:,.0f} bytes per source record) |",
     f"| extract (slowest source, sources run in parallel) | {extract:.1f} s |",
 ]
@@ -81,6 +93,14 @@ lines += [
 ]
 for src in s["sources"]:
     lines.append(f"| source {src['name']} | {src['records']:,} records in {src['duration']:.1f} s |")
+lines += [
+    f"| second sync (no source change): wall time | {secs2:.1f} s ({records / secs2:,.0f} records per second) |",
+    f"| second sync: peak RSS | {rss2_kb / 2**20:.2f} GiB ({rss2_kb * 1024 / records:,.0f} bytes per source record) |",
+    f"| second sync: CPU time | {cpu2_s:.1f} s |",
+    f"| second sync: extract (slowest source) | {max(src['duration'] for src in s2['sources']):.1f} s |",
+]
+for st in s2["build"]["stages"]:
+    lines.append(f"| second sync: build: {st['stage']} | {st['duration']:.1f} s |")
 open(f"{out}/report.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
