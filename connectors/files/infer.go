@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 )
 
@@ -18,7 +17,8 @@ const sampleSize = 1000
 // variants do too: every field may be null, integers become numbers, and
 // a field of mixed types is not restricted.
 func inferSchema(s *StreamConfig, paths []string) (json.RawMessage, error) {
-	types := map[string]map[string]bool{} // field -> JSON types seen
+	types := map[string]jsonKind{} // field -> JSON types seen
+	names := map[string]bool{}     // scratch: the names of a record
 	n := 0
 	for _, path := range paths {
 		if n >= sampleSize {
@@ -32,6 +32,10 @@ func inferSchema(s *StreamConfig, paths []string) (json.RawMessage, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Every record of a CSV file has the file's columns, as strings
+		// (CSV has no types; mappings convert): its first record says
+		// all, the others count.
+		csvSeen := false
 		for n < sampleSize {
 			r, err := rows.next()
 			if errors.Is(err, io.EOF) {
@@ -44,28 +48,21 @@ func inferSchema(s *StreamConfig, paths []string) (json.RawMessage, error) {
 			if r.reject != "" {
 				continue
 			}
-			value, err := decodeObject(r.data)
-			if err != nil {
+			n++
+			if ff.format == formatCSV && csvSeen {
+				continue
+			}
+			if err := recordTypes(r, ff.format == formatCSV, names, types); err != nil {
 				closer.Close()
 				return nil, fmt.Errorf("%s:%d: %w", path, r.line, err)
 			}
-			n++
-			for k, v := range value {
-				if types[k] == nil {
-					types[k] = map[string]bool{}
-				}
-				if ff.format == formatCSV {
-					types[k]["string"] = true // CSV has no types; mappings convert
-					continue
-				}
-				types[k][jsonType(v)] = true
-			}
+			csvSeen = ff.format == formatCSV
 		}
 		closer.Close()
 	}
 	props := make(map[string]any, len(types))
-	for field, seen := range types {
-		props[field] = fieldSchema(seen)
+	for field, kinds := range types {
+		props[field] = fieldSchema(kinds)
 	}
 	schema := map[string]any{
 		"$schema":    "https://json-schema.org/draft/2020-12/schema",
@@ -76,14 +73,58 @@ func inferSchema(s *StreamConfig, paths []string) (json.RawMessage, error) {
 	return json.Marshal(schema)
 }
 
-// fieldSchema is the schema of one field seen with the given types.
-func fieldSchema(seen map[string]bool) map[string]any {
-	delete(seen, "null")
-	if len(seen) != 1 {
-		return map[string]any{} // mixed, or only null: anything goes
+// recordTypes adds the JSON types of a record's fields to types: each
+// field's as jsonType says of the decoded record, or string for CSV. A row
+// whose members' names hold no escapes is read from its members, where the
+// last of members of one name is the field (as encoding/json decodes it);
+// any other is decoded. names is scratch.
+func recordTypes(r row, csv bool, names map[string]bool, types map[string]jsonKind) error {
+	if r.fast && !slices.ContainsFunc(r.members, func(m member) bool { return m.escaped }) {
+		clear(names)
+		for i := len(r.members) - 1; i >= 0; i-- {
+			m := r.members[i]
+			if names[string(m.key)] {
+				continue
+			}
+			name := string(m.key)
+			names[name] = true
+			k := kindOf(m.value)
+			if csv {
+				k = kindString
+			}
+			types[name] |= k
+		}
+		return nil
 	}
-	t := slices.Collect(maps.Keys(seen))[0]
-	return map[string]any{"type": []string{t, "null"}}
+	value, err := decodeObject(r.data)
+	if err != nil {
+		return err
+	}
+	for k, v := range value {
+		t := jsonType(v)
+		if csv {
+			t = "string"
+		}
+		types[k] |= kindNamed[t]
+	}
+	return nil
+}
+
+// kindNamed is the kind of each JSON Schema type.
+var kindNamed = map[string]jsonKind{
+	"null": kindNull, "boolean": kindBoolean, "number": kindNumber,
+	"string": kindString, "array": kindArray, "object": kindObject,
+}
+
+// fieldSchema is the schema of one field seen with the given types.
+func fieldSchema(kinds jsonKind) map[string]any {
+	kinds &^= kindNull
+	for t, k := range kindNamed {
+		if kinds == k {
+			return map[string]any{"type": []string{t, "null"}}
+		}
+	}
+	return map[string]any{} // mixed, or only null: anything goes
 }
 
 func requiredFields(s *StreamConfig) []string {

@@ -42,6 +42,7 @@ type scanner struct {
 type objectScanner struct {
 	spans   []span
 	members []member
+	buf     []byte // parseObject's record buffer
 }
 
 // compact appends src, one JSON object between optional spaces, to dst

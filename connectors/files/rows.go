@@ -31,8 +31,10 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 
 // row is one source row: a record, or the reason it is none.
 type row struct {
-	line   int    // 1-based line where the row starts
-	data   []byte // the record as compact JSON; the row owns it
+	line int // 1-based line where the row starts
+	// data is the record as compact JSON. It may be the reader's buffer,
+	// valid until the next row is read: keep a copy to keep it.
+	data   []byte
 	reject string // non-empty: why the row is not a record
 	raw    []byte // the row as read, for a reject
 	// members are data's top-level members, when fast is set. They may
@@ -80,13 +82,30 @@ func newRowReader(r io.Reader, ff fileFormat, required []string) rowReader {
 }
 
 // csvRows reads CSV with a header row (or generated column names).
+//
+// encoding/csv decides what a row is, but most rows of most files are
+// plain: one line, no quotes, one value per column, valid UTF-8. csvRows
+// reads the file's lines itself and builds the record of a plain line
+// straight from it; any other line goes to encoding/csv, which reads it
+// (and, for a quoted value over several lines, the lines after it) through
+// feed, so that it sees exactly the lines of the rows it decides. The
+// header, or the first row, always goes to encoding/csv, which so learns
+// how many values a row has.
 type csvRows struct {
 	r        *csv.Reader
+	src      *bufio.Reader // the file
+	feed     csvFeed       // encoding/csv's input
+	comma    []byte        // the delimiter, encoded
+	long     []byte        // scratch: a line longer than src's buffer
+	lines    int           // lines read from src
+	fedLines int           // of which handed to encoding/csv
+	delta    int           // line in the file minus line as encoding/csv counts
 	cols     []string
 	names    [][]byte // cols as bytes, for members
 	keys     [][]byte // cols as JSON object keys: "name":
 	ends     []int    // scratch: where each value ends in a record
 	members  []member // scratch, reused from row to row
+	buf      []byte   // scratch: the last row's data
 	delim    string
 	latin1   bool
 	header   bool
@@ -95,19 +114,83 @@ type csvRows struct {
 	done     bool
 }
 
+// csvFeed is encoding/csv's reader: it hands over a line csvRows read and
+// left, then reads further lines on demand, one at a time, so that
+// encoding/csv (which reads a line at a time) never holds a line it has
+// not asked for.
+type csvFeed struct {
+	c       *csvRows
+	pending []byte // the rest of the line handed over
+	err     error  // what reading the file ended with
+}
+
+func (f *csvFeed) Read(p []byte) (int, error) {
+	if len(f.pending) == 0 {
+		if f.err != nil {
+			return 0, f.err
+		}
+		f.pending, f.err = f.c.readLine()
+		f.c.handOver(f.pending, f.err)
+		if len(f.pending) == 0 {
+			return 0, f.err
+		}
+	}
+	n := copy(p, f.pending)
+	f.pending = f.pending[n:]
+	return n, nil
+}
+
 func newCSVRows(r io.Reader, ff fileFormat, required []string) *csvRows {
 	if ff.latin1 {
 		r = charmap.ISO8859_1.NewDecoder().Reader(r)
 	}
-	cr := csv.NewReader(r)
-	cr.Comma = ff.delimiter
-	cr.ReuseRecord = true
-	return &csvRows{r: cr, delim: string(ff.delimiter), latin1: ff.latin1, header: ff.header, required: required}
+	c := &csvRows{src: bufio.NewReaderSize(r, 64<<10), comma: utf8.AppendRune(nil, ff.delimiter),
+		delim: string(ff.delimiter), latin1: ff.latin1, header: ff.header, required: required}
+	c.feed.c = c
+	c.r = csv.NewReader(&c.feed)
+	c.r.Comma = ff.delimiter
+	c.r.ReuseRecord = true
+	return c
+}
+
+// readLine reads the next line of the file as it is, line ending and all,
+// valid until the next call, with the error that ended it, as
+// encoding/csv reads a line: data with io.EOF is a last line without a
+// line ending.
+func (c *csvRows) readLine() ([]byte, error) {
+	line, err := c.src.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		c.long = append(c.long[:0], line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			line, err = c.src.ReadSlice('\n')
+			c.long = append(c.long, line...)
+		}
+		line = c.long
+	}
+	if len(line) > 0 || err == nil {
+		c.lines++
+	}
+	return line, err
+}
+
+// handOver records that a line just read (by readLine, with err) goes to
+// encoding/csv: it is the fedLines-th line encoding/csv reads, and the
+// file's line c.lines.
+func (c *csvRows) handOver(line []byte, err error) {
+	if len(line) > 0 || err == nil {
+		c.fedLines++
+		c.delta = c.lines - c.fedLines
+	}
 }
 
 func (c *csvRows) next() (row, error) {
 	if c.done {
 		return row{}, io.EOF
+	}
+	if c.started && len(c.feed.pending) == 0 && c.feed.err == nil {
+		if r, ok := c.plainRow(); ok {
+			return r, nil
+		}
 	}
 	rec, err := c.r.Read()
 	if !c.started {
@@ -128,19 +211,70 @@ func (c *csvRows) next() (row, error) {
 			return row{}, err // io.EOF or an I/O error
 		}
 		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			return row{line: pe.StartLine, raw: c.rawOf(rec),
+			return row{line: pe.StartLine + c.delta, raw: c.rawOf(rec),
 				reject: fmt.Sprintf("%d fields, want %d (one per column)", len(rec), len(c.cols))}, nil
 		}
 		if len(c.cols) == 0 { // the header itself is unreadable
 			c.done = true
 		}
-		return row{line: pe.StartLine, reject: fmt.Sprintf("invalid CSV: %v", pe.Err)}, nil
+		return row{line: pe.StartLine + c.delta, reject: fmt.Sprintf("invalid CSV: %v", pe.Err)}, nil
 	}
 	line, _ := c.r.FieldPos(0)
+	line += c.delta
 	if !c.latin1 && !validUTF8(rec) {
 		return row{line: line, raw: c.rawOf(rec), reject: "invalid UTF-8 (if the file is Latin-1, set csv.encoding: latin-1)"}, nil
 	}
 	return c.record(line, rec), nil
+}
+
+// plainRow reads the next line and returns its record when the line is a
+// plain row: not empty, without quotes, with one value per column, valid
+// UTF-8 (or Latin-1), so that encoding/csv would read it as its values
+// split at the delimiter. Any other line is left to encoding/csv.
+func (c *csvRows) plainRow() (row, bool) {
+	raw, err := c.readLine()
+	if err != nil && !(errors.Is(err, io.EOF) && len(raw) > 0) {
+		c.feed.pending, c.feed.err = raw, err
+		c.handOver(raw, err)
+		return row{}, false
+	}
+	// encoding/csv takes \r\n for \n, and drops a \r at the end of the file.
+	text := bytes.TrimSuffix(bytes.TrimSuffix(raw, []byte("\n")), []byte("\r"))
+	n := c.r.FieldsPerRecord
+	if len(text) == 0 || n <= 0 || n != len(c.keys) || bytes.IndexByte(text, '"') >= 0 ||
+		bytes.Count(text, c.comma)+1 != n || !c.latin1 && !utf8.Valid(text) {
+		c.feed.pending, c.feed.err = raw, err
+		c.handOver(raw, err)
+		return row{}, false
+	}
+	size := 1
+	for _, k := range c.keys {
+		size += len(k) + 5 // a comma, and two quotes or null
+	}
+	size += len(text)
+	buf := c.buf[:0]
+	if cap(buf) < size {
+		buf = make([]byte, 0, size)
+	}
+	buf = append(buf, '{')
+	c.ends = c.ends[:0]
+	for i := range n {
+		f := text
+		if j := bytes.Index(text, c.comma); j >= 0 {
+			f, text = text[:j], text[j+len(c.comma):]
+		}
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, c.keys[i]...)
+		if len(f) == 0 {
+			buf = append(buf, "null"...)
+		} else {
+			buf = jsonenc.AppendBytes(buf, f)
+		}
+		c.ends = append(c.ends, len(buf))
+	}
+	return c.finish(c.lines, buf), true
 }
 
 // record builds the JSON object of a row: every value a string, an empty
@@ -150,7 +284,10 @@ func (c *csvRows) record(line int, rec []string) row {
 	for i, f := range rec {
 		size += len(c.keys[i]) + len(f) + 3 // a comma, two quotes
 	}
-	buf := make([]byte, 0, size)
+	buf := c.buf[:0]
+	if cap(buf) < size {
+		buf = make([]byte, 0, size)
+	}
 	buf = append(buf, '{')
 	c.ends = c.ends[:0]
 	for i, f := range rec {
@@ -165,7 +302,14 @@ func (c *csvRows) record(line int, rec []string) row {
 		}
 		c.ends = append(c.ends, len(buf))
 	}
+	return c.finish(line, buf)
+}
+
+// finish closes the object in buf, whose values end at c.ends, and
+// returns it as the row at line.
+func (c *csvRows) finish(line int, buf []byte) row {
 	buf = append(buf, '}')
+	c.buf = buf
 	c.members = c.members[:0]
 	start := 1
 	for i, end := range c.ends {
@@ -403,9 +547,15 @@ func (j *jsonRows) valueLine() int {
 	return j.lc.lineAt(off + int64(i))
 }
 
-// parseObject turns one JSON text into a record, or a reject.
+// parseObject turns one JSON text into a record, or a reject. A record's
+// data is scan's buffer, valid until its next call.
 func parseObject(scan *objectScanner, b []byte) row {
-	if data, ms, ok := scan.compact(make([]byte, 0, len(b)), b); ok {
+	dst := scan.buf[:0]
+	if cap(dst) < len(b) {
+		dst = make([]byte, 0, len(b))
+	}
+	if data, ms, ok := scan.compact(dst, b); ok {
+		scan.buf = data
 		return row{data: data, members: ms, fast: true}
 	}
 	return parseObjectSlow(b)

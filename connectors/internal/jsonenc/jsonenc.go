@@ -3,7 +3,10 @@
 // hand on their hot path.
 package jsonenc
 
-import "unicode/utf8"
+import (
+	"unicode/utf8"
+	"unsafe"
+)
 
 // AppendString appends s quoted as encoding/json does: ", \ and control
 // characters escaped (\b \f \n \r \t short), <, > and & as \u00XX,
@@ -57,4 +60,10 @@ func AppendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// AppendBytes is AppendString of s given as bytes, without converting it
+// to a string (AppendString keeps no reference to it).
+func AppendBytes(b []byte, s []byte) []byte {
+	return AppendString(b, unsafe.String(unsafe.SliceData(s), len(s)))
 }

@@ -17,5 +17,17 @@ func FuzzAppendString(f *testing.F) {
 		if got := AppendString([]byte("x"), s); string(got) != "x"+string(want) {
 			t.Fatalf("AppendString(%q) = %s, json.Marshal gives %s", s, got[1:], want)
 		}
+		if got := AppendBytes([]byte("x"), []byte(s)); string(got) != "x"+string(want) {
+			t.Fatalf("AppendBytes(%q) = %s, json.Marshal gives %s", s, got[1:], want)
+		}
 	})
+}
+
+func BenchmarkAppendString(b *testing.B) {
+	s := "Kaffeemühle Keramik, Goethestraße 113 <nadine_herrmann@webkiste.de>"
+	buf := make([]byte, 0, 256)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = AppendString(buf[:0], s)
+	}
 }

@@ -84,22 +84,57 @@ func (s *server) Read(req *proto.ReadRequest, stream proto.Connector_ReadServer)
 // batcher is the plugin-side emitter: it packs records into batches and
 // sends one when it is full or a checkpoint closes it. Send blocks under
 // flow control, which is what slows a connector down to the host's pace.
+//
+// One batch message is reused from send to send: gRPC marshals a message
+// before SendMsg returns, and the plugin's server has neither tracing nor
+// a stats handler, the only parts of gRPC that could look at a sent
+// message later. Reusing it spares a megabyte of allocation (and the
+// garbage collection it costs) per batch, and the growing of its buffers.
 type batcher struct {
 	send    func(*proto.ReadBatch) error
-	cur     *proto.ReadBatch
+	cur     *proto.ReadBatch  // the batch being filled; nil: none yet
+	open    bool              // cur holds something not yet sent
 	streams map[string]uint32 // index of a stream name in cur.Streams
 }
 
+// batchDataBytes is a new batch's data capacity: a full batch and a
+// record past its limit, so that a batch of small records never grows.
+const batchDataBytes = BatchBytes + 64<<10
+
 func (b *batcher) batch() *proto.ReadBatch {
+	if b.open {
+		return b.cur
+	}
 	if b.cur == nil {
 		b.cur = &proto.ReadBatch{
-			Data:        make([]byte, 0, 256<<10),
+			Data:        make([]byte, 0, batchDataBytes),
 			Sizes:       make([]uint32, 0, BatchRecords),
 			StreamIndex: make([]uint32, 0, BatchRecords),
 		}
-		clear(b.streams)
 	}
+	b.open = true
+	clear(b.streams)
 	return b.cur
+}
+
+// reset empties the sent batch for reuse. A buffer that a huge record
+// grew far past a batch is let go rather than kept for the whole read.
+func (b *batcher) reset() {
+	c := b.cur
+	b.open = false
+	if cap(c.Data) > 4*batchDataBytes {
+		c.Data = make([]byte, 0, batchDataBytes)
+	}
+	c.Data = c.Data[:0]
+	c.Sizes = c.Sizes[:0]
+	c.StreamIndex = c.StreamIndex[:0]
+	clear(c.Streams)
+	c.Streams = c.Streams[:0]
+	c.Deleted = c.Deleted[:0]
+	clear(c.Rejects)
+	c.Rejects = c.Rejects[:0]
+	c.HasCheckpoint = false
+	c.Checkpoint = c.Checkpoint[:0]
 }
 
 func (b *batcher) Emit(ctx context.Context, r connector.Record) error {
@@ -154,18 +189,17 @@ func (b *batcher) Checkpoint(ctx context.Context, state json.RawMessage) error {
 	}
 	cur := b.batch()
 	cur.HasCheckpoint = true
-	cur.Checkpoint = append([]byte(nil), state...)
+	cur.Checkpoint = append(cur.Checkpoint[:0], state...)
 	return b.flush()
 }
 
 func (b *batcher) flush() error {
-	if b.cur == nil {
+	if !b.open {
 		return nil
 	}
-	// gRPC may read the sent message lazily: the next batch starts fresh.
-	msg := b.cur
-	b.cur = nil
-	return b.send(msg)
+	err := b.send(b.cur)
+	b.reset() // send has marshalled the batch: see batcher
+	return err
 }
 
 // toStatus carries a connector error across the boundary. Error identity
