@@ -48,6 +48,10 @@ type column struct {
 	// ends holds, by row, where a list column's items end in items.
 	ends  []uint32
 	items []uint64
+	// last is the reference of the last scalar string stored, reused
+	// when the next is equal (see putText); hasLast says there is one.
+	last    uint64
+	hasLast bool
 }
 
 // New returns an empty set of rows of t.
@@ -110,8 +114,11 @@ func (s *Set) put(i int, v any) error {
 		setBit(c.valid, s.n)
 		return nil
 	}
-	w, err := s.word(c.typ, v)
-	if err != nil {
+	var w uint64
+	var err error
+	if x, ok := v.(string); ok && c.typ == model.String {
+		w = s.putText(c, x)
+	} else if w, err = s.word(c.typ, v); err != nil {
 		return err
 	}
 	c.grow(s.n, max(s.n, s.reserve))
@@ -420,6 +427,17 @@ func (a *arena) bytes() int64 {
 	return n
 }
 
+// putText stores a String column's value, reusing the previous value's
+// bytes when it is equal: constant and repetitive columns (source, stream,
+// currency, status) then cost no text per row.
+func (s *Set) putText(c *column, x string) uint64 {
+	if c.hasLast && s.text.get(c.last) == x {
+		return c.last
+	}
+	c.last, c.hasLast = s.text.add(x), true
+	return c.last
+}
+
 // Column-wise filling, for readers of columnar files: Extend adds null
 // rows, then the Put methods set values of those rows column by column.
 // A list column's rows must be filled in ascending row order.
@@ -446,7 +464,7 @@ func (s *Set) PutWord(i, col int, w uint64) {
 func (s *Set) PutString(i, col int, b []byte) {
 	c := &s.cols[col]
 	c.grow(i, max(s.n, s.reserve))
-	c.vals[i] = s.text.addBytes(b)
+	c.vals[i] = s.putText(c, unsafe.String(unsafe.SliceData(b), len(b))) // putText copies b
 	setBit(c.valid, i)
 }
 

@@ -212,3 +212,37 @@ func BenchmarkAppendRow(b *testing.B) {
 	}
 	b.ReportMetric(float64(s.Bytes())/float64(s.Len()), "bytes/row")
 }
+
+// A value equal to the one before it in its column is stored once, by
+// Append and by PutString alike; other values are unaffected.
+func TestRepeatedStringsShareText(t *testing.T) {
+	s := New(every)
+	long := strings.Repeat("EUR", 100)
+	row := make([]any, len(every.Columns))
+	for i := range 1000 {
+		row[0] = long
+		if i%100 == 99 {
+			row[0] = "other"
+		}
+		if err := s.Append(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := s.Extend(1000)
+	for i := range 1000 {
+		s.PutString(first+i, 0, []byte(long))
+	}
+	for i := range 2000 {
+		want := long
+		if i < 1000 && i%100 == 99 {
+			want = "other"
+		}
+		if got := s.String(i, 0); got != want {
+			t.Fatalf("row %d = %q, want %q", i, got, want)
+		}
+	}
+	// 11 runs of long and 10 of "other", not 2000 copies.
+	if used := len(s.text.chunks[0]); used > 21*len(long) {
+		t.Errorf("the arena holds %d bytes for 21 runs of a %d-byte value", used, len(long))
+	}
+}
