@@ -25,6 +25,8 @@ type expr struct {
 	trim, lower bool
 	values      map[string][]byte
 	conv        converter // cNone: the value is passed on as it is
+
+	bare bool // a single-value path with no trim, lower or values: most expressions
 }
 
 type op uint8
@@ -135,6 +137,7 @@ func (c *compiler) expr(e connector.Expr, def conv) (*expr, error) {
 		return nil, err
 	}
 	x.conv = conv
+	x.bare = x.op == opPath && !x.list && !x.trim && !x.lower && x.values == nil
 	return x, nil
 }
 
@@ -163,7 +166,7 @@ func converterFor(e connector.Expr, def conv) (converter, error) {
 		if err := checkLayout(e.Layout, c.conv == cTimestamp); err != nil {
 			return c, err
 		}
-		c.layout, c.goFmt = lGo, e.Layout
+		c.layout, c.goFmt, c.fixed = lGo, e.Layout, newFixedLayout(e.Layout)
 	}
 	if e.Scale != 0 && c.conv != cMoney {
 		return c, fmt.Errorf("scale applies only to type money_minor")
@@ -251,6 +254,9 @@ func (x *expr) hasPath() bool {
 
 // eval computes a single value.
 func (st *state) eval(x *expr) (value, error) {
+	if x.bare { // what steps would do, without its checks
+		return st.convert(&x.conv, st.fromSpan(st.sc.spans[x.slot]))
+	}
 	var v value
 	switch x.op {
 	case opPath:

@@ -104,8 +104,14 @@ type node struct {
 	slot  int // where the value at this node is recorded; -1: not read
 	list  bool
 	keys  map[string]*node
+	byLen [][]member // keys shorter than maxShortName, by length, for child
 	index []indexChild
 	each  *node
+}
+
+type member struct {
+	name string
+	n    *node
 }
 
 type indexChild struct {
@@ -135,6 +141,12 @@ func (n *node) insert(steps []step) *node {
 				n.keys = map[string]*node{}
 			}
 			n.keys[s.key] = child
+			if k := s.key; len(k) < maxShortName {
+				if len(k) >= len(n.byLen) {
+					n.byLen = append(n.byLen, make([][]member, len(k)+1-len(n.byLen))...)
+				}
+				n.byLen[len(k)] = append(n.byLen[len(k)], member{k, child})
+			}
 			if s.index >= 0 {
 				n.index = append(n.index, indexChild{s.index, child})
 			}
@@ -143,6 +155,29 @@ func (n *node) insert(steps []step) *node {
 	}
 	n.list = list
 	return n
+}
+
+// maxShortName bounds the names child finds without the map, so a
+// mapping with a very long name costs no large table.
+const maxShortName = 64
+
+// child returns the node for a member name, or nil. The scanner calls it
+// for every member of every object it walks into, so it avoids hashing:
+// the names a plan reads rarely share a length, and comparing the few that
+// do is cheaper than a map lookup.
+func (n *node) child(name []byte) *node {
+	if len(name) >= maxShortName {
+		return n.keys[string(name)] // no allocation: map lookup by []byte
+	}
+	if len(name) >= len(n.byLen) {
+		return nil
+	}
+	for _, m := range n.byLen[len(name)] {
+		if m.name == string(name) {
+			return m.n
+		}
+	}
+	return nil
 }
 
 func (n *node) at(i int) *node {

@@ -428,7 +428,7 @@ func (p *Plan) fill(st *state, c *column, row []any) error {
 		}
 		list := make([]string, len(st.tmp)-first)
 		for i, sp := range st.tmp[first:] {
-			st.pend = append(st.pend, pending{list: list, elem: i, span: sp})
+			st.pendL = append(st.pendL, pendingItem{list: list, elem: i, span: sp})
 		}
 		st.tmp = st.tmp[:first]
 		row[c.idx] = list
@@ -453,12 +453,23 @@ func (p *Plan) fill(st *state, c *column, row []any) error {
 					return fmt.Errorf("item %w", err)
 				}
 			}
-			st.pend = append(st.pend, pending{list: list, elem: i, span: st.reserve(v.text)})
+			st.pendL = append(st.pendL, pendingItem{list: list, elem: i, span: st.reserve(v.text)})
 		}
 		st.vals = st.vals[:start]
 		row[c.idx] = list
 	default:
-		v, err := st.eval(c.x)
+		var v value
+		var err error
+		if c.x.bare {
+			// Most columns read one field and convert it, if that: eval
+			// would only pass the value through one more call.
+			v = st.fromSpan(st.sc.spans[c.x.slot])
+			if v.kind != kString || c.typ != model.String {
+				v, err = st.convert(&c.x.conv, v)
+			}
+		} else {
+			v, err = st.eval(c.x)
+		}
 		if err != nil || v.kind == kEmpty {
 			return err
 		}
@@ -497,9 +508,9 @@ func box(v value, typ model.Type) (any, error) {
 	case typ == model.Boolean && v.kind == kBool:
 		return v.b, nil
 	case typ == model.Timestamp && v.kind == kTime:
-		return v.t, nil
+		return v.time(), nil
 	case typ == model.Date && v.kind == kTime:
-		return midnight(v.t), nil
+		return midnight(v.time()), nil
 	}
 	return nil, fmt.Errorf("internal error: %s cannot fill a %s column", v.describe(), typ)
 }

@@ -1,8 +1,10 @@
 package mapping
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // The record scanner reads a record's JSON once, validating its syntax,
@@ -54,12 +56,11 @@ func (s *scanner) record(root *node) error {
 
 func (s *scanner) ws() {
 	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
+		// One comparison for the usual case, a byte that is not white space.
+		if c := s.data[s.pos]; c > ' ' || c != ' ' && c != '\t' && c != '\n' && c != '\r' {
 			return
 		}
+		s.pos++
 	}
 }
 
@@ -139,7 +140,7 @@ func (s *scanner) object(n *node) error {
 			if escaped {
 				key = unescape(keyBuf[:0], key)
 			}
-			child = n.keys[string(key)] // no allocation: map lookup by []byte
+			child = n.child(key)
 		}
 		s.ws()
 		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
@@ -215,9 +216,21 @@ func (s *scanner) array(n *node) error {
 func (s *scanner) str() (escaped bool, err error) {
 	s.pos++ // the opening quote
 	for s.pos < len(s.data) {
-		for s.pos < len(s.data) && plainByte[s.data[s.pos]] {
-			s.pos++
+		// Skip plain bytes eight at a time while there are eight, in
+		// locals the compiler keeps in registers; the byte loop then only
+		// sees the last few bytes of the input.
+		d, i := s.data, s.pos
+		for i+8 <= len(d) {
+			if m := specialMask(binary.LittleEndian.Uint64(d[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
 		}
+		for i < len(d) && plainByte[d[i]] {
+			i++
+		}
+		s.pos = i
 		if s.pos == len(s.data) {
 			break
 		}
@@ -258,6 +271,18 @@ var plainByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// specialMask marks the bytes of w (eight bytes of input, little-endian)
+// that are not plain: a quote, a backslash or a control character. Each
+// term is the classic "has a zero byte" test; it may also mark bytes after
+// the first hit, but its lowest mark is exactly the first hit, which is
+// all str needs.
+func specialMask(w uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := w ^ ('"' * ones)
+	b := w ^ ('\\' * ones)
+	return ((q-ones)&^q | (b-ones)&^b | (w-0x20*ones)&^w) & highs
+}
 
 func isHex4(b []byte) bool {
 	for _, c := range b {

@@ -16,8 +16,9 @@ type state struct {
 
 	// The row's strings are gathered in out and become one Go string when
 	// the row is finished: one allocation for all of them.
-	out  []byte
-	pend []pending
+	out   []byte
+	pend  []pending
+	pendL []pendingItem
 
 	source    string
 	sourceBox any // source as an interface value, boxed once per state
@@ -34,17 +35,21 @@ func (st *state) reset(data []byte) {
 		st.sc.lists[i] = st.sc.lists[i][:0]
 	}
 	st.buf, st.vals, st.elems, st.tmp, st.out = st.buf[:0], st.vals[:0], st.elems[:0], st.tmp[:0], st.out[:0]
-	clear(st.pend) // drop the previous rows' lists
-	st.pend = st.pend[:0]
+	st.pend, st.pendL = st.pend[:0], st.pendL[:0] // release cleared pendL
 }
 
-// pending is a string of the row waiting for finish: a row value, or an
-// element of a list in the row.
+// pending is a string of the row waiting for finish, and pendingItem an
+// element of a list in the row. They are apart so that the commoner kind
+// holds no pointer: appending it costs no GC write barrier.
 type pending struct {
-	row  int
+	row int
+	span
+}
+
+type pendingItem struct {
 	list []string
 	elem int
-	span // into out
+	span
 }
 
 func (st *state) reserve(text []byte) span {
@@ -57,17 +62,15 @@ func (st *state) reserve(text []byte) span {
 // array, so a string kept from a row keeps the row's text alive (a few
 // hundred bytes), which is cheaper than an allocation per value.
 func (st *state) finish(row []any) {
-	if len(st.pend) == 0 {
+	if len(st.pend) == 0 && len(st.pendL) == 0 {
 		return
 	}
 	all := string(st.out)
 	for _, p := range st.pend {
-		s := all[p.start:p.end]
-		if p.list != nil {
-			p.list[p.elem] = s
-		} else {
-			row[p.row] = s
-		}
+		row[p.row] = all[p.start:p.end]
+	}
+	for _, p := range st.pendL {
+		p.list[p.elem] = all[p.start:p.end]
 	}
 }
 
@@ -75,7 +78,7 @@ func (st *state) finish(row []any) {
 // it alive.
 func (st *state) release() {
 	st.sc.data = nil
-	clear(st.pend)
+	clear(st.pendL)
 }
 
 func (st *state) boxSource(source string) any {

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"bytes"
+	"encoding/binary"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -79,8 +80,24 @@ func hex4(b []byte) int {
 	return n
 }
 
-// plain reports whether a JSON string's content is its own decoded form.
-func plain(s []byte) bool { return bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) }
+// plain reports whether a JSON string's content is its own decoded form:
+// no escape, valid UTF-8. Map asks this of every string it reads, so an
+// ASCII run is checked eight bytes at a time (see specialMask) in one pass.
+func plain(s []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := binary.LittleEndian.Uint64(s[i:])
+		b := w ^ ('\\' * ones)
+		if (w|(b-ones)&^b)&highs != 0 { // a non-ASCII byte or a backslash
+			break
+		}
+	}
+	for ; i < len(s) && s[i] < utf8.RuneSelf && s[i] != '\\'; i++ {
+	}
+	s = s[i:] // after ASCII: starts a character
+	return bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s)
+}
 
 // lower appends s in lower case to dst, copying nothing when s has no
 // upper-case letter.

@@ -22,21 +22,32 @@ const (
 	kArray              // text: raw JSON
 	kInt                // i
 	kFloat              // f
-	kTime               // t (UTC); date: a calendar date at midnight UTC
+	kTime               // i and nsec (UTC); date: a calendar date at midnight UTC
 )
 
 // value is an intermediate value. text points into the record or into the
 // per-record buffer; it is copied into a Go string only when it lands in a
 // row.
+//
+// Values are passed and returned by value all along an expression's
+// evaluation, so they are kept small: a time is its Unix seconds (in i)
+// and nanoseconds, not a 24-byte time.Time.
 type value struct {
 	kind kind
 	date bool
 	b    bool
+	nsec int32 // kTime: the nanoseconds of second i
 	text []byte
-	i    int64
+	i    int64 // kInt; kTime: seconds since 1970-01-01 UTC
 	f    float64
-	t    time.Time
 }
+
+func timeValue(t time.Time, date bool) value {
+	return value{kind: kTime, date: date, i: t.Unix(), nsec: int32(t.Nanosecond())}
+}
+
+// time returns a kTime value's time, in UTC.
+func (v value) time() time.Time { return time.Unix(v.i, int64(v.nsec)).UTC() }
 
 func (v value) describe() string {
 	switch v.kind {
@@ -56,9 +67,9 @@ func (v value) describe() string {
 		return strconv.FormatFloat(v.f, 'g', -1, 64)
 	case kTime:
 		if v.date {
-			return v.t.Format(time.DateOnly)
+			return v.time().Format(time.DateOnly)
 		}
-		return v.t.Format(time.RFC3339Nano)
+		return v.time().Format(time.RFC3339Nano)
 	}
 	return "empty"
 }
@@ -99,9 +110,9 @@ func (st *state) text(v value) ([]byte, error) {
 		return st.commit(appendFloat(st.buf, v.f)), nil
 	case kTime:
 		if v.date {
-			return st.commit(v.t.AppendFormat(st.buf, time.DateOnly)), nil
+			return st.commit(v.time().AppendFormat(st.buf, time.DateOnly)), nil
 		}
-		return st.commit(v.t.AppendFormat(st.buf, time.RFC3339Nano)), nil
+		return st.commit(v.time().AppendFormat(st.buf, time.RFC3339Nano)), nil
 	}
 	return nil, fmt.Errorf("is %s, not a single value", v.describe())
 }
@@ -146,8 +157,9 @@ const (
 type converter struct {
 	conv   conv
 	layout layoutKind
-	goFmt  string  // lGo
-	scale  float64 // cMoney: 10^Scale
+	goFmt  string       // lGo
+	fixed  *fixedLayout // lGo: nil, or a faster reader of goFmt
+	scale  float64      // cMoney: 10^Scale
 }
 
 func (st *state) convert(c *converter, v value) (value, error) {
@@ -323,7 +335,7 @@ func (st *state) toTime(c *converter, v value) (value, error) {
 	date := c.conv == cDate
 	if v.kind == kTime {
 		if date && !v.date {
-			v.t, v.date = midnight(v.t), true
+			return timeValue(midnight(v.time()), true), nil
 		}
 		return v, nil
 	}
@@ -338,33 +350,39 @@ func (st *state) toTime(c *converter, v value) (value, error) {
 			return value{}, fmt.Errorf("is %s, not an RFC 3339 %s (set layout: epoch_s or epoch_ms for epoch numbers)", v.describe(), what(date))
 		}
 		if date {
-			if d, ok := parseDate(t); ok {
-				return value{kind: kTime, date: true, t: d}, nil
+			if y, m, d, ok := parseYMD(t); ok {
+				return value{kind: kTime, date: true, i: unixDays(y, m, d) * secondsPerDay}, nil
 			}
 		}
-		tm, err = parseRFC3339(t, date)
+		sec, nsec, err := rfc3339(t, date)
 		if err != nil {
 			return value{}, fmt.Errorf("%s is not an RFC 3339 %s (set a layout for another format)", v.describe(), what(date))
 		}
+		return value{kind: kTime, date: date, i: sec, nsec: nsec}, nil
 	case lEpochS, lEpochMS:
 		tm, err = parseEpoch(t, c.layout == lEpochMS)
 		if err != nil {
 			return value{}, fmt.Errorf("%s is not an epoch in %s: %w", v.describe(), epochUnit(c.layout), err)
 		}
 	case lGo:
+		if c.fixed != nil {
+			if sec, ok := c.fixed.parse(t, date); ok {
+				return value{kind: kTime, date: date, i: sec}, nil
+			}
+		}
 		tm, err = time.Parse(c.goFmt, string(t))
 		if err != nil {
 			return value{}, fmt.Errorf("%s does not match layout %q", v.describe(), c.goFmt)
 		}
 		if date { // the calendar date as written, whatever its zone
 			y, m, d := tm.Date()
-			return value{kind: kTime, date: true, t: time.Date(y, m, d, 0, 0, 0, 0, time.UTC)}, nil
+			return timeValue(time.Date(y, m, d, 0, 0, 0, 0, time.UTC), true), nil
 		}
 	}
 	if date {
-		return value{kind: kTime, date: true, t: midnight(tm)}, nil
+		return timeValue(midnight(tm), true), nil
 	}
-	return value{kind: kTime, t: tm.UTC()}, nil
+	return timeValue(tm, false), nil
 }
 
 func what(date bool) string {
@@ -420,18 +438,18 @@ func parseEpoch(t []byte, ms bool) (time.Time, error) {
 	return time.Unix(sec, nsec).UTC(), nil
 }
 
-// parseDate reads YYYY-MM-DD.
-func parseDate(t []byte) (time.Time, bool) {
+// parseYMD reads and checks YYYY-MM-DD.
+func parseYMD(t []byte) (y, m, d int, ok bool) {
 	if len(t) != 10 || t[4] != '-' || t[7] != '-' {
-		return time.Time{}, false
+		return 0, 0, 0, false
 	}
 	y, ok1 := atoi(t[0:4])
 	m, ok2 := atoi(t[5:7])
 	d, ok3 := atoi(t[8:10])
 	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(m, y) {
-		return time.Time{}, false
+		return 0, 0, 0, false
 	}
-	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), true
+	return y, m, d, true
 }
 
 // parseRFC3339 reads YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM) without
@@ -439,34 +457,43 @@ func parseDate(t []byte) (time.Time, bool) {
 // 3339 allows. For a date, the calendar date in the value's own offset is
 // kept ("1980-05-01T00:00:00+02:00" is 1980-05-01).
 func parseRFC3339(t []byte, date bool) (time.Time, error) {
-	if len(t) < 20 {
-		return time.Time{}, errNoTime
+	sec, nsec, err := rfc3339(t, date)
+	if err != nil {
+		return time.Time{}, err
 	}
-	d, ok := parseDate(t[:10])
+	return time.Unix(sec, int64(nsec)).UTC(), nil
+}
+
+// rfc3339 is parseRFC3339 returning the time as Unix seconds and
+// nanoseconds, which is how a value holds it.
+func rfc3339(t []byte, date bool) (sec int64, nsec int32, err error) {
+	if len(t) < 20 {
+		return 0, 0, errNoTime
+	}
+	y, mo, d, ok := parseYMD(t[:10])
 	if !ok || (t[10] != 'T' && t[10] != 't' && t[10] != ' ') || t[13] != ':' || t[16] != ':' {
-		return time.Time{}, errNoTime
+		return 0, 0, errNoTime
 	}
 	hh, ok1 := atoi(t[11:13])
 	mm, ok2 := atoi(t[14:16])
 	ss, ok3 := atoi(t[17:19])
 	if !ok1 || !ok2 || !ok3 || hh > 23 || mm > 59 || ss > 59 {
-		return time.Time{}, errNoTime
+		return 0, 0, errNoTime
 	}
 	rest := t[19:]
-	nsec := 0
 	if rest[0] == '.' {
 		n := 1
 		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
 			n++
 		}
 		if n == 1 {
-			return time.Time{}, errNoTime
+			return 0, 0, errNoTime
 		}
 		// Nanoseconds: digits past the ninth are dropped, as time.Parse does.
 		for i := 1; i <= 9; i++ {
 			nsec *= 10
 			if i < n {
-				nsec += int(rest[i] - '0')
+				nsec += int32(rest[i] - '0')
 			}
 		}
 		rest = rest[n:]
@@ -478,20 +505,40 @@ func parseRFC3339(t []byte, date bool) (time.Time, error) {
 		oh, ok1 := atoi(rest[1:3])
 		om, ok2 := atoi(rest[4:6])
 		if !ok1 || !ok2 || oh > 24 || om > 59 { // time.Parse reads +24:00 too
-			return time.Time{}, errNoTime
+			return 0, 0, errNoTime
 		}
 		offset = (oh*60 + om) * 60
 		if rest[0] == '-' {
 			offset = -offset
 		}
 	default:
-		return time.Time{}, errNoTime
+		return 0, 0, errNoTime
 	}
+	days := unixDays(y, mo, d)
 	if date {
-		return d, nil
+		return days * secondsPerDay, 0, nil
 	}
-	tm := time.Date(d.Year(), d.Month(), d.Day(), hh, mm, ss, nsec, time.UTC)
-	return tm.Add(-time.Duration(offset) * time.Second), nil
+	return days*secondsPerDay + int64(hh*3600+mm*60+ss-offset), nsec, nil
+}
+
+const secondsPerDay = 24 * 60 * 60
+
+// unixDays is the number of days from 1970-01-01 to a valid date of the
+// proleptic Gregorian calendar (negative before), as time.Date counts
+// them; it is Howard Hinnant's days_from_civil, a few multiplications
+// where time.Date normalizes and converts in several steps.
+func unixDays(y, m, d int) int64 {
+	if m <= 2 {
+		y-- // count years from March, so a leap day ends its year
+	}
+	era := y / 400
+	if y < 0 {
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400                     // [0, 399]
+	doy := (153*((m+9)%12)+2)/5 + d - 1    // [0, 365], from March 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy // [0, 146096]
+	return int64(era*146097 + doe - 719468)
 }
 
 func atoi(b []byte) (int, bool) {
