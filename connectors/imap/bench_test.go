@@ -3,6 +3,7 @@ package imap
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -38,7 +39,10 @@ func generatedMbox(tb testing.TB, people int) string {
 // end-to-end benchmark's mail source) and reports messages per second
 // and allocations per message.
 func BenchmarkMbox(b *testing.B) {
-	path := generatedMbox(b, 5000)
+	benchmarkMboxPath(b, generatedMbox(b, 5000))
+}
+
+func benchmarkMboxPath(b *testing.B, path string) {
 	cfg, err := json.Marshal(map[string]any{"mbox": []string{path}, "own_addresses": []string{"@lindenblatt-kaffee.de"}})
 	if err != nil {
 		b.Fatal(err)
@@ -63,4 +67,15 @@ func BenchmarkMbox(b *testing.B) {
 	b.ReportMetric(float64(msgs)/b.Elapsed().Seconds(), "msgs/s")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(msgs), "allocs/msg")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(msgs), "B/msg")
+}
+
+// BenchmarkMboxFile is BenchmarkMbox on the mbox file named by
+// $DESILO_BENCH_MBOX (say the service mailbox of `desilo gen --people
+// 20000`); skipped when it is not set.
+func BenchmarkMboxFile(b *testing.B) {
+	path := os.Getenv("DESILO_BENCH_MBOX")
+	if path == "" {
+		b.Skip("DESILO_BENCH_MBOX is not set")
+	}
+	benchmarkMboxPath(b, path)
 }

@@ -133,19 +133,38 @@ func trimSpaceTab(s string) string {
 // for a field parse does not read. Names compare case-insensitively, as
 // textproto's canonical keys do for names of letters and hyphens.
 func (h *header) slot(name string) (int, *string) {
-	for i, f := range [...]struct {
-		name string
-		dst  *string
-	}{
-		{"From", &h.from}, {"To", &h.to}, {"Cc", &h.cc}, {"Bcc", &h.bcc},
-		{"Subject", &h.subject}, {"Message-Id", &h.messageID},
-		{"In-Reply-To", &h.inReplyTo}, {"References", &h.references}, {"Date", &h.date},
-	} {
-		if len(name) == len(f.name) && strings.EqualFold(name, f.name) {
-			return i, f.dst
+	var want string
+	var i int
+	var dst *string
+	switch len(name) {
+	case 2:
+		want, i, dst = "To", 1, &h.to
+		if name[0]|0x20 == 'c' {
+			want, i, dst = "Cc", 2, &h.cc
 		}
+	case 3:
+		want, i, dst = "Bcc", 3, &h.bcc
+	case 4:
+		want, i, dst = "From", 0, &h.from
+		if name[0]|0x20 == 'd' {
+			want, i, dst = "Date", 8, &h.date
+		}
+	case 7:
+		want, i, dst = "Subject", 4, &h.subject
+	case 10:
+		want, i, dst = "Message-Id", 5, &h.messageID
+		if name[0]|0x20 == 'r' {
+			want, i, dst = "References", 7, &h.references
+		}
+	case 11:
+		want, i, dst = "In-Reply-To", 6, &h.inReplyTo
+	default:
+		return 0, nil
 	}
-	return 0, nil
+	if !strings.EqualFold(name, want) {
+		return 0, nil
+	}
+	return i, dst
 }
 
 // rfc5322Date is the layout nearly every mail's Date field has.

@@ -31,9 +31,9 @@ type mboxReader struct {
 	keep  int    // bytes of each message kept in memory
 	next  []byte // a "From " line already read (in held), starting the next message
 	held  []byte
-	blank []byte // an empty line held back: separator or content
-	long  []byte // a line longer than br's buffer
-	last  int    // the previous message's kept length, to size the next
+	blank []byte      // an empty line held back: separator or content
+	long  []byte      // a line longer than br's buffer
+	msg   mboxMessage // the message Next returns, reused
 	err   error
 }
 
@@ -44,7 +44,8 @@ func newMboxReader(r io.Reader, base int64, keep int) *mboxReader {
 // errNotMbox means the stream does not start with a "From " line.
 var errNotMbox = errors.New(`not an mbox file: it does not start with a "From " line`)
 
-// Next returns the next message, or io.EOF after the last one.
+// Next returns the next message, or io.EOF after the last one. The
+// message (and its data) is valid until the next call.
 func (r *mboxReader) Next() (*mboxMessage, error) {
 	if r.err != nil {
 		return nil, r.err
@@ -66,9 +67,8 @@ func (r *mboxReader) Next() (*mboxMessage, error) {
 		start -= int64(len(first))
 	}
 	r.next = nil
-	m := &mboxMessage{offset: start, fromLine: strings.TrimRight(string(first), "\r\n")}
-	// Sized like the previous message, so appending rarely grows it.
-	m.data = make([]byte, 0, min(r.keep, r.last+r.last/4+512))
+	m := &r.msg
+	*m = mboxMessage{offset: start, fromLine: string(bytes.TrimRight(first, "\r\n")), data: m.data[:0]}
 	var blank []byte // a pending empty line (in r.blank): separator or content
 	for {
 		lineStart := r.pos
@@ -78,7 +78,6 @@ func (r *mboxReader) Next() (*mboxMessage, error) {
 				r.held = append(r.held[:0], line...)
 				r.next = r.held
 				m.end = lineStart
-				r.last = len(m.data)
 				return m, nil
 			}
 			if blank != nil {
@@ -102,7 +101,6 @@ func (r *mboxReader) Next() (*mboxMessage, error) {
 			}
 			r.err = io.EOF
 			m.end = r.pos
-			r.last = len(m.data)
 			return m, nil
 		}
 	}
@@ -147,6 +145,9 @@ func isBlankLine(line []byte) bool {
 // matching ^>+From . (In mboxo only ">From " was quoted, and unquoting it
 // is the usual reading as well.)
 func unquoteFrom(line []byte) []byte {
+	if line[0] != '>' {
+		return line
+	}
 	rest := bytes.TrimLeft(line, ">")
 	if len(rest) < len(line) && bytes.HasPrefix(rest, []byte("From ")) {
 		return line[1:]

@@ -65,19 +65,71 @@ var wordDecoder = mime.WordDecoder{CharsetReader: gomessage.CharsetReader}
 // lists: the same few senders and recipients (our own addresses, the two
 // sides of a thread) recur message after message, and parsing them is the
 // costliest part of a header.
+//
+// So it does subjects: replies repeat their thread's subject, and
+// decoding encoded words costs more than looking one up.
 type parser struct {
-	cfg   *Config
-	addrs map[string][]Address
+	cfg      *Config
+	addrs    map[string][]Address
+	subjects map[string]string
+	own      []string // cfg.OwnAddresses as ownAddress compares them
+	rec      Record   // the record parse returns, reused
 }
 
-// maxCachedLists bounds the address cache; it is emptied when full.
-const maxCachedLists = 4096
+// maxCachedLists bounds the address cache, maxCachedSubjects the subject
+// cache; each is emptied when full.
+const (
+	maxCachedLists    = 4096
+	maxCachedSubjects = 1024
+)
 
 func newParser(cfg *Config) *parser {
-	return &parser{cfg: cfg, addrs: make(map[string][]Address)}
+	p := &parser{cfg: cfg, addrs: make(map[string][]Address), subjects: make(map[string]string)}
+	for _, o := range cfg.OwnAddresses {
+		p.own = append(p.own, strings.ToLower(strings.TrimSpace(o)))
+	}
+	return p
 }
 
-// parse turns a raw message into a record (without ID and location).
+// ownAddress is cfg.ownAddress without lowering the configured addresses
+// on every call.
+func (p *parser) ownAddress(addr string) bool {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	if addr == "" {
+		return false
+	}
+	for _, o := range p.own {
+		if o == addr || (strings.HasPrefix(o, "@") && strings.HasSuffix(addr, o)) {
+			return true
+		}
+	}
+	return false
+}
+
+// counterpart is the package's counterpart through p.ownAddress.
+func (p *parser) counterpart(r *Record) string {
+	if r.Direction != "out" {
+		return p.firstOther(r.From)
+	}
+	for _, l := range [...][]Address{r.To, r.Cc, r.Bcc} {
+		if a := p.firstOther(l); a != "" {
+			return a
+		}
+	}
+	return ""
+}
+
+func (p *parser) firstOther(l []Address) string {
+	for _, a := range l {
+		if a.Address != "" && !p.ownAddress(a.Address) {
+			return a.Address
+		}
+	}
+	return ""
+}
+
+// parse turns a raw message into a record (without ID and location),
+// valid until the next call: the caller encodes it before that.
 // An error means the header section is unreadable; the caller rejects
 // the message. Fields that are malformed on their own are kept as far as
 // they can be read, never dropped with the rest of the message.
@@ -87,12 +139,13 @@ func (p *parser) parse(m rawMessage, sent bool) (*Record, error) {
 		return nil, fmt.Errorf("header: %w", err)
 	}
 	cfg := p.cfg
-	r := &Record{
+	r := &p.rec
+	*r = Record{
 		From:    p.addressList(h.from),
 		To:      p.addressList(h.to),
 		Cc:      p.addressList(h.cc),
 		Bcc:     p.addressList(h.bcc),
-		Subject: text(h.subject),
+		Subject: p.subject(h.subject),
 		Size:    m.size,
 		Flags:   m.flags,
 		Mailbox: m.mailbox,
@@ -111,17 +164,19 @@ func (p *parser) parse(m rawMessage, sent bool) (*Record, error) {
 	default:
 		r.ThreadID = r.MessageID
 	}
-	if d, err := parseDate(toUTF8(h.date)); err == nil {
+	if d, ok := fastDateRFC3339(h.date); ok {
+		r.Date = d
+	} else if d, err := parseDate(toUTF8(h.date)); err == nil {
 		r.Date = d.Format(time.RFC3339)
 	} else if fallback := m.fallbackDate(); !fallback.IsZero() {
 		r.Date = fallback.Format(time.RFC3339)
 	}
 
 	r.Direction = "in"
-	if sent || (len(r.From) > 0 && cfg.ownAddress(r.From[0].Address)) {
+	if sent || (len(r.From) > 0 && p.ownAddress(r.From[0].Address)) {
 		r.Direction = "out"
 	}
-	r.Counterpart = counterpart(cfg, r)
+	r.Counterpart = p.counterpart(r)
 
 	if cfg.Bodies {
 		body, cut := plainText(m.header, m.text, cfg.BodyMaxBytes)
@@ -183,17 +238,45 @@ func text(raw string) string {
 // addressList parses a raw address list header value through the cache.
 // The cached lists are shared between records, which never change them.
 func (p *parser) addressList(raw string) []Address {
+	if raw == "" {
+		return noAddresses // what parseAddressList gives, without a look-up
+	}
 	if l, ok := p.addrs[raw]; ok {
 		return l
 	}
-	l := parseAddressList(toUTF8(raw))
+	// A clone, so the key does not pin the whole header section; parsed
+	// from the clone, so neither do the substrings the fast path returns.
+	key := strings.Clone(raw)
+	l, ok := fastAddressList(key)
+	if !ok {
+		l = parseAddressList(toUTF8(key))
+	}
 	if len(p.addrs) >= maxCachedLists {
 		clear(p.addrs)
 	}
-	// A clone, so the key does not pin the whole header section.
-	p.addrs[strings.Clone(raw)] = l
+	p.addrs[key] = l
 	return l
 }
+
+// subject is text(raw) through the subject cache.
+func (p *parser) subject(raw string) string {
+	if s, ok := p.subjects[raw]; ok {
+		return s
+	}
+	if !strings.Contains(raw, "=?") && utf8.ValidString(raw) {
+		return raw // what text returns, as cheaply as a look-up
+	}
+	s := text(raw)
+	if len(p.subjects) >= maxCachedSubjects {
+		clear(p.subjects)
+	}
+	p.subjects[strings.Clone(raw)] = s
+	return s
+}
+
+// noAddresses is the empty list; like every cached list, records share it
+// and never change it.
+var noAddresses = []Address{}
 
 // parseAddressList parses an RFC 5322 address list. When the whole list
 // does not parse (a stray comma, an unquoted special), each
@@ -268,13 +351,6 @@ func msgIDs(v string) []string {
 		}
 	}
 	return ids
-}
-
-func firstMsgID(v string) string {
-	if ids := msgIDs(v); len(ids) > 0 {
-		return ids[0]
-	}
-	return ""
 }
 
 // plainText returns the first text/plain part that is not an attachment,
