@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,11 +160,22 @@ func TestKilledDuringPublishKeepsTheLastSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A rebuild killed while it writes the snapshot.
-	cmd, _ := startUntil(t, bin, dir, `"stage":"write snapshot"`, "", "build", "-c", "desilo.yaml")
-	time.Sleep(200 * time.Millisecond)
+	// A rebuild killed while it writes the snapshot: from the profiles
+	// stage on, tables are written into a new snapshot folder, which has
+	// no manifest until the commit. Kill as soon as it exists.
+	cmd, log := startUntil(t, bin, dir, `"stage":"profiles"`, "", "build", "-c", "desilo.yaml")
+	partial := ""
+	for deadline := time.Now().Add(time.Minute); partial == "" && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		partial = uncommittedSnapshot(t, out)
+	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
+	if partial == "" {
+		t.Fatalf("the rebuild never began a snapshot\n%s", log)
+	}
+	if _, err := os.Stat(filepath.Join(partial, "manifest.json")); err == nil {
+		t.Fatalf("the rebuild committed %s before the kill: the test did not kill a publish", partial)
+	}
 
 	after, _, err := parquet.Current(out)
 	if err != nil || after != before {
@@ -186,6 +199,20 @@ func TestKilledDuringPublishKeepsTheLastSnapshot(t *testing.T) {
 			t.Errorf("snapshot %s has no manifest: a partial snapshot was left behind", e.Name())
 		}
 	}
+}
+
+// uncommittedSnapshot returns a snapshot folder under out that has no
+// manifest yet, or "".
+func uncommittedSnapshot(t *testing.T, out string) string {
+	t.Helper()
+	entries, _ := os.ReadDir(filepath.Join(out, "snapshots"))
+	for _, e := range entries {
+		dir := filepath.Join(out, "snapshots", e.Name())
+		if _, err := os.Stat(filepath.Join(dir, "manifest.json")); errors.Is(err, fs.ErrNotExist) {
+			return dir
+		}
+	}
+	return ""
 }
 
 func TestSIGTERMStopsCleanly(t *testing.T) {
