@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -52,6 +53,19 @@ func TestPreviousLookup(t *testing.T) {
 		for r, id := range want {
 			if got := p.Lookup(r); got != id {
 				t.Fatalf("shuffled=%v: Lookup(%v) = %q, want %q", shuffled, r, got, id)
+			}
+		}
+		// In record order, as identity asks, with unknown records between.
+		sorted := slices.SortedFunc(maps.Keys(want), identity.CompareRefs)
+		for _, r := range sorted {
+			before := identity.RecordRef{Source: r.Source, Stream: r.Stream, Key: r.Key[:len(r.Key)-1] + "!"}
+			if _, known := want[before]; !known {
+				if got := p.Lookup(before); got != "" {
+					t.Fatalf("shuffled=%v: Lookup(%v) of an unknown record = %q", shuffled, before, got)
+				}
+			}
+			if got := p.Lookup(r); got != want[r] {
+				t.Fatalf("shuffled=%v: in order, Lookup(%v) = %q, want %q", shuffled, r, got, want[r])
 			}
 		}
 		for _, r := range []identity.RecordRef{{Source: "crm", Stream: "contacts", Key: "x"}, {Source: "zz", Stream: "a", Key: "1"}, {}} {

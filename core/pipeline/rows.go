@@ -168,11 +168,13 @@ func previousAssignments(ctx context.Context, outDir string) (identity.Previous,
 
 // previous is the identity links of the current snapshot, in typed
 // columns, ordered by (source, stream, record_key) for lookups. desilo
-// writes them in that order; others' files are sorted here.
+// writes them in that order; others' files are sorted here. It is not
+// safe for concurrent use.
 type previous struct {
 	rows                   *rowset.Set
 	src, stream, key, cust int
 	order                  []int32 // nil when the rows are in order
+	next                   int     // where the last Lookup ended
 }
 
 func (p *previous) ref(i int) identity.RecordRef {
@@ -202,11 +204,29 @@ func (p *previous) at(k int) int {
 
 func (p *previous) Len() int { return p.rows.Len() }
 
+// Lookup finds r by binary search, or, as identity asks in record order,
+// usually by stepping on from where the previous lookup ended.
 func (p *previous) Lookup(r identity.RecordRef) string {
-	k, ok := sort.Find(p.rows.Len(), func(k int) int { return identity.CompareRefs(r, p.ref(p.at(k))) })
+	n := p.rows.Len()
+	k := p.next
+	for step := 0; k < n && step < 4; step, k = step+1, k+1 {
+		switch c := identity.CompareRefs(r, p.ref(p.at(k))); {
+		case c == 0:
+			p.next = k + 1
+			return p.rows.String(p.at(k), p.cust)
+		case c < 0 && (k == 0 || identity.CompareRefs(r, p.ref(p.at(k-1))) > 0):
+			p.next = k
+			return "" // between k-1 and k: not there
+		case c < 0:
+			k = n // before the cursor: search
+		}
+	}
+	k, ok := sort.Find(n, func(k int) int { return identity.CompareRefs(r, p.ref(p.at(k))) })
+	p.next = k
 	if !ok {
 		return ""
 	}
+	p.next = k + 1
 	return p.rows.String(p.at(k), p.cust)
 }
 
