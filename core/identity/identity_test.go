@@ -48,14 +48,23 @@ func idOf(t *testing.T, res *Result, source, key string) string {
 	if !ok {
 		t.Fatalf("record %s/%s not in result", source, key)
 	}
-	return res.Records[i].CustomerID
+	return res.Record(i).CustomerID
+}
+
+// records lists every assignment of res, in order.
+func records(res *Result) []Assignment {
+	out := make([]Assignment, res.Len())
+	for i := range out {
+		out[i] = res.Record(i)
+	}
+	return out
 }
 
 // clusters renders the partition as sorted groups of record keys, e.g.
 // "a b | c".
 func clusters(res *Result) string {
 	by := map[string][]string{}
-	for _, a := range res.Records {
+	for _, a := range records(res) {
 		by[a.CustomerID] = append(by[a.CustomerID], a.Key)
 	}
 	var gs []string
@@ -138,17 +147,17 @@ func TestAnchorAndLinks(t *testing.T) {
 	// a and c tie on Seen; crm < desk breaks the tie. d's unknown Seen
 	// sorts last.
 	want := CustomerID(RecordRef{"crm", "contacts", "a"})
-	for _, a := range res.Records {
+	for _, a := range records(res) {
 		if a.CustomerID != want {
 			t.Errorf("%s: customer %s, want %s", a.Key, a.CustomerID, want)
 		}
 	}
 	i, _ := res.Find(RecordRef{"crm", "contacts", "a"})
-	if l := res.Records[i].Link; l.Key != AnchorKey || l.Via != -1 {
+	if l := res.Record(i).Link; l.Key != AnchorKey || l.Via != -1 {
 		t.Errorf("anchor link = %+v", l)
 	}
 	j, _ := res.Find(RecordRef{"shop", "contacts", "b"})
-	if l := res.Records[j].Link; l.Key != "email" || l.Value != "jane@acme.org" || l.Via != i {
+	if l := res.Record(j).Link; l.Key != "email" || l.Value != "jane@acme.org" || l.Via != i {
 		t.Errorf("b's link = %+v, want email jane@acme.org via %d", l, i)
 	}
 	if got := (Counts{Records: 4, Customers: 1, Links: map[string]int{"anchor": 1, "email": 3}}); !reflect.DeepEqual(res.Counts, got) {
@@ -177,7 +186,7 @@ func TestRef(t *testing.T) {
 	shopCust := CustomerID(RecordRef{"shop", "contacts", "42"})
 	for _, k := range []string{"o1", "o2"} {
 		i, _ := res.Find(RecordRef{"shop", "orders", k})
-		if a := res.Records[i]; a.CustomerID != shopCust || a.Link.Key != RefKey || a.Link.Value != "42" {
+		if a := res.Record(i); a.CustomerID != shopCust || a.Link.Key != RefKey || a.Link.Value != "42" {
 			t.Errorf("%s: %+v, want ref 42 to %s", k, a, shopCust)
 		}
 	}
@@ -185,16 +194,16 @@ func TestRef(t *testing.T) {
 		t.Error("a ref joined a customer of another source")
 	}
 	i, _ := res.Find(RecordRef{"shop", "orders", "o3"})
-	if res.Records[i].Link.Key != AnchorKey {
-		t.Errorf("dangling ref o3 linked: %+v", res.Records[i].Link)
+	if res.Record(i).Link.Key != AnchorKey {
+		t.Errorf("dangling ref o3 linked: %+v", res.Record(i).Link)
 	}
 	if res.Counts.DanglingRefs != 1 {
 		t.Errorf("DanglingRefs = %d, want 1", res.Counts.DanglingRefs)
 	}
 	i, _ = res.Find(RecordRef{"shop", "orders", "o4"})
 	j, _ := res.Find(RecordRef{"shop", "companies", "7"})
-	if res.Records[i].Link.Key != AnchorKey || res.Records[j].CustomerID == idOf(t, res, "shop", "7") {
-		t.Errorf("ambiguous ref linked: o4 %+v", res.Records[i])
+	if res.Record(i).Link.Key != AnchorKey || res.Record(j).CustomerID == idOf(t, res, "shop", "7") {
+		t.Errorf("ambiguous ref linked: o4 %+v", res.Record(i))
 	}
 	want := []ValueReport{{Key: RefKey, Value: "shop/7", Reason: ReasonAmbiguous, Records: 1}}
 	if !reflect.DeepEqual(res.Values, want) || res.Counts.AmbiguousRefs != 1 {
@@ -216,7 +225,7 @@ func TestRefBeforeKeys(t *testing.T) {
 	}
 	res := mustResolve(t, recs, rules, nil)
 	i, _ := res.Find(RecordRef{"crm", "deals", "d"})
-	if a := res.Records[i]; a.Link.Key != RefKey || a.CustomerID != idOf(t, res, "crm", "1") {
+	if a := res.Record(i); a.Link.Key != RefKey || a.CustomerID != idOf(t, res, "crm", "1") {
 		t.Errorf("deal = %+v, want joined by ref to crm/1", a)
 	}
 	if len(res.Refusals) != 1 || res.Refusals[0].Key != "email" || res.Refusals[0].Limit != "crm_id" {
@@ -336,8 +345,8 @@ func TestBridgeMerge(t *testing.T) {
 	res := mustResolve(t, []Record{a, b, bridge}, emailPhone, previousOf(first))
 	for _, k := range []RecordRef{{"crm", "contacts", "a"}, {"shop", "contacts", "b"}, {"desk", "contacts", "c"}} {
 		i, _ := res.Find(k)
-		if res.Records[i].CustomerID != p1 {
-			t.Errorf("%v: customer %s, want the older id %s", k, res.Records[i].CustomerID, p1)
+		if res.Record(i).CustomerID != p1 {
+			t.Errorf("%v: customer %s, want the older id %s", k, res.Record(i).CustomerID, p1)
 		}
 	}
 	if want := []Merge{{Absorbed: p2, Survivor: p1}}; !reflect.DeepEqual(res.Merges, want) {
@@ -347,7 +356,7 @@ func TestBridgeMerge(t *testing.T) {
 
 func previousOf(res *Result) PreviousMap {
 	m := PreviousMap{}
-	for _, a := range res.Records {
+	for _, a := range records(res) {
 		m[a.RecordRef] = a.CustomerID
 	}
 	return m

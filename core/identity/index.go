@@ -285,6 +285,12 @@ func fnv1a(b []byte) uint64 {
 
 // arenaValue reads the value stored at off.
 func arenaValue(arena string, off uint32) (v string, flag byte) {
+	start, end, flag := arenaSpan(arena, off)
+	return arena[start:end], flag
+}
+
+// arenaSpan is where the value at off is in the arena, and its flag.
+func arenaSpan(arena string, off uint32) (start, end int, flag byte) {
 	flag = arena[off]
 	i := int(off) + 1
 	n, shift := 0, 0
@@ -293,7 +299,7 @@ func arenaValue(arena string, off uint32) (v string, flag byte) {
 		shift += 7
 	}
 	n |= int(arena[i]) << shift
-	return arena[i+1 : i+1+n], flag
+	return i + 1, i + 1 + n, flag
 }
 
 // interner numbers distinct strings.

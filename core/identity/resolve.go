@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -102,18 +103,25 @@ func (s *resolver) order() error {
 		}
 		return strings.Compare(ra.key, rb.key)
 	})
-	s.res = &Result{Records: make([]Assignment, n), Counts: Counts{Records: n, Links: map[string]int{}}}
+	if len(ix.sources.names) > math.MaxUint16 || len(ix.streams.names) > math.MaxUint16 {
+		return fmt.Errorf("identity: more than %d sources or streams", math.MaxUint16)
+	}
+	s.res = &Result{recs: make([]assignment, n), sources: slices.Clone(ix.sources.names), streams: slices.Clone(ix.streams.names),
+		Counts: Counts{Records: n, Links: map[string]int{}}}
+	for _, k := range ix.keys {
+		s.res.keyNames = append(s.res.keyNames, k.name)
+	}
 	s.seen = make([]int64, n)
 	pos := make([]int32, n)
 	for c, a := range order {
 		r := &ix.recs[a]
 		pos[a] = int32(c)
 		s.seen[c] = r.seen
-		ref := RecordRef{ix.sources.names[r.source], ix.streams.names[r.stream], r.key}
-		if c > 0 && s.res.Records[c-1].RecordRef == ref {
+		s.res.recs[c] = assignment{key: r.key, source: uint16(r.source), stream: uint16(r.stream)}
+		if c > 0 && s.res.Ref(c-1) == s.res.Ref(c) {
+			ref := s.res.Ref(c)
 			return fmt.Errorf("identity: record %s/%s/%q added twice", ref.Source, ref.Stream, ref.Key)
 		}
-		s.res.Records[c].RecordRef = ref
 	}
 	for k := range ix.entries {
 		for i := range ix.entries[k] {
@@ -248,7 +256,7 @@ func (s *resolver) report(key, value, reason string, records int) {
 // union applies the edges in canonical order.
 func (s *resolver) union() error {
 	ix := s.ix
-	n := len(s.res.Records)
+	n := len(s.res.recs)
 	s.uf = make([]int32, n)
 	for i := range s.uf {
 		s.uf[i] = -1
@@ -379,17 +387,23 @@ func mergeSorted(a, b []uint32) []uint32 {
 
 // display is the value of an edge as links and reports show it.
 func (s *resolver) display(key int32, off uint32) string {
-	v, _ := arenaValue(s.arena, off)
+	start, end := s.displaySpan(key, off)
+	return s.arena[start:end]
+}
+
+// displaySpan is where display's value is in the arena.
+func (s *resolver) displaySpan(key int32, off uint32) (start, end uint32) {
+	b, e, _ := arenaSpan(s.arena, off)
 	if key == 0 {
-		v = v[strings.IndexByte(v, 0)+1:] // drop the source
+		b += strings.IndexByte(s.arena[b:e], 0) + 1 // drop the source
 	}
-	return v
+	return uint32(b), uint32(e)
 }
 
 // assign picks each cluster's anchor and gives every record its
 // customer's id.
 func (s *resolver) assign() error {
-	recs := s.res.Records
+	recs := s.res.recs
 	s.anchors = make([]int32, len(recs))
 	for i := range s.anchors {
 		s.anchors[i] = -1
@@ -401,16 +415,20 @@ func (s *resolver) assign() error {
 		}
 	}
 	for i := range recs {
+		recs[i].cust = -1
+	}
+	for i := range recs {
 		r := s.find(int32(i))
-		if recs[r].CustomerID == "" {
-			recs[r].CustomerID = CustomerID(recs[s.anchors[r]].RecordRef)
+		if recs[r].cust < 0 {
+			recs[r].cust = int32(len(s.res.ids))
+			s.res.ids = append(s.res.ids, CustomerID(s.res.Ref(int(s.anchors[r]))))
 			s.res.Counts.Customers++
 		}
-		recs[i].CustomerID = recs[r].CustomerID
+		recs[i].cust = recs[r].cust
 	}
 	for i := range s.res.Refusals {
 		f := &s.res.Refusals[i]
-		f.Customers = [2]string{recs[f.Records[0]].CustomerID, recs[f.Records[1]].CustomerID}
+		f.Customers = [2]string{s.res.CustomerOf(f.Records[0]), s.res.CustomerOf(f.Records[1])}
 	}
 	return nil
 }
@@ -418,7 +436,7 @@ func (s *resolver) assign() error {
 // explain roots each cluster's spanning tree at its anchor: a record's
 // link is the edge to its parent.
 func (s *resolver) explain() error {
-	recs := s.res.Records
+	recs := s.res.recs
 	n := len(recs)
 	first := make([]int32, n+1) // adjacency lists in CSR form
 	for _, e := range s.edges {
@@ -436,8 +454,9 @@ func (s *resolver) explain() error {
 		adj[fill[e.b]] = int32(i)
 		fill[e.b]++
 	}
+	const unlinked = -2
 	for i := range recs {
-		recs[i].Link = Link{Record: i, Via: -2}
+		recs[i].via = unlinked
 	}
 	queue := make([]int32, 0, 64)
 	for i := range recs {
@@ -447,7 +466,7 @@ func (s *resolver) explain() error {
 		if s.anchors[s.find(int32(i))] != int32(i) {
 			continue
 		}
-		recs[i].Link = Link{Record: i, Key: AnchorKey, Via: -1}
+		recs[i].via, recs[i].linkKey = -1, linkAnchor
 		s.res.Counts.Links[AnchorKey]++
 		queue = append(queue[:0], int32(i))
 		for len(queue) > 0 {
@@ -459,33 +478,34 @@ func (s *resolver) explain() error {
 				if v == u {
 					v = e.b
 				}
-				if recs[v].Link.Via != -2 {
+				if recs[v].via != unlinked {
 					continue
 				}
-				name := s.ix.keys[e.key].name
-				recs[v].Link = Link{Record: int(v), Key: name, Value: s.display(e.key, e.off), Via: int(u)}
-				s.res.Counts.Links[name]++
+				start, end := s.displaySpan(e.key, e.off)
+				recs[v].via, recs[v].linkKey, recs[v].valStart, recs[v].valEnd = u, int16(e.key), start, end
+				s.res.Counts.Links[s.ix.keys[e.key].name]++
 				queue = append(queue, v)
 			}
 		}
 	}
+	s.res.values = s.arena
 	return nil
 }
 
 // merge writes one merge row for each previous id that no cluster keeps:
 // it points to the cluster holding the id's earliest record.
 func (s *resolver) merge(previous Previous) error {
-	recs := s.res.Records
-	current := make(map[string]bool, s.res.Counts.Customers)
-	for i := range recs {
-		current[recs[i].CustomerID] = true
+	res := s.res
+	current := make(map[string]bool, len(res.ids))
+	for _, id := range res.ids {
+		current[id] = true
 	}
 	earliest := map[string]int{}
-	for i := range recs {
+	for i := range res.recs {
 		if err := s.tick(i); err != nil {
 			return err
 		}
-		p := previous.Lookup(recs[i].RecordRef)
+		p := previous.Lookup(res.Ref(i))
 		if p == "" || current[p] {
 			continue
 		}
@@ -494,7 +514,7 @@ func (s *resolver) merge(previous Previous) error {
 		}
 	}
 	for p, i := range earliest {
-		s.res.Merges = append(s.res.Merges, Merge{Absorbed: p, Survivor: recs[i].CustomerID})
+		s.res.Merges = append(s.res.Merges, Merge{Absorbed: p, Survivor: res.CustomerOf(i)})
 	}
 	slices.SortFunc(s.res.Merges, func(a, b Merge) int { return strings.Compare(a.Absorbed, b.Absorbed) })
 	s.res.Counts.Merges = len(s.res.Merges)

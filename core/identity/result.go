@@ -3,20 +3,28 @@ package identity
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"slices"
+	"sort"
 	"strings"
 )
 
 // Result is the outcome of a resolution. Link and report values are
 // substrings of one buffer holding every normalized value, which stays in
 // memory while any of them does.
+//
+// Records are numbered in canonical order, (Source, Stream, Key): Record(i)
+// is the i-th. A result keeps about 40 bytes a record (plus its key), not
+// the strings of an Assignment: sources, streams, customer ids and link
+// keys are numbers into small tables.
 type Result struct {
-	// Records holds one assignment per record, sorted by (Source,
-	// Stream, Key); Link.Record and Link.Via index this slice.
-	Records []Assignment
+	recs     []assignment
+	sources  []string // by assignment.source
+	streams  []string // by assignment.stream
+	ids      []string // customer ids, by assignment.cust
+	keyNames []string // link keys, by assignment.linkKey
+	values   string   // the normalized values links point into
 	// Added maps the order records were added in (Add, AddBatch) to
-	// their position in Records: Records[Added[i]] is the i-th record
-	// added. It saves callers that kept records in that order a search.
+	// their number: Record(Added[i]) is the i-th record added. It saves
+	// callers that kept records in that order a search.
 	Added []int32
 	// Merges lists each previous customer id that was absorbed, sorted
 	// by the absorbed id.
@@ -30,11 +38,48 @@ type Result struct {
 	Counts   Counts
 }
 
+// assignment is one record's customer and link, in numbers.
+type assignment struct {
+	key              string
+	valStart, valEnd uint32 // the link's value: values[valStart:valEnd]
+	via              int32  // the link's Via
+	cust             int32  // index into ids
+	source, stream   uint16
+	linkKey          int16 // index into keyNames; linkAnchor: the anchor
+}
+
+const linkAnchor = -1
+
 // Assignment is one record's customer and the link that joined it.
 type Assignment struct {
 	RecordRef
 	CustomerID string
 	Link       Link
+}
+
+// Len is the number of records.
+func (r *Result) Len() int { return len(r.recs) }
+
+// Ref identifies record i.
+func (r *Result) Ref(i int) RecordRef {
+	a := &r.recs[i]
+	return RecordRef{Source: r.sources[a.source], Stream: r.streams[a.stream], Key: a.key}
+}
+
+// CustomerOf is record i's customer id.
+func (r *Result) CustomerOf(i int) string { return r.ids[r.recs[i].cust] }
+
+// Record is record i's assignment.
+func (r *Result) Record(i int) Assignment {
+	return Assignment{RecordRef: r.Ref(i), CustomerID: r.CustomerOf(i), Link: r.link(i)}
+}
+
+func (r *Result) link(i int) Link {
+	a := &r.recs[i]
+	if a.linkKey == linkAnchor {
+		return Link{Record: i, Key: AnchorKey, Via: -1}
+	}
+	return Link{Record: i, Key: r.keyNames[a.linkKey], Value: r.values[a.valStart:a.valEnd], Via: int(a.via)}
 }
 
 // Link is an edge of the explanation forest: Record joined its customer
@@ -101,22 +146,21 @@ type Counts struct {
 // i's own, the last the anchor's. It is nil when i is out of range.
 func (r *Result) Path(i int) []Link {
 	var p []Link
-	for i >= 0 && i < len(r.Records) && len(p) <= len(r.Records) {
-		p = append(p, r.Records[i].Link)
-		i = r.Records[i].Link.Via
+	for i >= 0 && i < len(r.recs) && len(p) <= len(r.recs) {
+		l := r.link(i)
+		p = append(p, l)
+		i = l.Via
 	}
 	return p
 }
 
-// Find returns the index of the record ref in Records.
+// Find returns the number of the record ref.
 func (r *Result) Find(ref RecordRef) (int, bool) {
-	return slices.BinarySearchFunc(r.Records, ref, func(a Assignment, ref RecordRef) int {
-		return CompareRefs(a.RecordRef, ref)
-	})
+	return sort.Find(len(r.recs), func(i int) int { return CompareRefs(ref, r.Ref(i)) })
 }
 
-// CompareRefs orders records as Result.Records are: by source, stream,
-// then key.
+// CompareRefs orders records as a Result numbers them: by source,
+// stream, then key.
 func CompareRefs(a, b RecordRef) int {
 	if c := strings.Compare(a.Source, b.Source); c != 0 {
 		return c

@@ -103,7 +103,7 @@ type builder struct {
 func (b *builder) row(r staged, dst []any) []any {
 	s := &b.sets[r.set]
 	dst = s.rows.Row(int(r.row), dst)
-	dst[s.customerID] = b.result.Records[r.assign].CustomerID
+	dst[s.customerID] = b.result.CustomerOf(int(r.assign))
 	return dst
 }
 
@@ -329,19 +329,20 @@ func (b *builder) resolve(ctx context.Context) error {
 func (b *builder) byCustomer() []int {
 	ids := make([]string, 0, b.result.Counts.Customers)
 	seen := make(map[string]int32, b.result.Counts.Customers)
-	for _, a := range b.result.Records {
-		if _, ok := seen[a.CustomerID]; !ok {
-			seen[a.CustomerID] = 0
-			ids = append(ids, a.CustomerID)
+	for i := range b.result.Len() {
+		id := b.result.CustomerOf(i)
+		if _, ok := seen[id]; !ok {
+			seen[id] = 0
+			ids = append(ids, id)
 		}
 	}
 	slices.Sort(ids)
 	for i, id := range ids {
 		seen[id] = int32(i)
 	}
-	rank := make([]int32, len(b.result.Records))
-	for i, a := range b.result.Records {
-		rank[i] = seen[a.CustomerID]
+	rank := make([]int32, b.result.Len())
+	for i := range rank {
+		rank[i] = seen[b.result.CustomerOf(i)]
 	}
 	order := make([]int, len(b.records))
 	for i := range order {

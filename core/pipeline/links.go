@@ -16,7 +16,7 @@ const (
 // (source, stream, record_key), reusing one row.
 func (b *builder) linkRows(emit func([]any) error) error {
 	t := model.MustLoad("identity_link")
-	entity := make([]string, len(b.result.Records))
+	entity := make([]string, b.result.Len())
 	for _, r := range b.records {
 		entity[r.assign] = b.sets[r.set].entity
 	}
@@ -24,7 +24,8 @@ func (b *builder) linkRows(emit func([]any) error) error {
 	cSource, cStream, cKey, cEntity, cCust := idx("source"), idx("stream"), idx("record_key"), idx("entity"), idx("customer_id")
 	cLinkKey, cValue, cRule, cTo := idx("key"), idx("value"), idx("rule"), idx("linked_to")
 	row := make([]any, len(t.Columns))
-	for i, a := range b.result.Records {
+	for i := range b.result.Len() {
+		a := b.result.Record(i)
 		clear(row)
 		row[cSource], row[cStream], row[cKey] = a.Source, a.Stream, a.Key
 		row[cEntity], row[cCust] = entity[i], a.CustomerID
@@ -36,8 +37,8 @@ func (b *builder) linkRows(emit func([]any) error) error {
 		default:
 			row[cRule], row[cLinkKey], row[cValue] = RuleMatchKey, a.Link.Key, a.Link.Value
 		}
-		if v := a.Link.Via; v >= 0 && v < len(b.result.Records) {
-			via := b.result.Records[v]
+		if v := a.Link.Via; v >= 0 && v < b.result.Len() {
+			via := b.result.Ref(v)
 			row[cTo] = via.Source + "/" + via.Stream + "/" + via.Key
 		}
 		if err := emit(row); err != nil {

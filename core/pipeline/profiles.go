@@ -143,7 +143,7 @@ func (b *builder) chunks(order []int) []*profileJob {
 }
 
 func (b *builder) customerOf(i int) string {
-	return b.result.Records[b.records[i].assign].CustomerID
+	return b.result.CustomerOf(int(b.records[i].assign))
 }
 
 // profiler builds the profiles of jobs on one goroutine.
@@ -236,7 +236,7 @@ func (p *profiler) run(ctx context.Context, j *profileJob) error {
 	}
 	for n, i := range j.order {
 		r := b.records[i]
-		if id := b.result.Records[r.assign].CustomerID; id != rec.CustomerID {
+		if id := b.result.CustomerOf(int(r.assign)); id != rec.CustomerID {
 			if err := flush(); err != nil {
 				return err
 			}
