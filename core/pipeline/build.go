@@ -33,6 +33,16 @@ func Build(ctx context.Context, store *stage.Store, opts Options) (*BuildSummary
 	}
 	b := &builder{opts: &opts, store: store, sum: &BuildSummary{Tables: map[string]int64{}}}
 	defer b.abort()
+	// The previous snapshot's links are needed only by identity, but
+	// reading them is independent of staging: read them meanwhile, on
+	// the core the staging scan leaves idle.
+	prevCtx, cancelPrev := context.WithCancel(ctx)
+	defer cancelPrev()
+	b.previous = make(chan previousResult, 1)
+	go func() {
+		p, err := previousAssignments(prevCtx, opts.Config.Output.Parquet.Path)
+		b.previous <- previousResult{p, err}
+	}()
 	steps := []struct {
 		name string
 		run  func(context.Context) error
@@ -87,6 +97,8 @@ type builder struct {
 	records []staged
 	rejects [][]any
 	result  *identity.Result
+
+	previous chan previousResult // the previous snapshot's links, read at the start
 
 	customers *rowset.Set // one row per customer, in customer id order
 	rfm       *profile.RFM
@@ -257,6 +269,12 @@ func (b *builder) scan(ctx context.Context) error {
 	return nil
 }
 
+// previousResult is what previousAssignments returned.
+type previousResult struct {
+	p   identity.Previous
+	err error
+}
+
 // scanned is one staged stream read into a set, or the error reading it.
 type scanned struct {
 	set stagedSet
@@ -295,11 +313,16 @@ func (b *builder) readSets(ctx context.Context, refs []stage.StreamRef, fields [
 }
 
 func (b *builder) resolve(ctx context.Context) error {
-	previous, err := previousAssignments(ctx, b.opts.Config.Output.Parquet.Path)
-	if err != nil {
-		return err
+	var prev previousResult
+	select {
+	case prev = <-b.previous:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	res, err := b.index.Resolve(ctx, previous)
+	if prev.err != nil {
+		return prev.err
+	}
+	res, err := b.index.Resolve(ctx, prev.p)
 	if err != nil {
 		return err
 	}
