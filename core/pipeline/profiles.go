@@ -14,8 +14,8 @@ import (
 )
 
 // profileChunk is how many records one profile job takes (rounded up to
-// the end of a customer).
-const profileChunk = 1 << 14
+// the end of a customer). A variable for tests.
+var profileChunk = 1 << 14
 
 // profiles groups the records by customer and builds each profile, in
 // customer id order. Chunks of customers are built on all cores; their
