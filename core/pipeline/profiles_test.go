@@ -3,10 +3,12 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +72,61 @@ func TestProfileChunksGiveTheSameSnapshot(t *testing.T) {
 		for name, w := range want {
 			if !bytes.Equal(got[name], w) {
 				t.Errorf("chunk %d, %d cores: table %s differs from the one-chunk build", c.chunk, c.procs, name)
+			}
+		}
+	}
+}
+
+// cancelAt cancels a build when it reaches a stage.
+type cancelAt struct {
+	stage  string
+	cancel context.CancelFunc
+}
+
+func (c cancelAt) SourceStarted(string)               {}
+func (c cancelAt) SourceRecords(string, int64, int64) {}
+func (c cancelAt) SourceDone(string, SourceSummary)   {}
+func (c cancelAt) Stage(name string) {
+	if name == c.stage {
+		c.cancel()
+	}
+}
+
+// A build cancelled in any stage, background writers and all, returns
+// the cancellation, leaves the current snapshot in place and no partial
+// one behind.
+func TestCancelledBuildKeepsTheSnapshot(t *testing.T) {
+	var recs []connector.Record
+	for i := range 2000 {
+		recs = append(recs, contact(fmt.Sprint(i), fmt.Sprintf("p%d@kundenpost.de", i%900), "N", "2024-01-01T00:00:00Z"))
+	}
+	e := newEnv(t, "crm")
+	if _, err := e.sync(memLauncher{"crm": {records: recs}}, false); err != nil {
+		t.Fatal(err)
+	}
+	before, _, err := parquet.Current(e.cfg.Output.Parquet.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(c int) { profileChunk = c }(profileChunk)
+	profileChunk = 16 // many jobs in flight when the cancel comes
+	for _, stage := range []string{"read staging", "identity", "profiles", "write snapshot"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		opts := Options{Config: e.cfg, Logger: quiet(), Now: func() time.Time { return e.now },
+			RunID: "cancelled-at-" + strings.ReplaceAll(stage, " ", "-"), Observer: cancelAt{stage, cancel}}
+		_, err := Build(ctx, e.store, opts)
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled at %s: err = %v, want context.Canceled", stage, err)
+		}
+		after, _, err := parquet.Current(e.cfg.Output.Parquet.Path)
+		if err != nil || after != before {
+			t.Errorf("cancelled at %s: current is %s (%v), want %s", stage, after, err, before)
+		}
+		entries, _ := os.ReadDir(filepath.Join(e.cfg.Output.Parquet.Path, "snapshots"))
+		for _, en := range entries {
+			if en.Name() == opts.RunID {
+				t.Errorf("cancelled at %s: the partial snapshot %s was left behind", stage, en.Name())
 			}
 		}
 	}
