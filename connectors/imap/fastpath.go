@@ -334,28 +334,3 @@ func daysIn(month, year int) int {
 	}
 	return 31
 }
-
-// firstMsgID is msgIDs(v)[0] (or "" when there is none) without building
-// the list.
-func firstMsgID(v string) string {
-	for {
-		i := strings.IndexByte(v, '<')
-		if i < 0 {
-			break
-		}
-		j := strings.IndexByte(v[i:], '>')
-		if j < 0 {
-			break
-		}
-		if id := strings.TrimSpace(v[i+1 : i+j]); id != "" {
-			return id
-		}
-		v = v[i+j+1:]
-	}
-	for w := range strings.FieldsSeq(v) {
-		if strings.Contains(w, "@") {
-			return w
-		}
-	}
-	return ""
-}

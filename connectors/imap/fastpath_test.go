@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -227,13 +228,45 @@ func FuzzFastDate(f *testing.F) {
 
 func checkFirstMsgID(t *testing.T, v string) {
 	t.Helper()
+	ids := referenceMsgIDs(v)
+	if got := msgIDs(v); !slices.Equal(got, ids) {
+		t.Fatalf("msgIDs(%q) = %q, the reference gives %q", v, got, ids)
+	}
 	want := ""
-	if ids := msgIDs(v); len(ids) > 0 {
+	if len(ids) > 0 {
 		want = ids[0]
 	}
 	if got := firstMsgID(v); got != want {
-		t.Fatalf("firstMsgID(%q) = %q, msgIDs: %q", v, got, want)
+		t.Fatalf("firstMsgID(%q) = %q, the reference's first id is %q", v, got, want)
 	}
+}
+
+// referenceMsgIDs is msgIDs as it was written before msgIDSeq: <id>
+// tokens, else the header's words holding an @.
+func referenceMsgIDs(v string) []string {
+	var ids []string
+	for {
+		i := strings.IndexByte(v, '<')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(v[i:], '>')
+		if j < 0 {
+			break
+		}
+		if id := strings.TrimSpace(v[i+1 : i+j]); id != "" {
+			ids = append(ids, id)
+		}
+		v = v[i+j+1:]
+	}
+	if ids == nil {
+		for _, w := range strings.Fields(v) {
+			if strings.Contains(w, "@") {
+				ids = append(ids, w)
+			}
+		}
+	}
+	return ids
 }
 
 func TestFirstMsgIDEquivalent(t *testing.T) {

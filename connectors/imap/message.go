@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"mime"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -327,30 +329,47 @@ func bareAddress(s string) string {
 // msgIDs reads <id> tokens; text between them (comments, garbage) is
 // skipped. A header without brackets yields its words, since some
 // clients write bare ids.
-func msgIDs(v string) []string {
-	var ids []string
-	for {
-		i := strings.IndexByte(v, '<')
-		if i < 0 {
-			break
-		}
-		j := strings.IndexByte(v[i:], '>')
-		if j < 0 {
-			break
-		}
-		if id := strings.TrimSpace(v[i+1 : i+j]); id != "" {
-			ids = append(ids, id)
-		}
-		v = v[i+j+1:]
+func msgIDs(v string) []string { return slices.Collect(msgIDSeq(v)) }
+
+// firstMsgID is msgIDs(v)[0] (or "" when there is none) without building
+// the list.
+func firstMsgID(v string) string {
+	for id := range msgIDSeq(v) {
+		return id
 	}
-	if ids == nil {
-		for _, w := range strings.Fields(v) {
-			if strings.Contains(w, "@") {
-				ids = append(ids, w)
+	return ""
+}
+
+// msgIDSeq yields the ids msgIDs lists, one at a time.
+func msgIDSeq(v string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		found := false
+		for {
+			i := strings.IndexByte(v, '<')
+			if i < 0 {
+				break
+			}
+			j := strings.IndexByte(v[i:], '>')
+			if j < 0 {
+				break
+			}
+			if id := strings.TrimSpace(v[i+1 : i+j]); id != "" {
+				found = true
+				if !yield(id) {
+					return
+				}
+			}
+			v = v[i+j+1:]
+		}
+		if found {
+			return
+		}
+		for w := range strings.FieldsSeq(v) {
+			if strings.Contains(w, "@") && !yield(w) {
+				return
 			}
 		}
 	}
-	return ids
 }
 
 // plainText returns the first text/plain part that is not an attachment,

@@ -65,7 +65,7 @@
 // latest version is a tombstone is left out. It reads segments newest
 // first, each twice: first only the record_key and deleted columns, to
 // decide which rows win, then the winning rows. Deduplication keeps a set
-// of 64-bit hashes of keys, never the keys themselves; see scanLatest for
+// of 64-bit hashes of keys, never the keys themselves; see eachLatest for
 // its cost per record.
 //
 // Compact merges a stream's segments into one when there are more than

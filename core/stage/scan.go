@@ -78,14 +78,23 @@ func rowsOf(segs []segment) int64 {
 }
 
 // scanLatest yields the latest live version of every record in segments
-// (newest first). Deduplication holds one 64-bit hash per distinct
+// (newest first), as rows; see eachLatest.
+func scanLatest(ctx context.Context, segments []string, hint int64, t *model.Table, fn func(row []any) error) error {
+	return eachLatest(ctx, segments, hint, t, func(r *segmentFile, keep []bool) error {
+		return r.rows(ctx, keep, fn)
+	})
+}
+
+// eachLatest opens the segments (newest first) one at a time and calls
+// read with each and, per row, whether it is the latest live version of
+// its record. Deduplication holds one 64-bit hash per distinct
 // record_key in a set, never the keys: about 11 to 23 bytes a record
 // (see keySet and BenchmarkWriteScan), plus 9 bytes per row of the
 // segment being read. Two keys whose hashes collide would hide one of them; with n
 // records the odds are about n²/2⁶⁵ (1e-8 for a million records, 3e-4
 // for a hundred million), and as the seed is random per scan, a collision
 // would not repeat on the next run.
-func scanLatest(ctx context.Context, segments []string, hint int64, t *model.Table, fn func(row []any) error) error {
+func eachLatest(ctx context.Context, segments []string, hint int64, t *model.Table, read func(r *segmentFile, keep []bool) error) error {
 	seen := newKeySet(hint)
 	seed := maphash.MakeSeed()
 	for _, path := range segments {
@@ -95,7 +104,7 @@ func scanLatest(ctx context.Context, segments []string, hint int64, t *model.Tab
 		}
 		keep, err := r.winners(ctx, seen, seed)
 		if err == nil {
-			err = r.rows(ctx, keep, fn)
+			err = read(r, keep)
 		}
 		r.close()
 		if err != nil {
@@ -117,19 +126,9 @@ type segmentFile struct {
 }
 
 func openSegmentFile(path string, t *model.Table) (*segmentFile, error) {
-	f, err := os.Open(path)
+	f, pf, err := parquet.Open(path, pgo.SkipPageIndex(true), pgo.SkipBloomFilters(true))
 	if err != nil {
 		return nil, fmt.Errorf("staged segment: %w", err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("staged segment: %w", err)
-	}
-	pf, err := pgo.OpenFile(f, st.Size(), pgo.SkipPageIndex(true), pgo.SkipBloomFilters(true))
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("staged segment %s: %w", path, err)
 	}
 	r := &segmentFile{path: path, f: f, pf: pf, table: t, key: -1, del: -1}
 	if err := r.mapColumns(); err != nil {

@@ -3,7 +3,6 @@ package stage
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"path/filepath"
 
@@ -29,25 +28,10 @@ func (s *Store) ScanInto(ctx context.Context, source, stream string, dst *rowset
 	if dst.Table().Name != e.Table {
 		return fmt.Errorf("source %s stream %s: staged as table %s, not %s", source, stream, e.Table, dst.Table().Name)
 	}
-	t := dst.Table()
 	d, _ := streamDir(stream)
-	seen := newKeySet(rowsOf(e.Segments))
-	seed := maphash.MakeSeed()
-	for _, path := range segmentPaths(filepath.Join(src.dir, d), e.Segments) {
-		r, err := openSegmentFile(path, t)
-		if err != nil {
-			return err
-		}
-		keep, err := r.winners(ctx, seen, seed)
-		if err == nil {
-			err = r.into(ctx, keep, dst)
-		}
-		r.close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return eachLatest(ctx, segmentPaths(filepath.Join(src.dir, d), e.Segments), rowsOf(e.Segments), dst.Table(), func(r *segmentFile, keep []bool) error {
+		return r.into(ctx, keep, dst)
+	})
 }
 
 // into appends the rows whose keep entry is true to dst, column by column.

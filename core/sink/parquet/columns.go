@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 
 	pgo "github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
@@ -137,19 +136,11 @@ func word(t model.Type, v pgo.Value) uint64 {
 // dst, reading only the named scalar columns (the others stay null):
 // column by column, with no boxed row per record.
 func ReadInto(ctx context.Context, path string, dst *rowset.Set, cols ...string) error {
-	f, err := os.Open(path)
+	f, pf, err := Open(path, pgo.SkipPageIndex(true), pgo.SkipBloomFilters(true))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	pf, err := pgo.OpenFile(f, st.Size(), pgo.SkipPageIndex(true), pgo.SkipBloomFilters(true))
-	if err != nil {
-		return fmt.Errorf("parquet %s: %w", path, err)
-	}
 	t := dst.Table()
 	n := pf.NumRows()
 	if int64(dst.Len())+n > math.MaxInt32 {

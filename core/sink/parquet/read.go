@@ -18,19 +18,11 @@ import (
 // library that wrote it) and calls fn with each row in the core/model
 // representation. fn must not keep row: it is reused.
 func ReadFile(ctx context.Context, path string, t *model.Table, fn func(row []any) error) error {
-	f, err := os.Open(path)
+	f, pf, err := Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	pf, err := pgo.OpenFile(f, st.Size())
-	if err != nil {
-		return fmt.Errorf("parquet %s: %w", path, err)
-	}
 	leaves := pf.Schema().Columns()
 	if len(leaves) != len(t.Columns) {
 		return fmt.Errorf("parquet %s: %d columns, table %s has %d: written with another schema", path, len(leaves), t.Name, len(t.Columns))
@@ -65,6 +57,22 @@ func ReadFile(ctx context.Context, path string, t *model.Table, fn func(row []an
 			return fmt.Errorf("parquet %s: %w", path, err)
 		}
 	}
+}
+
+// Open opens a Parquet file with parquet-go; close f when done with pf.
+func Open(path string, opts ...pgo.FileOption) (f *os.File, pf *pgo.File, err error) {
+	if f, err = os.Open(path); err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err == nil {
+		pf, err = pgo.OpenFile(f, st.Size(), opts...)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("parquet %s: %w", path, err)
+	}
+	return f, pf, nil
 }
 
 // ReadTable reads one table of a committed snapshot.
