@@ -22,9 +22,8 @@ import (
 	"github.com/desilo/desilo/core/model"
 )
 
-// Set is a growing sequence of rows of one table. It is not safe for
-// concurrent writes; any number of readers may read rows that were
-// appended before they started.
+// Set is a growing sequence of rows of one table. Reads may run
+// concurrently with each other, not with writes.
 type Set struct {
 	table   *model.Table
 	n       int
