@@ -142,23 +142,12 @@ func (s *Source) client(c *config) (*gqlClient, error) {
 		g.maxRetries = *c.MaxRetries
 	}
 	if g.sleep == nil {
-		g.sleep = sleepCtx
+		g.sleep = httpx.Sleep
 	}
 	if g.now == nil {
 		g.now = time.Now
 	}
 	return g, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Spec implements connector.Connector.

@@ -121,7 +121,7 @@ func New(o Options) (*Client, error) {
 		o.HTTPClient = &http.Client{}
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = Sleep
 	}
 	c := &Client{o: o, base: base}
 	if o.RequestsPerSecond > 0 {
@@ -136,7 +136,8 @@ func New(o Options) (*Client, error) {
 	return c, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx is done (then it returns ctx's error).
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

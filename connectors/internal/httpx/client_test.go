@@ -277,7 +277,7 @@ func TestCancelDuringRetryWait(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := newClient(t, srv.URL, &sleeps{}, func(o *Options) {
-		o.Sleep = func(ctx context.Context, d time.Duration) error { cancel(); return sleep(ctx, time.Hour) }
+		o.Sleep = func(ctx context.Context, d time.Duration) error { cancel(); return Sleep(ctx, time.Hour) }
 	})
 	_, err := c.Do(ctx, Request{Method: "GET", Path: "/x"})
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "cancelled while waiting to retry") {
