@@ -2,6 +2,7 @@ package stage
 
 import (
 	"fmt"
+	"github.com/desilo/desilo/core/sink/parquet"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -98,20 +99,7 @@ func writeFileAtomic(dir, name string, data []byte) error {
 		os.Remove(f.Name())
 		return err
 	}
-	return syncDir(dir)
-}
-
-// syncDir makes new, renamed or removed entries of dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
+	return parquet.SyncDir(dir)
 }
 
 // ensureDir creates dir (and missing parents up to root) and makes each
@@ -130,5 +118,5 @@ func ensureDir(root, dir string) error {
 	if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
 		return err
 	}
-	return syncDir(parent)
+	return parquet.SyncDir(parent)
 }

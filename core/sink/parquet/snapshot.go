@@ -232,7 +232,7 @@ func writeManifest(dir string, m Manifest) error {
 	if err := os.Rename(f.Name(), filepath.Join(dir, manifestFile)); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
 func readManifest(dir string) (Manifest, error) {
@@ -260,7 +260,7 @@ func switchCurrent(outDir, runID string) error {
 		os.Remove(tmp)
 		return fmt.Errorf("switch %s: %w", filepath.Join(outDir, currentLink), err)
 	}
-	return syncDir(outDir)
+	return SyncDir(outDir)
 }
 
 // prune keeps the keep newest committed snapshots (by manifest time, then

@@ -294,7 +294,7 @@ func (w *Writer) finish() error {
 	if err := os.Rename(w.tmp.Name(), w.path); err != nil {
 		return fmt.Errorf("parquet %s: %w", w.table.Name, err)
 	}
-	return syncDir(filepath.Dir(w.path))
+	return SyncDir(filepath.Dir(w.path))
 }
 
 // createdBy names the writer in the footer.
@@ -342,8 +342,8 @@ func (h *headerWriter) file(m *pq.FileMetaData) ([]byte, error) {
 	return h.ts.Write(context.Background(), m)
 }
 
-// syncDir makes a rename or a new entry in dir durable.
-func syncDir(dir string) error {
+// SyncDir makes new, renamed or removed entries of dir durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
