@@ -2,12 +2,13 @@ package stage
 
 import (
 	"fmt"
-	"github.com/desilo/desilo/core/sink/parquet"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/desilo/desilo/core/sink/parquet"
 )
 
 // Names inside a source's directory. Stream directories never start with
