@@ -25,6 +25,14 @@ import (
 // must not finish an extraction of, or compact, the same source: those
 // wait for the scan to end.
 func (s *Store) Scan(ctx context.Context, source, stream string, fn func(row []any) error) error {
+	return s.latest(ctx, source, stream, nil, func(r *segmentFile, keep []bool) error {
+		return r.rows(ctx, keep, fn)
+	})
+}
+
+// latest runs eachLatest over the staged segments of source/stream, read
+// as rows of t, which must be the stream's staged table (nil: load it).
+func (s *Store) latest(ctx context.Context, source, stream string, t *model.Table, read func(r *segmentFile, keep []bool) error) error {
 	src, m, err := s.snapshot(source)
 	if err != nil {
 		return err
@@ -34,12 +42,15 @@ func (s *Store) Scan(ctx context.Context, source, stream string, fn func(row []a
 	if e == nil {
 		return fmt.Errorf("source %s has no staged stream %q", source, stream)
 	}
-	t, err := model.Load(e.Table)
-	if err != nil {
-		return fmt.Errorf("source %s stream %s: %w", source, stream, err)
+	if t == nil {
+		if t, err = model.Load(e.Table); err != nil {
+			return fmt.Errorf("source %s stream %s: %w", source, stream, err)
+		}
+	} else if t.Name != e.Table {
+		return fmt.Errorf("source %s stream %s: staged as table %s, not %s", source, stream, e.Table, t.Name)
 	}
 	d, _ := streamDir(stream)
-	return scanLatest(ctx, segmentPaths(filepath.Join(src.dir, d), e.Segments), rowsOf(e.Segments), t, fn)
+	return eachLatest(ctx, segmentPaths(filepath.Join(src.dir, d), e.Segments), rowsOf(e.Segments), t, read)
 }
 
 // ScanRejects calls fn with the rejects of the source's latest finished

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"path/filepath"
 
 	"github.com/desilo/desilo/core/rowset"
 	"github.com/desilo/desilo/core/sink/parquet"
@@ -16,20 +15,7 @@ import (
 // straight into dst's typed columns, without making a row of boxed
 // values per record, which makes it several times faster than Scan.
 func (s *Store) ScanInto(ctx context.Context, source, stream string, dst *rowset.Set) error {
-	src, m, err := s.snapshot(source)
-	if err != nil {
-		return err
-	}
-	defer src.files.RUnlock()
-	e := m.Streams[stream]
-	if e == nil {
-		return fmt.Errorf("source %s has no staged stream %q", source, stream)
-	}
-	if dst.Table().Name != e.Table {
-		return fmt.Errorf("source %s stream %s: staged as table %s, not %s", source, stream, e.Table, dst.Table().Name)
-	}
-	d, _ := streamDir(stream)
-	return eachLatest(ctx, segmentPaths(filepath.Join(src.dir, d), e.Segments), rowsOf(e.Segments), dst.Table(), func(r *segmentFile, keep []bool) error {
+	return s.latest(ctx, source, stream, dst.Table(), func(r *segmentFile, keep []bool) error {
 		return r.into(ctx, keep, dst)
 	})
 }
