@@ -234,12 +234,20 @@ func (r *renderer) at(ptr string, onKey bool, msg string) Errors {
 }
 
 func (r *renderer) valueAt(ptr string) any {
-	v := r.d.value
 	if ptr == "" {
-		return v
+		return r.d.value
 	}
-	for _, tok := range strings.Split(ptr[1:], "/") {
-		tok = unescapeToken(tok)
+	toks := strings.Split(ptr[1:], "/")
+	for i, tok := range toks {
+		toks[i] = unescapeToken(tok)
+	}
+	return walk(r.d.value, toks)
+}
+
+// walk follows pointer tokens through decoded JSON; nil when one leads
+// nowhere.
+func walk(v any, toks []string) any {
+	for _, tok := range toks {
 		switch c := v.(type) {
 		case map[string]any:
 			v = c[tok]
@@ -269,21 +277,7 @@ func (r *renderer) schemaNode(loc string) any {
 	if !ok {
 		return nil
 	}
-	for _, tok := range locationTokens(frag) {
-		switch c := v.(type) {
-		case map[string]any:
-			v = c[tok]
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(c) {
-				return nil
-			}
-			v = c[i]
-		default:
-			return nil
-		}
-	}
-	return v
+	return walk(v, locationTokens(frag))
 }
 
 func parentLocation(loc string) string {
