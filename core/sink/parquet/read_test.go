@@ -18,20 +18,9 @@ func TestReadFileRoundTrip(t *testing.T) {
 			tb := model.MustLoad(name)
 			rows := sampleRows(tb, 300)
 			path := filepath.Join(t.TempDir(), name+".parquet")
-			w, err := NewWriter(context.Background(), path, tb, Options{RowGroupRows: 128})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range rows {
-				if err := w.Write(r); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
+			writeFile(t, path, tb, Options{RowGroupRows: 128}, rows)
 			var got [][]any
-			err = ReadFile(context.Background(), path, tb, func(row []any) error {
+			err := ReadFile(context.Background(), path, tb, func(row []any) error {
 				got = append(got, append([]any(nil), row...))
 				return nil
 			})

@@ -3,7 +3,6 @@ package parquet
 import (
 	"errors"
 	"io"
-	"os"
 	"testing"
 
 	pgo "github.com/parquet-go/parquet-go"
@@ -16,19 +15,11 @@ import (
 // the model prescribes, and returns its rows in the model's row form.
 func readBack(t *testing.T, path string, tb *model.Table) [][]any {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pf, err := pgo.OpenFile(f, st.Size())
+	f, pf, err := Open(path)
 	if err != nil {
 		t.Fatalf("independent reader cannot open %s: %v", path, err)
 	}
+	defer f.Close()
 	sch := pf.Schema()
 	if got := len(sch.Columns()); got != len(tb.Columns) {
 		t.Fatalf("%s: %d leaf columns, want %d", path, got, len(tb.Columns))
@@ -168,16 +159,11 @@ func decodeRow(t *testing.T, tb *model.Table, leaves []pgo.LeafColumn, r pgo.Row
 // row group, as the independent reader sees it.
 func nullCounts(t *testing.T, path string) [][]int64 {
 	t.Helper()
-	f, err := os.Open(path)
+	f, pf, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	st, _ := f.Stat()
-	pf, err := pgo.OpenFile(f, st.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out [][]int64
 	for _, rg := range pf.Metadata().RowGroups {
 		var counts []int64

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	pgo "github.com/parquet-go/parquet-go"
 
 	"github.com/desilo/desilo/core/model"
 )
@@ -375,19 +374,11 @@ func TestRoundTripManyPages(t *testing.T) {
 // pageCounts reads, per row group, the number of pages of each column.
 func pageCounts(t *testing.T, path string) [][]int {
 	t.Helper()
-	f, err := os.Open(path)
+	f, pf, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pf, err := pgo.OpenFile(f, st.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out [][]int
 	for _, rg := range pf.RowGroups() {
 		var counts []int
@@ -458,16 +449,11 @@ func TestStatistics(t *testing.T) {
 		"l":    {[]byte("b"), []byte("é")},
 		"none": {nil, nil},
 	}
-	f, err := os.Open(path)
+	f, pf, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	st, _ := f.Stat()
-	pf, err := pgo.OpenFile(f, st.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
 	for i, cc := range pf.Metadata().RowGroups[0].Columns {
 		name := tb.Columns[i].Name
 		s := cc.MetaData.Statistics
