@@ -247,13 +247,3 @@ func (s *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
 	s.waits = append(s.waits, d)
 	return ctx.Err()
 }
-
-func (s *sleepRecorder) total() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var t time.Duration
-	for _, w := range s.waits {
-		t += w
-	}
-	return t
-}

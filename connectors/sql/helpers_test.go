@@ -161,12 +161,4 @@ func validate(t *testing.T, s *jsonschema.Schema, data []byte) {
 	}
 }
 
-func seq(from, to int) []string {
-	var out []string
-	for i := from; i <= to; i++ {
-		out = append(out, fmt.Sprint(i))
-	}
-	return out
-}
-
 func joinIDs(s []string) string { return strings.Join(s, ",") }

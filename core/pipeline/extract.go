@@ -188,7 +188,6 @@ type stager struct {
 	counts           map[string]*StreamCount
 	records, deleted atomic.Int64
 	rejected         atomic.Int64
-	lastReport       time.Time
 }
 
 func newStager(source string, plans map[string]*mapping.Plan, x *stage.Extract, opts *Options) *stager {

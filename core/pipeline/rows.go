@@ -120,14 +120,6 @@ func (r *fieldReader) fill(set *rowset.Set, i int, m map[string][]string) {
 	}
 }
 
-func str(row []any, i int) string {
-	if i < 0 {
-		return ""
-	}
-	s, _ := row[i].(string)
-	return s
-}
-
 // seen is when row i of set was first seen: created_at, else updated_at.
 func seen(set *rowset.Set, i, created, updated int) time.Time {
 	for _, c := range []int{created, updated} {
