@@ -99,11 +99,7 @@ func headerLine(s string, pos int) (line string, next int) {
 	if i < 0 {
 		return s[pos:], len(s)
 	}
-	line = s[pos : pos+i]
-	if strings.HasSuffix(line, "\r") {
-		line = line[:len(line)-1]
-	}
-	return line, pos + i + 1
+	return strings.TrimSuffix(s[pos:pos+i], "\r"), pos + i + 1
 }
 
 func unfold(first string, folded []string) string {
