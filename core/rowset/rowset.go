@@ -192,13 +192,9 @@ func (c *column) isNull(i int) bool {
 	return c.valid == nil || i/64 >= len(c.valid) || c.valid[i/64]&(1<<(i%64)) == 0
 }
 
-// word encodes one scalar value of type t.
+// word encodes one non-string scalar value of type t.
 func (s *Set) word(t model.Type, v any) (uint64, error) {
-	switch t {
-	case model.String:
-		if x, ok := v.(string); ok {
-			return s.text.add(x), nil
-		}
+	switch t { // strings are stored by putText
 	case model.Integer:
 		if x, ok := v.(int64); ok {
 			return uint64(x), nil
