@@ -111,14 +111,6 @@ type builder struct {
 	bgDone chan error
 }
 
-// row materializes a staged record's row into dst, with its customer id.
-func (b *builder) row(r staged, dst []any) []any {
-	s := &b.sets[r.set]
-	dst = s.rows.Row(int(r.row), dst)
-	dst[s.customerID] = b.result.CustomerOf(int(r.assign))
-	return dst
-}
-
 // abort stops the background writers and removes a snapshot that was
 // begun but not committed.
 func (b *builder) abort() {
@@ -151,8 +143,8 @@ type tableJob struct {
 }
 
 // fill writes the table's rows and closes it.
-func (b *builder) fill(t *tableJob, rows func(emit func([]any) error) error) error {
-	if err := rows(t.w.Write); err != nil {
+func (b *builder) fill(t *tableJob, write func(w *parquet.Writer) error) error {
+	if err := write(t.w); err != nil {
 		_ = t.w.Close()
 		return fmt.Errorf("table %s: %w", t.name, err)
 	}
@@ -164,6 +156,10 @@ func (b *builder) fill(t *tableJob, rows func(emit func([]any) error) error) err
 	b.mu.Unlock()
 	return nil
 }
+
+// checkEvery is how many rows a table writer goes between looks at its
+// context.
+const checkEvery = 4096
 
 // entityOf maps a mapped table back to its entity.
 func entityOf(table string) string {
@@ -383,10 +379,15 @@ func (b *builder) byCustomer() []int {
 // on another goroutine, so that on two cores they cost no wall time next
 // to the profiles. publish waits for them.
 func (b *builder) startBackground(ctx context.Context) error {
-	rows := func(rows [][]any) func(func([]any) error) error {
-		return func(emit func([]any) error) error {
-			for _, r := range rows {
-				if err := emit(r); err != nil {
+	rows := func(rows [][]any) func(context.Context, *parquet.Writer) error {
+		return func(ctx context.Context, w *parquet.Writer) error {
+			for i, r := range rows {
+				if i%checkEvery == 0 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
+				if err := w.Write(r); err != nil {
 					return err
 				}
 			}
@@ -394,10 +395,10 @@ func (b *builder) startBackground(ctx context.Context) error {
 		}
 	}
 	tables := []struct {
-		name string
-		rows func(func([]any) error) error
+		name  string
+		write func(context.Context, *parquet.Writer) error
 	}{
-		{"identity_link", b.linkRows},
+		{"identity_link", b.writeLinks},
 		{"order", b.byEntity("order")},
 		{"ticket", b.byEntity("ticket")},
 		{"message", b.byEntity("message")},
@@ -419,7 +420,8 @@ func (b *builder) startBackground(ctx context.Context) error {
 				b.bgDone <- err
 				return
 			}
-			if err := b.fill(jobs[i], cancellable(ctx, t.rows)); err != nil {
+			err := b.fill(jobs[i], func(w *parquet.Writer) error { return t.write(ctx, w) })
+			if err != nil {
 				b.bgDone <- err
 				return
 			}
@@ -429,25 +431,11 @@ func (b *builder) startBackground(ctx context.Context) error {
 	return nil
 }
 
-// cancellable stops a row producer soon after ctx is cancelled.
-func cancellable(ctx context.Context, rows func(func([]any) error) error) func(func([]any) error) error {
-	return func(emit func([]any) error) error {
-		n := 0
-		return rows(func(row []any) error {
-			if n++; n%4096 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			return emit(row)
-		})
-	}
-}
-
-// byEntity emits the rows of one entity's records in identity order:
-// source, stream, record_key.
-func (b *builder) byEntity(entity string) func(func([]any) error) error {
-	return func(emit func([]any) error) error {
+// byEntity writes the rows of one entity's records in identity order
+// (source, stream, record_key), copied from their staged sets with the
+// customer id identity gave them.
+func (b *builder) byEntity(entity string) func(context.Context, *parquet.Writer) error {
+	return func(ctx context.Context, w *parquet.Writer) error {
 		var idx []int32
 		for i, r := range b.records {
 			if b.sets[r.set].entity == entity {
@@ -455,10 +443,17 @@ func (b *builder) byEntity(entity string) func(func([]any) error) error {
 			}
 		}
 		slices.SortFunc(idx, func(x, y int32) int { return cmp.Compare(b.records[x].assign, b.records[y].assign) })
-		var row []any
-		for _, i := range idx {
-			row = b.row(b.records[i], row)
-			if err := emit(row); err != nil {
+		for n, i := range idx {
+			if n%checkEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			r := b.records[i]
+			s := &b.sets[r.set]
+			w.SetString(s.customerID, b.result.CustomerOf(int(r.assign)))
+			w.SetRow(s.rows, int(r.row))
+			if err := w.EndRow(); err != nil {
 				return err
 			}
 		}
@@ -473,17 +468,17 @@ func (b *builder) publish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = b.fill(customers, func(emit func([]any) error) error {
+	err = b.fill(customers, func(w *parquet.Writer) error {
 		var row []any
 		for i := range b.customers.Len() {
-			if i%4096 == 0 {
+			if i%checkEvery == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
 			row = b.customers.Row(i, row)
 			b.rfm.Score(i, row)
-			if err := emit(row); err != nil {
+			if err := w.Write(row); err != nil {
 				return err
 			}
 		}

@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"context"
+
 	"github.com/desilo/desilo/core/identity"
 	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/sink/parquet"
 )
 
 // Rules of an identity link: how a record joined its customer.
@@ -12,9 +15,9 @@ const (
 	RuleMatchKey    = "match_key"    // the record shares a key's value
 )
 
-// linkRows emits one identity_link row per record, in the result's order
-// (source, stream, record_key), reusing one row.
-func (b *builder) linkRows(emit func([]any) error) error {
+// writeLinks writes one identity_link row per record, in the result's
+// order (source, stream, record_key).
+func (b *builder) writeLinks(ctx context.Context, w *parquet.Writer) error {
 	t := model.MustLoad("identity_link")
 	entity := make([]string, b.result.Len())
 	for _, r := range b.records {
@@ -23,25 +26,37 @@ func (b *builder) linkRows(emit func([]any) error) error {
 	idx := func(name string) int { return col(t, name) }
 	cSource, cStream, cKey, cEntity, cCust := idx("source"), idx("stream"), idx("record_key"), idx("entity"), idx("customer_id")
 	cLinkKey, cValue, cRule, cTo := idx("key"), idx("value"), idx("rule"), idx("linked_to")
-	row := make([]any, len(t.Columns))
+	var to []byte
 	for i := range b.result.Len() {
+		if i%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		a := b.result.Record(i)
-		clear(row)
-		row[cSource], row[cStream], row[cKey] = a.Source, a.Stream, a.Key
-		row[cEntity], row[cCust] = entity[i], a.CustomerID
+		w.SetString(cSource, a.Source)
+		w.SetString(cStream, a.Stream)
+		w.SetString(cKey, a.Key)
+		w.SetString(cEntity, entity[i])
+		w.SetString(cCust, a.CustomerID)
 		switch a.Link.Key {
 		case identity.AnchorKey:
-			row[cRule] = RuleAnchor
+			w.SetString(cRule, RuleAnchor)
 		case identity.RefKey:
-			row[cRule], row[cLinkKey], row[cValue] = RuleCustomerRef, "customer_ref", a.Link.Value
+			w.SetString(cRule, RuleCustomerRef)
+			w.SetString(cLinkKey, "customer_ref")
+			w.SetString(cValue, a.Link.Value)
 		default:
-			row[cRule], row[cLinkKey], row[cValue] = RuleMatchKey, a.Link.Key, a.Link.Value
+			w.SetString(cRule, RuleMatchKey)
+			w.SetString(cLinkKey, a.Link.Key)
+			w.SetString(cValue, a.Link.Value)
 		}
 		if v := a.Link.Via; v >= 0 && v < b.result.Len() {
 			via := b.result.Ref(v)
-			row[cTo] = via.Source + "/" + via.Stream + "/" + via.Key
+			to = append(append(append(append(append(to[:0], via.Source...), '/'), via.Stream...), '/'), via.Key...)
+			w.SetBytes(cTo, to)
 		}
-		if err := emit(row); err != nil {
+		if err := w.EndRow(); err != nil {
 			return err
 		}
 	}

@@ -87,7 +87,7 @@ func (b *builder) profiles(ctx context.Context) error {
 			}
 		})
 	}
-	return b.fill(events, func(emitEvent func([]any) error) error {
+	return b.fill(events, func(w *parquet.Writer) error {
 		for _, j := range jobs {
 			select {
 			case <-j.done:
@@ -107,7 +107,7 @@ func (b *builder) profiles(ctx context.Context) error {
 				}
 			}
 			for _, row := range j.events {
-				if err := emitEvent(row); err != nil {
+				if err := w.Write(row); err != nil {
 					return err
 				}
 			}

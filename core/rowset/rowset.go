@@ -357,6 +357,30 @@ func (s *Set) Time(i, col int) (t time.Time, ok bool) {
 	return time.Time{}, false
 }
 
+// Null reports whether column col of row i is null.
+func (s *Set) Null(i, col int) bool { return s.cols[col].isNull(i) }
+
+// Word returns a scalar column's value in row i encoded as PutWord takes
+// it, without boxing; 0 for null. For String columns see String.
+func (s *Set) Word(i, col int) uint64 {
+	c := &s.cols[col]
+	if c.list || c.typ == model.String || c.isNull(i) {
+		return 0
+	}
+	return c.vals[i]
+}
+
+// Items returns the items of a list column in row i, encoded as AddItem
+// takes them; they share the set's memory. For String lists see
+// AppendStrings.
+func (s *Set) Items(i, col int) []uint64 {
+	c := &s.cols[col]
+	if !c.list || c.typ == model.String || c.isNull(i) {
+		return nil
+	}
+	return c.items[c.itemsEnd(i):c.ends[i]]
+}
+
 // Bytes is the memory the set holds, for benchmarks.
 func (s *Set) Bytes() int64 {
 	n := int64(unsafe.Sizeof(*s)) + s.text.bytes()

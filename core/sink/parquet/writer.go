@@ -98,6 +98,11 @@ type Writer struct {
 	rows      int64 // rows written in total
 	err       error // sticky: once set, the file is never published
 	closed    bool
+
+	// A typed row in progress (typed.go): which columns are set.
+	inRow   bool
+	isSet   []bool
+	scratch []string
 }
 
 // NewWriter starts writing table t to path.
@@ -145,10 +150,8 @@ func (w *Writer) Write(row []any) error {
 	if w.closed {
 		return fmt.Errorf("parquet %s: write after close", w.table.Name)
 	}
-	if w.rows%ctxEvery == 0 {
-		if err := w.ctx.Err(); err != nil {
-			return w.fail(fmt.Errorf("parquet %s: %w", w.table.Name, err))
-		}
+	if w.inRow {
+		return w.fail(fmt.Errorf("parquet %s, row %d: Write during a typed row", w.table.Name, w.rows+1))
 	}
 	if len(row) != len(w.cols) {
 		return w.fail(fmt.Errorf("parquet %s, row %d: %d values for %d columns", w.table.Name, w.rows+1, len(row), len(w.cols)))
@@ -157,10 +160,23 @@ func (w *Writer) Write(row []any) error {
 		if err := c.put(row[i]); err != nil {
 			return w.fail(fmt.Errorf("parquet %s, row %d: %w", w.table.Name, w.rows+1, err))
 		}
+	}
+	return w.endRow()
+}
+
+// endRow ends a row whose columns are all encoded: it cuts full pages,
+// counts the row, ends a full row group and now and then looks at ctx.
+func (w *Writer) endRow() error {
+	for _, c := range w.cols {
 		if c.pageFull() {
 			if err := c.flushPage(&w.pager); err != nil {
 				return w.fail(fmt.Errorf("parquet %s: %w", w.table.Name, err))
 			}
+		}
+	}
+	if w.rows%ctxEvery == 0 {
+		if err := w.ctx.Err(); err != nil {
+			return w.fail(fmt.Errorf("parquet %s: %w", w.table.Name, err))
 		}
 	}
 	w.rows++
@@ -275,6 +291,9 @@ func (w *Writer) finish() error {
 	}
 	if err := w.ctx.Err(); err != nil {
 		return fmt.Errorf("parquet %s: %w", w.table.Name, err)
+	}
+	if w.inRow {
+		return fmt.Errorf("parquet %s, row %d: closed before EndRow", w.table.Name, w.rows+1)
 	}
 	if err := w.endGroup(); err != nil {
 		return err

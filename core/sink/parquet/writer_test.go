@@ -181,18 +181,9 @@ func TestRoundTripEveryTable(t *testing.T) {
 	}
 }
 
-// Lists of every scalar type, through a test-only schema.
+// Lists of every scalar type, through a test-only schema (listTypes).
 func TestRoundTripListTypes(t *testing.T) {
-	tb, err := model.FromSchema("lists", []byte(`{"type": "object", "required": ["s", "i"], "properties": {
-		"s": {"type": "array", "items": {"type": "string"}},
-		"i": {"type": "array", "items": {"type": "integer"}},
-		"n": {"type": "array", "items": {"type": "number"}},
-		"b": {"type": ["array", "null"], "items": {"type": "boolean"}},
-		"ts": {"type": "array", "items": {"type": "string", "format": "date-time"}},
-		"d": {"type": "array", "items": {"type": "string", "format": "date"}}}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tb := listTypes(t)
 	rows := make([][]any, 40)
 	for i := range rows {
 		rows[i] = sampleRow(tb, i)
