@@ -359,18 +359,30 @@ func (b *builder) byCustomer() []int {
 	for i, id := range ids {
 		seen[id] = int32(i)
 	}
+	// A counting sort by rank, taking the records in identity order so
+	// that each customer's records stay in that order: linear, where a
+	// comparison sort of a million records cost half a second.
 	rank := make([]int32, b.result.Len())
 	for i := range rank {
 		rank[i] = seen[b.result.CustomerOf(i)]
 	}
-	order := make([]int, len(b.records))
-	for i := range order {
-		order[i] = i
+	byAssign := make([]int32, len(b.records))
+	for i, r := range b.records {
+		byAssign[r.assign] = int32(i)
 	}
-	slices.SortFunc(order, func(x, y int) int {
-		ax, ay := b.records[x].assign, b.records[y].assign
-		return cmp.Or(cmp.Compare(rank[ax], rank[ay]), cmp.Compare(ax, ay))
-	})
+	start := make([]int, len(ids)+1)
+	for _, r := range rank {
+		start[r+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	order := make([]int, len(b.records))
+	for a, i := range byAssign {
+		r := rank[a]
+		order[start[r]] = int(i)
+		start[r]++
+	}
 	return order
 }
 

@@ -356,10 +356,19 @@ func (b *Builder) str(t *base, row []any, col int) string {
 	case nil:
 		return ""
 	case string:
-		return strings.TrimSpace(v)
+		return trim(v)
 	}
 	b.fail(t, row, col, "string")
 	return ""
+}
+
+// trim is strings.TrimSpace with the common case, nothing to trim, decided
+// by two byte comparisons inline.
+func trim(s string) string {
+	if s == "" || (s[0] > ' ' && s[0] < 0x80 && s[len(s)-1] > ' ' && s[len(s)-1] < 0x80) {
+		return s
+	}
+	return strings.TrimSpace(s)
 }
 
 // strAny is str boxed, reusing the row's value when it needs no trimming.

@@ -324,3 +324,18 @@ func TestJourneyErrors(t *testing.T) {
 		t.Errorf("Journey of an event without type: %v", err)
 	}
 }
+
+// trim's fast path agrees with strings.TrimSpace, Unicode spaces included.
+func TestTrim(t *testing.T) {
+	parts := []string{"", " ", "\t", "\n", "\u00a0", "\u0085", "\u2003", "\x00", "\x7f", "a", "é", "ab c"}
+	for _, a := range parts {
+		for _, b := range parts {
+			for _, c := range parts {
+				s := a + b + c
+				if got, want := trim(s), strings.TrimSpace(s); got != want {
+					t.Errorf("trim(%q) = %q, want %q", s, got, want)
+				}
+			}
+		}
+	}
+}
