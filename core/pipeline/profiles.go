@@ -202,13 +202,31 @@ func (p *profiler) materialize(j *profileJob) {
 	}
 	for si, members := range p.bySet {
 		set := &b.sets[si]
+		src, stream := col(set.rows.Table(), "source"), col(set.rows.Table(), "stream")
 		for _, c := range p.reads[set.entity] {
+			if c == src || c == stream {
+				// The same in every row of a set: boxed once.
+				v := any(set.source)
+				if c == stream {
+					v = set.stream
+				}
+				for _, n := range members {
+					p.rows[n][c] = v
+				}
+				continue
+			}
 			for _, n := range members {
 				p.rows[n][c] = set.rows.Value(int(b.records[j.order[n]].row), c)
 			}
 		}
+		// Members come in customer order: box each customer id once.
+		var id string
+		var boxed any
 		for _, n := range members {
-			p.rows[n][set.customerID] = b.customerOf(j.order[n])
+			if cid := b.customerOf(j.order[n]); boxed == nil || cid != id {
+				id, boxed = cid, cid
+			}
+			p.rows[n][set.customerID] = boxed
 		}
 	}
 }
