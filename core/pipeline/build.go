@@ -14,7 +14,6 @@ import (
 	"github.com/desilo/desilo/core/identity"
 	"github.com/desilo/desilo/core/model"
 	"github.com/desilo/desilo/core/normalize"
-	"github.com/desilo/desilo/core/profile"
 	"github.com/desilo/desilo/core/rowset"
 	"github.com/desilo/desilo/core/sink/parquet"
 	"github.com/desilo/desilo/core/stage"
@@ -100,8 +99,7 @@ type builder struct {
 
 	previous chan previousResult // the previous snapshot's links, read at the start
 
-	customers *rowset.Set // one row per customer, in customer id order
-	rfm       *profile.RFM
+	customers *tableJob         // written by the profiles stage, closed by publish
 	snap      *parquet.Snapshot // open from the profiles stage until commit
 
 	// The tables that need only identity's result are written by a
@@ -118,6 +116,9 @@ func (b *builder) abort() {
 		b.bgStop()
 		<-b.bgDone
 		b.bgStop = nil
+	}
+	if b.customers != nil {
+		b.customers.w.Abort() // after a Close it does nothing
 	}
 	if b.snap != nil {
 		_ = b.snap.Abort()
@@ -473,29 +474,10 @@ func (b *builder) byEntity(entity string) func(context.Context, *parquet.Writer)
 	}
 }
 
-// publish writes the customer table, waits for the background tables and
+// publish closes the customer table, waits for the background tables and
 // switches `current` to the snapshot only when all are complete.
 func (b *builder) publish(ctx context.Context) error {
-	customers, err := b.openTable("customer")
-	if err != nil {
-		return err
-	}
-	err = b.fill(customers, func(w *parquet.Writer) error {
-		var row []any
-		for i := range b.customers.Len() {
-			if i%checkEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			row = b.customers.Row(i, row)
-			b.rfm.Score(i, row)
-			if err := w.Write(row); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := b.fill(b.customers, func(*parquet.Writer) error { return nil })
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,8 @@ import (
 // is the number of records delivered.
 type memSource struct {
 	records []connector.Record
-	failAt  int // fail Read after emitting this many records (0: never)
+	failAt  int  // fail Read after emitting this many records (0: never)
+	orders  bool // also offer an orders stream (see purchase)
 }
 
 func (m *memSource) Spec() connector.Spec {
@@ -32,12 +33,22 @@ func (m *memSource) Spec() connector.Spec {
 }
 func (m *memSource) Check(context.Context, json.RawMessage) error { return nil }
 func (m *memSource) Discover(context.Context, json.RawMessage) ([]connector.Stream, error) {
-	return []connector.Stream{{
+	streams := []connector.Stream{{
 		Name: "contacts", Schema: json.RawMessage(`{"type":"object"}`), PrimaryKey: []string{"id"}, CursorField: "seq",
 		Mapping: &connector.Mapping{Entity: "customer", Fields: map[string]connector.Expr{
 			"email": connector.P("email"), "last_name": connector.P("name"), "updated_at": connector.P("at"),
 		}},
-	}}, nil
+	}}
+	if m.orders {
+		streams = append(streams, connector.Stream{
+			Name: "orders", Schema: json.RawMessage(`{"type":"object"}`), PrimaryKey: []string{"id"},
+			Mapping: &connector.Mapping{Entity: "order", Fields: map[string]connector.Expr{
+				"email": connector.P("email"), "ordered_at": connector.P("at"), "status": connector.P("status"),
+				"total": connector.Expr{Path: "total", Type: "number"}, "currency": connector.P("currency"),
+			}},
+		})
+	}
+	return streams, nil
 }
 func (m *memSource) Read(ctx context.Context, req connector.ReadRequest, out connector.Emitter) error {
 	start := 0
@@ -73,6 +84,12 @@ func (l memLauncher) Launch(_ context.Context, src *config.Source) (Conn, error)
 func contact(id, email, name, at string) connector.Record {
 	b, _ := json.Marshal(map[string]string{"id": id, "email": email, "name": name, "at": at})
 	return connector.Record{Stream: "contacts", Data: b}
+}
+
+// purchase is an order of the orders stream (memSource.orders).
+func purchase(id, email, at, status string, total float64, currency string) connector.Record {
+	b, _ := json.Marshal(map[string]any{"id": id, "email": email, "at": at, "status": status, "total": total, "currency": currency})
+	return connector.Record{Stream: "orders", Data: b}
 }
 
 type env struct {

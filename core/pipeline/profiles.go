@@ -9,7 +9,6 @@ import (
 
 	"github.com/desilo/desilo/core/model"
 	"github.com/desilo/desilo/core/profile"
-	"github.com/desilo/desilo/core/rowset"
 	"github.com/desilo/desilo/core/sink/parquet"
 )
 
@@ -20,9 +19,10 @@ var profileChunk = 1 << 14
 // profiles groups the records by customer and builds each profile, in
 // customer id order. Chunks of customers are built on all cores; their
 // results are taken in order, so the output does not depend on the
-// number of cores. The journey (event rows) is written straight into the
-// snapshot's event table; customer rows are kept (in typed columns) for
-// the RFM scores, which need every customer.
+// number of cores. A first, lighter pass computes every customer's RFM
+// inputs from the orders and events alone, so that each customer row can
+// be scored and written as soon as it is built: no customer row is kept.
+// The journey (event rows) goes straight into the event table.
 func (b *builder) profiles(ctx context.Context) error {
 	cfg := b.opts.Config
 	opts := profile.Options{
@@ -44,31 +44,78 @@ func (b *builder) profiles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.customers = rowset.New(model.MustLoad("customer"))
-	b.customers.Reserve(b.result.Counts.Customers)
-	if b.rfm, err = profile.NewRFM(); err != nil {
+	if b.customers, err = b.openTable("customer"); err != nil {
+		return err
+	}
+	rfm, err := profile.NewRFM()
+	if err != nil {
 		return err
 	}
 	jobs := b.chunks(b.byCustomer())
 
+	// Pass 1: RFM inputs.
+	n := 0
+	err = b.eachJob(ctx, jobs, opts, (*profiler).rfmInputs, func(j *profileJob) error {
+		for _, in := range j.rfm {
+			if err := rfm.AddInputs(n, in); err != nil {
+				return err
+			}
+			n++
+		}
+		j.rfm = nil
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Pass 2: profiles and journeys.
+	n = 0
+	return b.fill(events, func(ew *parquet.Writer) error {
+		return b.eachJob(ctx, jobs, opts, (*profiler).run, func(j *profileJob) error {
+			for _, row := range j.customers {
+				rfm.Score(n, row)
+				n++
+				if err := b.customers.w.Write(row); err != nil {
+					return err
+				}
+			}
+			for _, row := range j.events {
+				if err := ew.Write(row); err != nil {
+					return err
+				}
+			}
+			j.customers, j.events = nil, nil
+			return nil
+		})
+	})
+}
+
+// eachJob runs work on every job on all cores and calls take with each
+// job's result in job order. A job is handed out only with a token,
+// returned when its result is taken: at most 2 results per worker wait in
+// memory.
+func (b *builder) eachJob(ctx context.Context, jobs []*profileJob, opts profile.Options,
+	work func(*profiler, context.Context, *profileJob) error, take func(*profileJob) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
+	done := make([]chan error, len(jobs))
+	for i := range done {
+		done[i] = make(chan error, 1)
+	}
 	workers := runtime.GOMAXPROCS(0)
-	// A job is handed out only with a token, returned when its result is
-	// taken: at most 2 results per worker wait in memory.
 	tokens := make(chan struct{}, 2*workers)
-	next := make(chan *profileJob)
+	next := make(chan int)
 	wg.Go(func() {
 		defer close(next)
-		for _, j := range jobs {
+		for i := range jobs {
 			select {
 			case tokens <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
 			select {
-			case next <- j:
+			case next <- i:
 			case <-ctx.Done():
 				return
 			}
@@ -77,52 +124,39 @@ func (b *builder) profiles(ctx context.Context) error {
 	for range workers {
 		wg.Go(func() {
 			p, err := b.newProfiler(opts)
-			for j := range next {
+			for i := range next {
 				if err == nil {
-					j.err = p.run(ctx, j)
+					done[i] <- work(p, ctx, jobs[i])
 				} else {
-					j.err = err
+					done[i] <- err
 				}
-				close(j.done)
 			}
 		})
 	}
-	return b.fill(events, func(w *parquet.Writer) error {
-		for _, j := range jobs {
-			select {
-			case <-j.done:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			<-tokens
-			if j.err != nil {
-				return j.err
-			}
-			for _, row := range j.customers {
-				if err := b.rfm.Add(b.customers.Len(), row); err != nil {
-					return err
-				}
-				if err := b.customers.Append(row); err != nil {
-					return fmt.Errorf("customer %v: %w", row[0], err)
-				}
-			}
-			for _, row := range j.events {
-				if err := w.Write(row); err != nil {
-					return err
-				}
-			}
-			j.customers, j.events = nil, nil
+	for i, j := range jobs {
+		var err error
+		select {
+		case err = <-done[i]:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		return nil
-	})
+		<-tokens
+		if err != nil {
+			return err
+		}
+		if err := take(j); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // profileJob is a run of whole customers' records, in customer order,
-// and once done its customer and event rows.
+// and once done its results: RFM inputs (pass 1), customer and event rows
+// (pass 2).
 type profileJob struct {
 	order     []int // indexes into builder.records
-	done      chan struct{}
-	err       error
+	rfm       []profile.RFMInputs
 	customers [][]any
 	events    [][]any
 }
@@ -136,7 +170,7 @@ func (b *builder) chunks(order []int) []*profileJob {
 		for n < len(order) && b.customerOf(order[n]) == b.customerOf(order[n-1]) {
 			n++
 		}
-		jobs = append(jobs, &profileJob{order: order[:n], done: make(chan struct{})})
+		jobs = append(jobs, &profileJob{order: order[:n]})
 		order = order[n:]
 	}
 	return jobs
@@ -172,12 +206,13 @@ func (b *builder) newProfiler(opts profile.Options) (*profiler, error) {
 	return p, nil
 }
 
-// materialize fills p.rows with the job's rows, holding only the columns
+// materialize fills p.rows with the rows of the job's records whose
+// entity is in only (every entity when nil), holding only the columns
 // profiles read. It goes set by set and column by column: the records of
 // a job are scattered over the sets, and reading one column array at a
 // time keeps the working set small enough for the CPU's caches, where
 // row by row every read is a miss.
-func (p *profiler) materialize(j *profileJob) {
+func (p *profiler) materialize(j *profileJob, only map[string]bool) {
 	b := p.b
 	need := 0
 	for k := range p.bySet {
@@ -185,8 +220,10 @@ func (p *profiler) materialize(j *profileJob) {
 	}
 	for n, i := range j.order {
 		r := b.records[i]
-		need += len(b.sets[r.set].rows.Table().Columns)
-		p.bySet[r.set] = append(p.bySet[r.set], int32(n))
+		if set := &b.sets[r.set]; only == nil || only[set.entity] {
+			need += len(set.rows.Table().Columns)
+			p.bySet[r.set] = append(p.bySet[r.set], int32(n))
+		}
 	}
 	if cap(p.slab) < need {
 		p.slab = make([]any, need)
@@ -196,7 +233,12 @@ func (p *profiler) materialize(j *profileJob) {
 	p.rows = p.rows[:0]
 	off := 0
 	for _, i := range j.order {
-		w := len(b.sets[b.records[i].set].rows.Table().Columns)
+		set := &b.sets[b.records[i].set]
+		if only != nil && !only[set.entity] {
+			p.rows = append(p.rows, nil)
+			continue
+		}
+		w := len(set.rows.Table().Columns)
 		p.rows = append(p.rows, p.slab[off:off+w:off+w])
 		off += w
 	}
@@ -231,37 +273,32 @@ func (p *profiler) materialize(j *profileJob) {
 	}
 }
 
-func (p *profiler) run(ctx context.Context, j *profileJob) error {
+// eachCustomer materializes the job's records of the entities in only
+// (all when nil) and calls fn with each customer's records, in order;
+// fn is called for every customer of the job, with or without such
+// records.
+func (p *profiler) eachCustomer(ctx context.Context, j *profileJob, only map[string]bool, fn func(*profile.Records) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	b := p.b
-	p.materialize(j)
+	p.materialize(j, only)
 	var rec profile.Records
-	flush := func() error {
-		if rec.CustomerID == "" {
-			return nil
-		}
-		row := make([]any, p.width)
-		if err := p.pb.Profile(&rec, row); err != nil {
-			return fmt.Errorf("customer %s: %w", rec.CustomerID, err)
-		}
-		j.customers = append(j.customers, row)
-		return p.pb.Journey(&rec, func(ev []any) error {
-			j.events = append(j.events, slices.Clone(ev))
-			return nil
-		})
-	}
 	for n, i := range j.order {
 		r := b.records[i]
 		if id := b.result.CustomerOf(int(r.assign)); id != rec.CustomerID {
-			if err := flush(); err != nil {
-				return err
+			if rec.CustomerID != "" {
+				if err := fn(&rec); err != nil {
+					return err
+				}
 			}
 			rec = profile.Records{CustomerID: id, Customers: rec.Customers[:0], Orders: rec.Orders[:0],
 				Tickets: rec.Tickets[:0], Messages: rec.Messages[:0], Events: rec.Events[:0]}
 		}
 		row := p.rows[n]
+		if row == nil {
+			continue
+		}
 		switch b.sets[r.set].entity {
 		case "customer":
 			rec.Customers = append(rec.Customers, row)
@@ -275,5 +312,38 @@ func (p *profiler) run(ctx context.Context, j *profileJob) error {
 			rec.Events = append(rec.Events, row)
 		}
 	}
-	return flush()
+	if rec.CustomerID == "" {
+		return nil
+	}
+	return fn(&rec)
+}
+
+// rfmEntities are the tables RFM inputs come from.
+var rfmEntities = map[string]bool{"order": true, "event": true}
+
+// rfmInputs computes the RFM inputs of the job's customers (pass 1).
+func (p *profiler) rfmInputs(ctx context.Context, j *profileJob) error {
+	return p.eachCustomer(ctx, j, rfmEntities, func(rec *profile.Records) error {
+		in, err := p.pb.RFMInputs(rec)
+		if err != nil {
+			return fmt.Errorf("customer %s: %w", rec.CustomerID, err)
+		}
+		j.rfm = append(j.rfm, in)
+		return nil
+	})
+}
+
+// run builds the profiles and journeys of the job's customers (pass 2).
+func (p *profiler) run(ctx context.Context, j *profileJob) error {
+	return p.eachCustomer(ctx, j, nil, func(rec *profile.Records) error {
+		row := make([]any, p.width)
+		if err := p.pb.Profile(rec, row); err != nil {
+			return fmt.Errorf("customer %s: %w", rec.CustomerID, err)
+		}
+		j.customers = append(j.customers, row)
+		return p.pb.Journey(rec, func(ev []any) error {
+			j.events = append(j.events, slices.Clone(ev))
+			return nil
+		})
+	})
 }

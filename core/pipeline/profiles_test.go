@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/profile"
 	"github.com/desilo/desilo/core/sink/parquet"
 	"github.com/desilo/desilo/plugins/connector"
 )
@@ -28,9 +32,12 @@ func TestProfileChunksGiveTheSameSnapshot(t *testing.T) {
 		if i%3 == 0 {
 			shop = append(shop, contact(fmt.Sprint(i), email, fmt.Sprintf("Shop%d", i), at))
 		}
+		if i%2 == 0 { // RFM scores rank customers across chunks
+			shop = append(shop, purchase(fmt.Sprint(i), email, at, []string{"paid", "cancelled"}[i%7/6], float64(i%13)*7.5, "EUR"))
+		}
 	}
 	e := newEnv(t, "crm", "shop")
-	if _, err := e.sync(memLauncher{"crm": {records: crm}, "shop": {records: shop}}, false); err != nil {
+	if _, err := e.sync(memLauncher{"crm": {records: crm}, "shop": {records: shop, orders: true}}, false); err != nil {
 		t.Fatal(err)
 	}
 	tables := func() map[string][]byte {
@@ -67,6 +74,7 @@ func TestProfileChunksGiveTheSameSnapshot(t *testing.T) {
 	if len(want["customer"]) == 0 || len(want["event"]) == 0 {
 		t.Fatalf("tables %v: want a customer and an event table", len(want))
 	}
+	checkRFM(t, e)
 	for _, c := range []struct{ chunk, procs int }{{1, 4}, {7, 2}, {50, 3}} {
 		got := rebuild(c.chunk, c.procs)
 		for name, w := range want {
@@ -129,5 +137,39 @@ func TestCancelledBuildKeepsTheSnapshot(t *testing.T) {
 				t.Errorf("cancelled at %s: the partial snapshot %s was left behind", stage, en.Name())
 			}
 		}
+	}
+}
+
+// checkRFM scores the current snapshot's customers again with
+// profile.AssignRFM, which sees every row at once, and compares: the
+// build scores each customer as it writes it, from inputs computed in a
+// first pass.
+func checkRFM(t *testing.T, e *env) {
+	t.Helper()
+	dir, m, err := parquet.Current(e.cfg.Output.Parquet.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := model.MustLoad("customer")
+	var rows, again [][]any
+	if err := parquet.ReadTable(dir, m, tb, func(row []any) error {
+		rows, again = append(rows, slices.Clone(row)), append(again, slices.Clone(row))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := profile.AssignRFM(again); err != nil {
+		t.Fatal(err)
+	}
+	score, _ := tb.Index("rfm_score")
+	scored := map[any]int{}
+	for i := range rows {
+		if !reflect.DeepEqual(rows[i], again[i]) {
+			t.Fatalf("customer %v: written %v, scored again %v", rows[i][0], rows[i], again[i])
+		}
+		scored[rows[i][score]]++
+	}
+	if len(scored) < 5 {
+		t.Fatalf("scores %v: want customers with several different scores", scored)
 	}
 }

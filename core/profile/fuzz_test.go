@@ -40,6 +40,7 @@ func FuzzProfile(f *testing.F) {
 		if err := b.Profile(r, out); err != nil {
 			t.Fatal(err)
 		}
+		checkInputs(t, b, r, out)
 		if err := AssignRFM([][]any{out}); err != nil {
 			t.Fatal(err)
 		}

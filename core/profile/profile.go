@@ -76,16 +76,53 @@ func (b *Builder) Profile(r *Records, out []any) error {
 	if counted > 0 {
 		out[b.out.avgOrder] = revenue / float64(counted)
 	}
-	if ordersCount > 0 {
-		out[b.out.rfmFreq] = int64(ordersCount)
+	in := b.rfmInputs(ordersCount, lastOrder, revenue)
+	if in.Frequency > 0 {
+		out[b.out.rfmFreq] = in.Frequency
 		out[b.out.rfmMoney] = boxed
-		if lastOrder.v != nil {
-			days := int64(max(0, b.asOf.Sub(lastOrder.t)) / (24 * time.Hour))
-			out[b.out.daysSince], out[b.out.rfmRecency] = days, days
+		if in.HasRecency {
+			out[b.out.daysSince], out[b.out.rfmRecency] = in.RecencyDays, in.RecencyDays
 		}
 	}
 	b.stats.Customers++
 	return nil
+}
+
+// RFMInputs are the metrics RFM scores a customer by, as Profile puts
+// them in the customer row: rfm_recency_days (HasRecency false when no
+// order has a time), rfm_frequency (0: no orders, no scores) and
+// rfm_monetary.
+type RFMInputs struct {
+	RecencyDays int64
+	HasRecency  bool
+	Frequency   int64
+	Monetary    float64
+}
+
+// RFMInputs computes a customer's RFM inputs from its orders and events
+// alone (the other tables of r are ignored), by the same rules as
+// Profile, for a caller that must know every customer's scores before it
+// builds the first profile. The rows need only the columns Reads lists.
+func (b *Builder) RFMInputs(r *Records) (RFMInputs, error) {
+	if err := b.start(r); err != nil {
+		return RFMInputs{}, err
+	}
+	b.reset()
+	count, _, last := b.orderMetrics(r.Orders)
+	b.refunds(r.Events)
+	revenue, _ := b.revenue()
+	return b.rfmInputs(count, last, revenue), b.err
+}
+
+func (b *Builder) rfmInputs(orders int, last tval, revenue float64) RFMInputs {
+	if orders == 0 {
+		return RFMInputs{}
+	}
+	in := RFMInputs{Frequency: int64(orders), Monetary: revenue}
+	if last.v != nil {
+		in.RecencyDays, in.HasRecency = int64(max(0, b.asOf.Sub(last.t))/(24*time.Hour)), true
+	}
+	return in
 }
 
 func (b *Builder) reset() {
@@ -168,9 +205,19 @@ func (b *Builder) scanOrders(rows [][]any) (count int, first, last tval) {
 		b.other(b.record(&o.base, row, at, o.phone))
 		b.contact(at)
 		b.channel("", "shop")
+	}
+	return b.orderMetrics(rows)
+}
+
+// orderMetrics counts the orders that are not cancelled, with their first
+// and last time, and adds their totals to the amounts.
+func (b *Builder) orderMetrics(rows [][]any) (count int, first, last tval) {
+	o := &b.ord
+	for _, row := range rows {
 		if b.cancelled(row) {
 			continue
 		}
+		at := b.journeyTime(&o.base, row, o.orderedAt)
 		count++
 		first, last = earlier(first, at), later(last, at)
 		if total, ok := b.num(&o.base, row, o.total); ok {
@@ -296,9 +343,17 @@ func (b *Builder) scanEvents(rows [][]any) {
 		if ch := b.str(&e.base, row, e.channel); ch != "" {
 			b.channel(ch, "")
 		}
+	}
+	b.refunds(rows)
+}
+
+// refunds adds the amounts of refund events.
+func (b *Builder) refunds(rows [][]any) {
+	e := &b.evt
+	for _, row := range rows {
 		if strings.EqualFold(b.str(&e.base, row, e.typ), "refund") {
 			if amt, ok := b.num(&e.base, row, e.amount); ok {
-				b.addAmount(b.str(&e.base, row, e.currency), amt, true, at)
+				b.addAmount(b.str(&e.base, row, e.currency), amt, true, b.journeyTime(&e.base, row, e.occurredAt))
 			}
 		}
 	}

@@ -70,9 +70,6 @@ func (s *RFM) Add(i int, row []any) error {
 	if len(row) != s.width {
 		return fmt.Errorf("rfm: customer row %d has %d values, the table has %d columns", i, len(row), s.width)
 	}
-	if s.sr != nil {
-		return fmt.Errorf("rfm: customer row %d added after scoring began", i)
-	}
 	days, okR, err := intValue(row, recency)
 	if err != nil {
 		return fmt.Errorf("rfm: customer row %d (%v): rfm_recency_days: %w", i, row[0], err)
@@ -85,15 +82,27 @@ func (s *RFM) Add(i int, row []any) error {
 	if !okM && row[money] != nil {
 		return fmt.Errorf("rfm: customer row %d (%v): rfm_monetary holds %T, want float64", i, row[0], row[money])
 	}
-	if !okR || !okF || !okM || n < 1 {
+	if !okF || !okM {
+		n = 0 // not scored
+	}
+	return s.AddInputs(i, RFMInputs{RecencyDays: days, HasRecency: okR, Frequency: n, Monetary: mon})
+}
+
+// AddInputs adds the metrics of customer number i (numbers ascend from
+// call to call), as Builder.RFMInputs computes them.
+func (s *RFM) AddInputs(i int, in RFMInputs) error {
+	if s.sr != nil {
+		return fmt.Errorf("rfm: customer %d added after scoring began", i)
+	}
+	if !in.HasRecency || in.Frequency < 1 {
 		return nil
 	}
 	if k := len(s.members); k > 0 && int(s.members[k-1]) >= i {
-		return fmt.Errorf("rfm: customer row %d added after row %d", i, s.members[k-1])
+		return fmt.Errorf("rfm: customer %d added after customer %d", i, s.members[k-1])
 	}
 	// Values where higher is better: recency enters negated.
 	s.members = append(s.members, int32(i))
-	s.r, s.f, s.m = append(s.r, -float64(days)), append(s.f, float64(n)), append(s.m, mon)
+	s.r, s.f, s.m = append(s.r, -float64(in.RecencyDays)), append(s.f, float64(in.Frequency)), append(s.m, in.Monetary)
 	return nil
 }
 

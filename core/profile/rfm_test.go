@@ -1,11 +1,14 @@
 package profile
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/desilo/desilo/core/config"
 	"github.com/desilo/desilo/core/model"
 )
 
@@ -95,5 +98,66 @@ func TestAssignRFMErrors(t *testing.T) {
 		if err := AssignRFM(tt.rows); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want an error containing %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// checkInputs compares RFMInputs with the inputs Profile wrote to out.
+func checkInputs(t *testing.T, b *Builder, r *Records, out []any) {
+	t.Helper()
+	in, err := b.RFMInputs(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want RFMInputs
+	if v, ok := get(t, "customer", out, "rfm_frequency").(int64); ok {
+		want.Frequency = v
+		want.Monetary = get(t, "customer", out, "rfm_monetary").(float64)
+	}
+	if v, ok := get(t, "customer", out, "rfm_recency_days").(int64); ok {
+		want.RecencyDays, want.HasRecency = v, true
+	}
+	if in != want {
+		t.Fatalf("customer %s: RFMInputs %+v, the profile says %+v", r.CustomerID, in, want)
+	}
+}
+
+// RFMInputs agrees with Profile on random customers: orders cancelled or
+// not, with and without times, in several currencies, and refunds.
+func TestRFMInputsMatchProfile(t *testing.T) {
+	b := newBuilder(t, config.Survivorship{})
+	rnd := rand.New(rand.NewPCG(5, 6))
+	width := len(model.MustLoad("customer").Columns)
+	pick := func(xs ...any) any { return xs[rnd.IntN(len(xs))] }
+	when := func() any {
+		return pick(nil, ts("2023-05-01T10:00:00Z"), ts("2024-02-29T23:59:59Z"), ts("2024-06-01T00:00:00Z"))
+	}
+	scored := 0
+	for c := range 2000 {
+		r := &Records{CustomerID: fmt.Sprintf("c%d", c)}
+		for k := range rnd.IntN(5) {
+			r.Orders = append(r.Orders, order(t, fmt.Sprint(k), fields{
+				"status": pick(nil, "paid", "cancelled", "Refunded", "open"), "cancelled_at": pick(nil, nil, nil, when()),
+				"ordered_at": when(), "created_at": when(), "total": pick(nil, 12.5, 99.99, 0.01, 1000.0),
+				"currency": pick(nil, "EUR", "USD", "eur"),
+			}))
+		}
+		for k := range rnd.IntN(3) {
+			r.Events = append(r.Events, event(t, "shop", fmt.Sprint(k), fields{
+				"type": pick("refund", "REFUND", "page_view"), "amount": pick(nil, 5.0, 12.5), "currency": pick(nil, "EUR", "USD"),
+				"occurred_at": when(), "created_at": when(),
+			}))
+		}
+		r.Customers = [][]any{cust(t, "crm", fmt.Sprint(c), fields{"email": "a@example.org"})}
+		out := make([]any, width)
+		if err := b.Profile(r, out); err != nil {
+			t.Fatal(err)
+		}
+		checkInputs(t, b, r, out)
+		if out[b.out.rfmRecency] != nil {
+			scored++
+		}
+	}
+	if scored < 500 {
+		t.Fatalf("only %d of 2000 customers had RFM inputs", scored)
 	}
 }
