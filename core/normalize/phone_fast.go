@@ -13,8 +13,9 @@ import (
 // "+49 (0)30 1234567" or "0049 30/1234567" without phonenumbers.Parse,
 // whose regular expressions cost tens of microseconds a number. It
 // retraces what Parse does for such input and then asks the same
-// metadata questions (IsValidNumber, IsPossibleNumberWithReason) on the
-// same PhoneNumber, so where it decides, its result is Parse's result.
+// metadata questions (IsValidNumber, IsPossibleNumberWithReason) of the
+// same national number, answered by phone_valid.go as the library
+// answers them, so where it decides, its result is Parse's result.
 // decided is false for anything it cannot retrace exactly: letters,
 // extensions, unusual punctuation, calling codes written without "+" or
 // an international prefix, leading zeros that are part of the number
@@ -97,7 +98,7 @@ func (c *phoneCountry) nationalResult(national string) (e164 string, ok, decided
 		if national[0] == '0' {
 			return "", false, false
 		}
-		if !phonenumbers.IsValidNumber(c.number(national)) {
+		if !c.valid(national) {
 			return "", false, true
 		}
 		return "+" + c.ccDigits + national, true, true
@@ -108,22 +109,21 @@ func (c *phoneCountry) nationalResult(national string) (e164 string, ok, decided
 	// Parse keeps either the stripped or the unstripped number. A
 	// stripped number valid for c's own region fits the general pattern
 	// of c's metadata, so Parse keeps it unless the length check below
-	// says otherwise. GetRegionCodeForNumber + IsValidNumberForRegion is
-	// IsValidNumber, spelled out to see the region: a number of another
-	// region sharing the code (JE under GB) is left to Parse.
-	num := c.number(stripped)
-	if region := phonenumbers.GetRegionCodeForNumber(num); phonenumbers.IsValidNumberForRegion(num, region) {
-		if region != c.id {
+	// says otherwise. valid is regionOf then validForRegion, spelled out
+	// to see the region: a number of another region sharing the code (JE
+	// under GB) is left to Parse.
+	if region := c.regionOf(stripped); region != nil && region.validForRegion(stripped) {
+		if region != c {
 			return "", false, false
 		}
-		switch phonenumbers.IsPossibleNumberWithReason(num) {
+		switch c.possible(stripped) {
 		case phonenumbers.TOO_SHORT, phonenumbers.IS_POSSIBLE_LOCAL_ONLY, phonenumbers.INVALID_LENGTH:
 			return "", false, false
 		}
 		return "+" + c.ccDigits + stripped, true, true
 	}
 	// Whichever of the two Parse keeps, neither is valid.
-	if phonenumbers.IsValidNumber(c.number(national)) {
+	if c.valid(national) {
 		return "", false, false
 	}
 	return "", false, true
@@ -139,27 +139,6 @@ func (c *phoneCountry) stripNationalPrefix(national string) (string, bool) {
 		}
 	}
 	return national, false
-}
-
-// number builds the PhoneNumber Parse builds for the national significant
-// number nsn, leading zeros included.
-func (c *phoneCountry) number(nsn string) *phonenumbers.PhoneNumber {
-	cc := c.cc
-	v, _ := strconv.ParseUint(nsn, 10, 64)
-	n := &phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &v}
-	if len(nsn) >= 2 && nsn[0] == '0' {
-		italian := true
-		n.ItalianLeadingZero = &italian
-		zeros := 1
-		for zeros < len(nsn)-1 && nsn[zeros] == '0' {
-			zeros++
-		}
-		if zeros != 1 {
-			z := int32(zeros)
-			n.NumberOfLeadingZeros = &z
-		}
-	}
-	return n
 }
 
 // phoneCountry is what fastPhone needs of one region's metadata.
@@ -180,6 +159,12 @@ type phoneCountry struct {
 	// main is true for the region that holds the metadata Parse uses for
 	// its calling code (GB for 44, US for 1).
 	main bool
+	// shared are the regions of the calling code in the library's order,
+	// the main one first.
+	shared []*phoneCountry
+	md     *phonenumbers.PhoneMetadata
+	// rules is md compiled, on first use: a process meets few regions.
+	rules func() *phoneRules
 }
 
 type phoneMeta struct {
@@ -229,6 +214,8 @@ func loadPhoneMeta() *phoneMeta {
 		}
 		c := &phoneCountry{
 			id:       id,
+			md:       md,
+			rules:    sync.OnceValue(func() *phoneRules { return compileRules(md) }),
 			cc:       md.GetCountryCode(),
 			ccDigits: strconv.Itoa(int(md.GetCountryCode())),
 			main:     phonenumbers.GetRegionCodeForCountryCode(int(md.GetCountryCode())) == id,
@@ -249,6 +236,11 @@ func loadPhoneMeta() *phoneMeta {
 		m.regions[id] = c
 		if c.main {
 			m.byCode[int(c.cc)] = c
+		}
+	}
+	for _, c := range m.regions {
+		for _, id := range phonenumbers.GetRegionCodesForCountryCode(int(c.cc)) {
+			c.shared = append(c.shared, m.regions[id])
 		}
 	}
 	return m
