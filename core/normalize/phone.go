@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -77,27 +76,12 @@ func loadCallingCodes() {
 	}
 }
 
-// Grow lets the cache keep at least size results; it never shrinks.
-func (c *PhoneCache) Grow(size int) {
-	want := int64(max(1, size/phoneShards))
-	for {
-		cur := c.limit.Load()
-		if cur >= want || c.limit.CompareAndSwap(cur, want) {
-			return
-		}
-	}
-}
-
-// GrowPhoneCache makes the cache behind Phone keep at least size results.
-// A build that normalizes every phone number twice (matching, then the
-// profile) sizes it to its record count, so the second pass finds what
-// the first parsed; each entry costs about 100 bytes.
-func GrowPhoneCache(size int) { defaultPhoneCache.Grow(size) }
-
-// defaultPhoneCache holds up to 2×262144 results, about 40 MB when full.
-// A build normalizes each phone number twice (matching, then the profile),
-// so the cache must hold a large customer base's numbers between the two.
-var defaultPhoneCache = NewPhoneCache(1 << 18)
+// defaultPhoneCache is small: a number parses in well under a
+// microsecond, so a cache of every number a build meets (it was 40 MB of
+// map the garbage collector scanned on every cycle) saves less than it
+// costs. Numbers recur close together (a customer's records), and those
+// it keeps.
+var defaultPhoneCache = NewPhoneCache(1 << 14)
 
 // PhoneCache remembers Phone results per (region, raw). It is bounded
 // and safe for concurrent use. Each shard keeps two generations: when the
@@ -107,7 +91,7 @@ var defaultPhoneCache = NewPhoneCache(1 << 18)
 type PhoneCache struct {
 	seed   maphash.Seed
 	shards [phoneShards]phoneShard
-	limit  atomic.Int64 // entries per generation per shard
+	limit  int // entries per generation per shard
 }
 
 const phoneShards = 16
@@ -128,7 +112,7 @@ type phoneShard struct {
 // and at most about twice that many.
 func NewPhoneCache(size int) *PhoneCache {
 	c := &PhoneCache{seed: maphash.MakeSeed()}
-	c.limit.Store(int64(max(1, size/phoneShards)))
+	c.limit = max(1, size/phoneShards)
 	for i := range c.shards {
 		c.shards[i].cur = map[phoneKey]phoneResult{}
 	}
@@ -143,7 +127,7 @@ func (c *PhoneCache) Phone(raw, region string) (string, bool) {
 	r, hit := sh.cur[k]
 	if !hit {
 		if r, hit = sh.old[k]; hit {
-			sh.put(k, r, int(c.limit.Load()))
+			sh.put(k, r, c.limit)
 		}
 	}
 	sh.mu.Unlock()
@@ -155,7 +139,7 @@ func (c *PhoneCache) Phone(raw, region string) (string, bool) {
 	r.e164, r.ok = parsePhone(raw, region)
 	k = phoneKey{region, strings.Clone(raw)}
 	sh.mu.Lock()
-	sh.put(k, r, int(c.limit.Load()))
+	sh.put(k, r, c.limit)
 	sh.mu.Unlock()
 	return r.e164, r.ok
 }

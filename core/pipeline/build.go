@@ -13,7 +13,6 @@ import (
 	"github.com/desilo/desilo/core/config"
 	"github.com/desilo/desilo/core/identity"
 	"github.com/desilo/desilo/core/model"
-	"github.com/desilo/desilo/core/normalize"
 	"github.com/desilo/desilo/core/rowset"
 	"github.com/desilo/desilo/core/sink/parquet"
 	"github.com/desilo/desilo/core/stage"
@@ -191,13 +190,6 @@ func (b *builder) scan(ctx context.Context) error {
 		return err
 	}
 	refs := b.store.Streams()
-	var rows int64
-	for _, ref := range refs {
-		rows += ref.Rows
-	}
-	// Identity parses every phone number and the profiles ask again: a
-	// cache that holds them all turns the second parse into a lookup.
-	normalize.GrowPhoneCache(int(rows))
 	// Streams are read into their sets one ahead of identity: reading is
 	// serial, identity's normalization runs on all cores, and overlapping
 	// them keeps both cores busy.
