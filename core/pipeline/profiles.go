@@ -51,7 +51,7 @@ func (b *builder) profiles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	jobs := b.chunks(b.byCustomer())
+	jobs := chunks(b.byCustomer())
 
 	// Pass 1: RFM inputs.
 	n := 0
@@ -155,29 +155,29 @@ func (b *builder) eachJob(ctx context.Context, jobs []*profileJob, opts profile.
 // and once done its results: RFM inputs (pass 1), customer and event rows
 // (pass 2).
 type profileJob struct {
-	order     []int // indexes into builder.records
+	order     []int32  // indexes into builder.records
+	ids       []string // the customers
+	ends      []int    // customer k's records end at order[ends[k]]
 	rfm       []profile.RFMInputs
 	customers [][]any
 	events    [][]any
 }
 
-// chunks cuts the records, in customer order, into jobs that end where a
-// customer does.
-func (b *builder) chunks(order []int) []*profileJob {
+// chunks cuts the customers into jobs of about profileChunk records.
+func chunks(ids []string, order []int32, start []int) []*profileJob {
 	var jobs []*profileJob
-	for len(order) > 0 {
-		n := min(profileChunk, len(order))
-		for n < len(order) && b.customerOf(order[n]) == b.customerOf(order[n-1]) {
-			n++
+	for c := 0; c < len(ids); {
+		j := &profileJob{}
+		first := start[c]
+		for c < len(ids) && (len(j.ids) == 0 || start[c+1]-first <= profileChunk) {
+			j.ids = append(j.ids, ids[c])
+			j.ends = append(j.ends, start[c+1]-first)
+			c++
 		}
-		jobs = append(jobs, &profileJob{order: order[:n]})
-		order = order[n:]
+		j.order = order[first:start[c]]
+		jobs = append(jobs, j)
 	}
 	return jobs
-}
-
-func (b *builder) customerOf(i int) string {
-	return b.result.CustomerOf(int(b.records[i].assign))
 }
 
 // profiler builds the profiles of jobs on one goroutine.
@@ -191,6 +191,7 @@ type profiler struct {
 	slab  []any
 	rows  [][]any
 	bySet map[int32][]int32
+	cust  []int32 // per record of the job: its customer in the job
 }
 
 func (b *builder) newProfiler(opts profile.Options) (*profiler, error) {
@@ -217,6 +218,12 @@ func (p *profiler) materialize(j *profileJob, only map[string]bool) {
 	need := 0
 	for k := range p.bySet {
 		p.bySet[k] = p.bySet[k][:0]
+	}
+	p.cust = p.cust[:0]
+	for k, end := range j.ends {
+		for len(p.cust) < end {
+			p.cust = append(p.cust, int32(k))
+		}
 	}
 	for n, i := range j.order {
 		r := b.records[i]
@@ -262,11 +269,11 @@ func (p *profiler) materialize(j *profileJob, only map[string]bool) {
 			}
 		}
 		// Members come in customer order: box each customer id once.
-		var id string
-		var boxed any
+		k, boxed := int32(-1), any(nil)
 		for _, n := range members {
-			if cid := b.customerOf(j.order[n]); boxed == nil || cid != id {
-				id, boxed = cid, cid
+			if p.cust[n] != k {
+				k = p.cust[n]
+				boxed = j.ids[k]
 			}
 			p.rows[n][set.customerID] = boxed
 		}
@@ -284,38 +291,33 @@ func (p *profiler) eachCustomer(ctx context.Context, j *profileJob, only map[str
 	b := p.b
 	p.materialize(j, only)
 	var rec profile.Records
-	for n, i := range j.order {
-		r := b.records[i]
-		if id := b.result.CustomerOf(int(r.assign)); id != rec.CustomerID {
-			if rec.CustomerID != "" {
-				if err := fn(&rec); err != nil {
-					return err
-				}
+	n := 0
+	for k, id := range j.ids {
+		rec = profile.Records{CustomerID: id, Customers: rec.Customers[:0], Orders: rec.Orders[:0],
+			Tickets: rec.Tickets[:0], Messages: rec.Messages[:0], Events: rec.Events[:0]}
+		for ; n < j.ends[k]; n++ {
+			row := p.rows[n]
+			if row == nil {
+				continue
 			}
-			rec = profile.Records{CustomerID: id, Customers: rec.Customers[:0], Orders: rec.Orders[:0],
-				Tickets: rec.Tickets[:0], Messages: rec.Messages[:0], Events: rec.Events[:0]}
+			switch b.sets[b.records[j.order[n]].set].entity {
+			case "customer":
+				rec.Customers = append(rec.Customers, row)
+			case "order":
+				rec.Orders = append(rec.Orders, row)
+			case "ticket":
+				rec.Tickets = append(rec.Tickets, row)
+			case "message":
+				rec.Messages = append(rec.Messages, row)
+			case "event":
+				rec.Events = append(rec.Events, row)
+			}
 		}
-		row := p.rows[n]
-		if row == nil {
-			continue
-		}
-		switch b.sets[r.set].entity {
-		case "customer":
-			rec.Customers = append(rec.Customers, row)
-		case "order":
-			rec.Orders = append(rec.Orders, row)
-		case "ticket":
-			rec.Tickets = append(rec.Tickets, row)
-		case "message":
-			rec.Messages = append(rec.Messages, row)
-		case "event":
-			rec.Events = append(rec.Events, row)
+		if err := fn(&rec); err != nil {
+			return err
 		}
 	}
-	if rec.CustomerID == "" {
-		return nil
-	}
-	return fn(&rec)
+	return nil
 }
 
 // rfmEntities are the tables RFM inputs come from.
