@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"runtime/debug"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -57,11 +55,6 @@ func (a *app) connectorCmd() *cobra.Command {
 			c, ok := builtin.Get(args[0])
 			if !ok {
 				return withCode(exitUsage, fmt.Errorf("no built-in connector %q", args[0]))
-			}
-			if os.Getenv("GOGC") == "" {
-				// A connector's heap is small and short-lived: the host's
-				// lower target (see gcPercent) would only add GC cycles.
-				debug.SetGCPercent(100)
 			}
 			sdk.Serve(c) // does not return
 			return nil

@@ -129,6 +129,7 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
 			return withCode(codeOf(extractErr, exitSource), extractErr)
 		}
 	}
+	tuneGCForBuild()
 	build, err := pipeline.Build(ctx, store, opts)
 	waitBars()
 	if errors.Is(err, pipeline.ErrNothingStaged) && extractErr != nil {
