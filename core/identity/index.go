@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/desilo/desilo/core/arena"
 )
 
 // Record is what identity needs of one staged record.
@@ -41,16 +43,19 @@ type Index struct {
 	sources  interner
 	streams  interner
 	recs     []rec
-	entries  [][]entry // per key
+	keyText  *arena.Arena // the records' keys, which the result keeps
+	entries  [][]entry    // per key
 	arena    strings.Builder
 	scratch  []byte
 	buf      []value
 	resolved bool
 }
 
+// rec is one added record. It holds no pointer, so a million of them cost
+// the garbage collector nothing to scan.
 type rec struct {
-	key    string
-	seen   int64 // Unix microseconds; unknownSeen when unknown
+	key    uint64 // in keyText
+	seen   int64  // Unix microseconds; unknownSeen when unknown
 	source int32
 	stream int32
 }
@@ -165,7 +170,10 @@ func (ix *Index) store(r *Record, vals []value) error {
 	if !r.Seen.IsZero() {
 		seen = r.Seen.UnixMicro()
 	}
-	ix.recs = append(ix.recs, rec{key: r.Key, seen: seen, source: ix.sources.id(r.Source), stream: ix.streams.id(r.Stream)})
+	if ix.keyText == nil {
+		ix.keyText = &arena.Arena{}
+	}
+	ix.recs = append(ix.recs, rec{key: ix.keyText.Add(r.Key), seen: seen, source: ix.sources.id(r.Source), stream: ix.streams.id(r.Stream)})
 
 	// The ref rule's values are "source NUL key", so refs never cross
 	// sources.

@@ -8,6 +8,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/desilo/desilo/core/arena"
 )
 
 // Resolve links records by rules. previous maps each record of the
@@ -101,12 +103,15 @@ func (s *resolver) order() error {
 		if c := cmp.Compare(stRank[ra.stream], stRank[rb.stream]); c != 0 {
 			return c
 		}
-		return strings.Compare(ra.key, rb.key)
+		return strings.Compare(ix.keyText.Get(ra.key), ix.keyText.Get(rb.key))
 	})
 	if len(ix.sources.names) > math.MaxUint16 || len(ix.streams.names) > math.MaxUint16 {
 		return fmt.Errorf("identity: more than %d sources or streams", math.MaxUint16)
 	}
-	s.res = &Result{recs: make([]assignment, n), sources: slices.Clone(ix.sources.names), streams: slices.Clone(ix.streams.names),
+	if ix.keyText == nil {
+		ix.keyText = &arena.Arena{}
+	}
+	s.res = &Result{recs: make([]assignment, n), keyText: ix.keyText, sources: slices.Clone(ix.sources.names), streams: slices.Clone(ix.streams.names),
 		Counts: Counts{Records: n, Links: map[string]int{}}}
 	for _, k := range ix.keys {
 		s.res.keyNames = append(s.res.keyNames, k.name)

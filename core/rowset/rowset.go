@@ -15,10 +15,10 @@ package rowset
 import (
 	"fmt"
 	"math"
-	"strings"
 	"time"
 	"unsafe"
 
+	"github.com/desilo/desilo/core/arena"
 	"github.com/desilo/desilo/core/model"
 )
 
@@ -29,7 +29,7 @@ type Set struct {
 	n       int
 	reserve int // rows to make room for when a column allocates
 	cols    []column
-	text    arena
+	text    arena.Arena
 }
 
 // column holds one column's values. Columns are filled lazily: while a
@@ -238,7 +238,7 @@ func (s *Set) appendList(c *column, v any) error {
 	case []string:
 		if c.typ == model.String {
 			for _, e := range x {
-				c.items = append(c.items, s.text.add(e))
+				c.items = append(c.items, s.text.Add(e))
 			}
 			return nil
 		}
@@ -290,7 +290,7 @@ func (s *Set) Value(i, col int) any {
 	case model.String:
 		out := make([]string, len(items))
 		for k, w := range items {
-			out[k] = s.text.get(w)
+			out[k] = s.text.Get(w)
 		}
 		return out
 	case model.Integer:
@@ -317,7 +317,7 @@ func decodeList[T any](items []uint64, conv func(uint64) T) []T {
 func (s *Set) decode(t model.Type, w uint64) any {
 	switch t {
 	case model.String:
-		return s.text.get(w)
+		return s.text.Get(w)
 	case model.Integer:
 		return int64(w)
 	case model.Number:
@@ -338,7 +338,7 @@ func (s *Set) String(i, col int) string {
 	if c.typ != model.String || c.list || c.isNull(i) {
 		return ""
 	}
-	return s.text.get(c.vals[i])
+	return s.text.Get(c.vals[i])
 }
 
 // Time returns a Timestamp or Date column's value in row i; ok is false
@@ -383,65 +383,9 @@ func (s *Set) Items(i, col int) []uint64 {
 
 // Bytes is the memory the set holds, for benchmarks.
 func (s *Set) Bytes() int64 {
-	n := int64(unsafe.Sizeof(*s)) + s.text.bytes()
+	n := int64(unsafe.Sizeof(*s)) + s.text.Bytes()
 	for _, c := range s.cols {
 		n += int64(cap(c.valid)+cap(c.vals)+cap(c.items))*8 + int64(cap(c.ends))*4
-	}
-	return n
-}
-
-// arena keeps string bytes in large chunks that never move, so strings
-// made over them stay valid. A reference packs the chunk (24 bits), the
-// offset in it (20 bits) and the length (20 bits); longer strings are
-// kept whole in big.
-type arena struct {
-	chunks [][]byte
-	big    []string
-}
-
-const (
-	chunkBits = 20
-	chunkSize = 1 << chunkBits
-	lenMask   = chunkSize - 1
-	bigLen    = lenMask // length field of a reference into big
-)
-
-func (a *arena) add(s string) uint64 {
-	if len(s) >= bigLen {
-		a.big = append(a.big, strings.Clone(s))
-		return uint64(len(a.big)-1)<<chunkBits | bigLen
-	}
-	if len(s) == 0 {
-		return 0
-	}
-	last := len(a.chunks) - 1
-	if last < 0 || len(a.chunks[last])+len(s) > chunkSize {
-		a.chunks = append(a.chunks, make([]byte, 0, chunkSize))
-		last++
-	}
-	c := a.chunks[last]
-	off := len(c)
-	a.chunks[last] = append(c, s...)
-	return uint64(last)<<(2*chunkBits) | uint64(off)<<chunkBits | uint64(len(s))
-}
-
-func (a *arena) get(ref uint64) string {
-	n := int(ref & lenMask)
-	if n == bigLen {
-		return a.big[ref>>chunkBits]
-	}
-	if n == 0 {
-		return ""
-	}
-	off := int(ref>>chunkBits) & lenMask
-	c := a.chunks[ref>>(2*chunkBits)]
-	return unsafe.String(&c[off], n)
-}
-
-func (a *arena) bytes() int64 {
-	n := int64(len(a.chunks)) * chunkSize
-	for _, s := range a.big {
-		n += int64(len(s))
 	}
 	return n
 }
@@ -450,10 +394,10 @@ func (a *arena) bytes() int64 {
 // bytes when it is equal: constant and repetitive columns (source, stream,
 // currency, status) then cost no text per row.
 func (s *Set) putText(c *column, x string) uint64 {
-	if c.hasLast && s.text.get(c.last) == x {
+	if c.hasLast && s.text.Get(c.last) == x {
 		return c.last
 	}
-	c.last, c.hasLast = s.text.add(x), true
+	c.last, c.hasLast = s.text.Add(x), true
 	return c.last
 }
 
@@ -507,7 +451,7 @@ func (s *Set) AddItem(i, col int, w uint64) {
 
 // AddStringItem appends a copy of b to String list column col of row i.
 func (s *Set) AddStringItem(i, col int, b []byte) {
-	s.AddItem(i, col, s.text.addBytes(b))
+	s.AddItem(i, col, s.text.AddBytes(b))
 }
 
 // AppendStrings appends the items of String list column col of row i to
@@ -518,14 +462,7 @@ func (s *Set) AppendStrings(dst []string, i, col int) []string {
 		return dst
 	}
 	for _, w := range c.items[c.itemsEnd(i):c.ends[i]] {
-		dst = append(dst, s.text.get(w))
+		dst = append(dst, s.text.Get(w))
 	}
 	return dst
-}
-
-func (a *arena) addBytes(b []byte) uint64 {
-	if len(b) >= bigLen {
-		return a.add(string(b))
-	}
-	return a.add(unsafe.String(unsafe.SliceData(b), len(b))) // add copies short strings
 }
