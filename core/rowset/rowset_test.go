@@ -176,7 +176,7 @@ func TestWrongTypeRollsBack(t *testing.T) {
 
 func TestLongStrings(t *testing.T) {
 	s := New(every)
-	const chunk = 1 << 20 // core/arena's chunk size
+	const chunk = 1 << 20                 // core/arena's chunk size
 	long := strings.Repeat("z", chunk+10) // longer than a chunk
 	near := strings.Repeat("y", chunk-5)  // fills most of a chunk
 	for _, v := range []string{"a", near, long, "b", near, ""} {
