@@ -504,7 +504,9 @@ func rfc3339(t []byte, date bool) (sec int64, nsec int32, err error) {
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
 		oh, ok1 := atoi(rest[1:3])
 		om, ok2 := atoi(rest[4:6])
-		if !ok1 || !ok2 || oh > 24 || om > 59 { // time.Parse reads +24:00 too
+		// time.Parse reads hours up to 24 and minutes up to 60 (+00:60 is
+		// an hour ahead): reading what it reads rejects no record it takes.
+		if !ok1 || !ok2 || oh > 24 || om > 60 {
 			return 0, 0, errNoTime
 		}
 		offset = (oh*60 + om) * 60
