@@ -42,8 +42,12 @@ type column struct {
 	valid []uint64
 	// vals holds a scalar column's values by row: string references,
 	// Integer and Timestamp (Unix µs) and Date (Unix days) as int64
-	// bits, Number as float64 bits, Boolean as 0 or 1.
-	vals []uint64
+	// bits, Number as float64 bits, Boolean as 0 or 1. While every
+	// non-null value has been the same (a source name, a currency),
+	// vals is nil and that value is kept once, in same.
+	vals    []uint64
+	same    uint64
+	hasSame bool
 	// ends holds, by row, where a list column's items end in items.
 	ends  []uint32
 	items []uint64
@@ -120,9 +124,7 @@ func (s *Set) put(i int, v any) error {
 	} else if w, err = s.word(c.typ, v); err != nil {
 		return err
 	}
-	c.grow(s.n, max(s.n, s.reserve))
-	c.vals[s.n] = w
-	setBit(c.valid, s.n)
+	c.set(s.n, w, max(s.n, s.reserve))
 	return nil
 }
 
@@ -136,7 +138,38 @@ func (c *column) grow(n, rows int) {
 		c.ends = extend(c.ends, n+1, rows, uint32(len(c.items)))
 		return
 	}
-	c.vals = extend(c.vals, n+1, rows, 0)
+	if c.vals != nil {
+		c.vals = extend(c.vals, n+1, rows, 0)
+	}
+}
+
+// set sets scalar row n to w. A column keeps one value for all its rows
+// until a second, different one arrives; only then does it spend a word
+// a row.
+func (c *column) set(n int, w uint64, rows int) {
+	c.grow(n, rows)
+	setBit(c.valid, n)
+	if c.vals == nil {
+		if !c.hasSame || c.same == w {
+			c.same, c.hasSame = w, true
+			return
+		}
+		c.vals = extend[uint64](nil, 64*len(c.valid), max(rows, 64*len(c.valid)), 0)
+		for i := range c.vals {
+			if !c.isNull(i) {
+				c.vals[i] = c.same
+			}
+		}
+	}
+	c.vals[n] = w
+}
+
+// word is scalar row i's value, which must not be null.
+func (c *column) word(i int) uint64 {
+	if c.vals == nil {
+		return c.same
+	}
+	return c.vals[i]
 }
 
 // extend lengthens s to n elements of value v, with capacity hint when
@@ -283,7 +316,7 @@ func (s *Set) Value(i, col int) any {
 		return nil
 	}
 	if !c.list {
-		return s.decode(c.typ, c.vals[i])
+		return s.decode(c.typ, c.word(i))
 	}
 	items := c.items[c.itemsEnd(i):c.ends[i]]
 	switch c.typ {
@@ -338,7 +371,7 @@ func (s *Set) String(i, col int) string {
 	if c.typ != model.String || c.list || c.isNull(i) {
 		return ""
 	}
-	return s.text.Get(c.vals[i])
+	return s.text.Get(c.word(i))
 }
 
 // Time returns a Timestamp or Date column's value in row i; ok is false
@@ -350,9 +383,9 @@ func (s *Set) Time(i, col int) (t time.Time, ok bool) {
 	}
 	switch c.typ {
 	case model.Timestamp:
-		return time.UnixMicro(int64(c.vals[i])).UTC(), true
+		return time.UnixMicro(int64(c.word(i))).UTC(), true
 	case model.Date:
-		return time.Unix(int64(c.vals[i])*86400, 0).UTC(), true
+		return time.Unix(int64(c.word(i))*86400, 0).UTC(), true
 	}
 	return time.Time{}, false
 }
@@ -367,7 +400,7 @@ func (s *Set) Word(i, col int) uint64 {
 	if c.list || c.typ == model.String || c.isNull(i) {
 		return 0
 	}
-	return c.vals[i]
+	return c.word(i)
 }
 
 // Items returns the items of a list column in row i, encoded as AddItem
@@ -418,17 +451,13 @@ func (s *Set) Extend(n int) int {
 // columns: see PutString.
 func (s *Set) PutWord(i, col int, w uint64) {
 	c := &s.cols[col]
-	c.grow(i, max(s.n, s.reserve))
-	c.vals[i] = w
-	setBit(c.valid, i)
+	c.set(i, w, max(s.n, s.reserve))
 }
 
 // PutString sets String column col of row i to a copy of b.
 func (s *Set) PutString(i, col int, b []byte) {
 	c := &s.cols[col]
-	c.grow(i, max(s.n, s.reserve))
-	c.vals[i] = s.putText(c, unsafe.String(unsafe.SliceData(b), len(b))) // putText copies b
-	setBit(c.valid, i)
+	c.set(i, s.putText(c, unsafe.String(unsafe.SliceData(b), len(b))), max(s.n, s.reserve)) // putText copies b
 }
 
 // PutEmptyList makes list column col of row i an empty list rather than

@@ -247,3 +247,49 @@ func TestRepeatedStringsShareText(t *testing.T) {
 		t.Errorf("the arena holds %d bytes for 21 runs of a %d-byte value", used, len(long))
 	}
 }
+
+// A column keeps one value while all its values are equal, and every
+// value survives its switch to a word a row, whenever the second value
+// comes: by Append, or column-wise in any row order.
+func TestConstantColumns(t *testing.T) {
+	for _, second := range []int{-1, 0, 1, 63, 64, 700, 999} { // -1: never
+		for _, columnWise := range []bool{false, true} {
+			s := New(every)
+			want := make([][]any, 1000)
+			for i := range want {
+				want[i] = make([]any, len(every.Columns))
+				if i%7 != 3 { // some nulls
+					want[i][0], want[i][1], want[i][4] = "EUR", int64(42), time.UnixMicro(1700000000123456).UTC()
+				}
+				if i == second {
+					want[i][0], want[i][1], want[i][4] = "USD", int64(-1), time.UnixMicro(0).UTC()
+				}
+			}
+			if columnWise {
+				first := s.Extend(len(want))
+				for i := len(want) - 1; i >= 0; i-- { // descending: the order must not matter
+					if v, ok := want[i][0].(string); ok {
+						s.PutString(first+i, 0, []byte(v))
+						s.PutWord(first+i, 1, uint64(want[i][1].(int64)))
+						s.PutWord(first+i, 4, uint64(want[i][4].(time.Time).UnixMicro()))
+					}
+				}
+			} else {
+				for _, row := range want {
+					if err := s.Append(row); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			for i, w := range want {
+				if got := s.Row(i, nil); !reflect.DeepEqual(got, w) {
+					t.Fatalf("second value at %d, column-wise %v: row %d = %v, want %v", second, columnWise, i, got, w)
+				}
+			}
+			words := s.cols[0].vals != nil
+			if words != (second >= 0) {
+				t.Errorf("second value at %d: column s spends a word a row: %v", second, words)
+			}
+		}
+	}
+}
