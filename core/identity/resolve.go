@@ -135,6 +135,7 @@ func (s *resolver) order() error {
 		}
 	}
 	s.res.Added = pos
+	ix.recs = nil // all in s.res and s.seen now: free it for the steps ahead
 	return nil
 }
 
