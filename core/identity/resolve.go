@@ -248,7 +248,8 @@ func (s *resolver) refGroup(out, g []entry) []entry {
 }
 
 func (s *resolver) report(key, value, reason string, records int) {
-	s.res.Values = append(s.res.Values, ValueReport{Key: key, Value: value, Reason: reason, Records: records})
+	// A copy: a substring would keep the whole arena alive with the result.
+	s.res.Values = append(s.res.Values, ValueReport{Key: key, Value: strings.Clone(value), Reason: reason, Records: records})
 	switch reason {
 	case ReasonBlocklisted:
 		s.res.Counts.Blocked++
@@ -333,7 +334,7 @@ func (s *resolver) tryUnion(a, b, key int32, off uint32) {
 		if len(va)+len(vb) > l.max && countUnion(va, vb) > l.max {
 			s.res.Refusals = append(s.res.Refusals, Refusal{
 				Limit: s.ix.keys[l.key].name, Max: l.max,
-				Key: s.ix.keys[key].name, Value: s.display(key, off),
+				Key: s.ix.keys[key].name, Value: strings.Clone(s.display(key, off)),
 				Records: [2]int{int(a), int(b)},
 			})
 			s.res.Counts.Refused++
@@ -494,8 +495,38 @@ func (s *resolver) explain() error {
 			}
 		}
 	}
-	s.res.values = s.arena
+	s.res.values = s.compactValues()
 	return nil
+}
+
+// compactValues copies the link values into a buffer of their own and
+// points the records at it. The arena holds every normalized value of
+// every record, most of which link nothing; the result outlives the
+// index, and keeping the arena alive for the links would keep all of it.
+// A value shared by consecutive records is copied once.
+func (s *resolver) compactValues() string {
+	recs := s.res.recs
+	size := 0
+	for i := range recs {
+		if recs[i].linkKey != linkAnchor {
+			size += int(recs[i].valEnd - recs[i].valStart)
+		}
+	}
+	buf := make([]byte, 0, size)
+	var lastStart, lastEnd, newStart uint32
+	have := false
+	for i := range recs {
+		r := &recs[i]
+		if r.linkKey == linkAnchor {
+			continue
+		}
+		if !have || r.valStart != lastStart || r.valEnd != lastEnd {
+			lastStart, lastEnd, newStart, have = r.valStart, r.valEnd, uint32(len(buf)), true
+			buf = append(buf, s.arena[r.valStart:r.valEnd]...)
+		}
+		r.valStart, r.valEnd = newStart, newStart+(lastEnd-lastStart)
+	}
+	return string(buf)
 }
 
 // merge writes one merge row for each previous id that no cluster keeps:
