@@ -43,8 +43,8 @@ type Index struct {
 	sources  interner
 	streams  interner
 	recs     []rec
-	keyText  *arena.Arena // the records' keys, which the result keeps
-	entries  [][]entry    // per key
+	recKeys  *keyStore // the records' keys, which the result keeps
+	entries  [][]entry // per key
 	arena    strings.Builder
 	scratch  []byte
 	buf      []value
@@ -54,7 +54,7 @@ type Index struct {
 // rec is one added record. It holds no pointer, so a million of them cost
 // the garbage collector nothing to scan.
 type rec struct {
-	key    uint64 // in keyText
+	key    uint64 // in recKeys
 	seen   int64  // Unix microseconds; unknownSeen when unknown
 	source int32
 	stream int32
@@ -82,10 +82,48 @@ func NewIndex(rules Rules) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix := &Index{keys: keys, entries: make([][]entry, len(keys))}
+	ix := &Index{keys: keys, entries: make([][]entry, len(keys)), recKeys: &keyStore{}}
 	ix.sources.ids = map[string]int32{}
 	ix.streams.ids = map[string]int32{}
 	return ix, nil
+}
+
+// LendKeys tells the index that the caller keeps every record's key for
+// as long as the index and its result are used: key(i) returns the key of
+// the i-th record added (from 0). The index then keeps no copy of the
+// keys, which for a million records of long keys (Message-IDs) is tens of
+// megabytes. Call it before the first Add; each Add checks that key(i) is
+// the record's Key.
+func (ix *Index) LendKeys(key func(added int) string) error {
+	if len(ix.recs) > 0 {
+		return errors.New("identity: LendKeys after Add")
+	}
+	ix.recKeys.lent = key
+	return nil
+}
+
+// keyStore holds the records' keys: copies in a pointer-free arena, or,
+// lent by the caller, nothing but each record's add order.
+type keyStore struct {
+	text arena.Arena
+	lent func(added int) string
+}
+
+func (k *keyStore) add(key string, added int) (uint64, error) {
+	if k.lent == nil {
+		return k.text.Add(key), nil
+	}
+	if got := k.lent(added); got != key {
+		return 0, fmt.Errorf("identity: the lent key of record %d is %q, the record's %q", added, got, key)
+	}
+	return uint64(added), nil
+}
+
+func (k *keyStore) get(ref uint64) string {
+	if k.lent == nil {
+		return k.text.Get(ref)
+	}
+	return k.lent(int(ref))
 }
 
 // Add extracts and normalizes the record's key values.
@@ -170,10 +208,11 @@ func (ix *Index) store(r *Record, vals []value) error {
 	if !r.Seen.IsZero() {
 		seen = r.Seen.UnixMicro()
 	}
-	if ix.keyText == nil {
-		ix.keyText = &arena.Arena{}
+	key, err := ix.recKeys.add(r.Key, int(id))
+	if err != nil {
+		return err
 	}
-	ix.recs = append(ix.recs, rec{key: ix.keyText.Add(r.Key), seen: seen, source: ix.sources.id(r.Source), stream: ix.streams.id(r.Stream)})
+	ix.recs = append(ix.recs, rec{key: key, seen: seen, source: ix.sources.id(r.Source), stream: ix.streams.id(r.Stream)})
 
 	// The ref rule's values are "source NUL key", so refs never cross
 	// sources.

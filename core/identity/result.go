@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"sort"
 	"strings"
-
-	"github.com/desilo/desilo/core/arena"
 )
 
 // Result is the outcome of a resolution. Link and report values are
@@ -15,17 +13,18 @@ import (
 //
 // Records are numbered in canonical order, (Source, Stream, Key): Record(i)
 // is the i-th. A result keeps about 32 bytes a record (plus its key, in a
-// pointer-free arena the garbage collector does not scan), not
+// pointer-free arena the garbage collector does not scan, unless the
+// caller lent the keys: Index.LendKeys), not
 // the strings of an Assignment: sources, streams, customer ids and link
 // keys are numbers into small tables.
 type Result struct {
 	recs     []assignment
-	keyText  *arena.Arena // the records' keys
-	sources  []string     // by assignment.source
-	streams  []string     // by assignment.stream
-	ids      []string     // customer ids, by assignment.cust
-	keyNames []string     // link keys, by assignment.linkKey
-	values   string       // the normalized values links point into
+	recKeys  *keyStore // the records' keys
+	sources  []string  // by assignment.source
+	streams  []string  // by assignment.stream
+	ids      []string  // customer ids, by assignment.cust
+	keyNames []string  // link keys, by assignment.linkKey
+	values   string    // the normalized values links point into
 	// Added maps the order records were added in (Add, AddBatch) to
 	// their number: Record(Added[i]) is the i-th record added. It saves
 	// callers that kept records in that order a search.
@@ -44,7 +43,7 @@ type Result struct {
 
 // assignment is one record's customer and link, in numbers.
 type assignment struct {
-	key              uint64 // in keyText
+	key              uint64 // in recKeys
 	valStart, valEnd uint32 // the link's value: values[valStart:valEnd]
 	via              int32  // the link's Via
 	cust             int32  // index into ids
@@ -67,7 +66,7 @@ func (r *Result) Len() int { return len(r.recs) }
 // Ref identifies record i.
 func (r *Result) Ref(i int) RecordRef {
 	a := &r.recs[i]
-	return RecordRef{Source: r.sources[a.source], Stream: r.streams[a.stream], Key: r.keyText.Get(a.key)}
+	return RecordRef{Source: r.sources[a.source], Stream: r.streams[a.stream], Key: r.recKeys.get(a.key)}
 }
 
 // CustomerOf is record i's customer id.

@@ -180,6 +180,17 @@ func (b *builder) scan(ctx context.Context) error {
 		return err
 	}
 	b.index = ix
+	// The staged sets hold every record's key for the whole build: lend
+	// them to identity rather than have it copy them (a Message-ID key is
+	// 50 bytes). Records are added in b.records' order.
+	err = ix.LendKeys(func(i int) string {
+		r := b.records[i]
+		s := &b.sets[r.set]
+		return s.rows.String(int(r.row), s.key)
+	})
+	if err != nil {
+		return err
+	}
 	fields := keyFields(rules)
 	// Records go to identity in batches, which it normalizes on all cores
 	// (phone parsing is the expensive part).
