@@ -12,8 +12,8 @@ import (
 	"github.com/desilo/desilo/core/sink/parquet"
 )
 
-// profileChunk is how many records one profile job takes (rounded up to
-// the end of a customer). A variable for tests.
+// profileChunk is how many records one profile job takes at most, unless
+// a single customer has more. A variable for tests.
 var profileChunk = 1 << 14
 
 // profiles groups the records by customer and builds each profile, in
@@ -66,6 +66,7 @@ func (b *builder) profiles(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
+		events.w.Abort()
 		return err
 	}
 	// Pass 2: profiles and journeys.
