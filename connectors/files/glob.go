@@ -35,6 +35,21 @@ func expand(patterns []string) ([]string, error) {
 	return slices.Compact(out), nil
 }
 
+// unmatched returns the patterns that match no file.
+func unmatched(patterns []string) ([]string, error) {
+	var out []string
+	for _, p := range patterns {
+		m, err := expand([]string{p})
+		if err != nil {
+			return nil, err
+		}
+		if len(m) == 0 {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
 // globStar walks the pattern's longest directory prefix without
 // metacharacters and matches every file below it segment by segment.
 func globStar(pattern string) ([]string, error) {

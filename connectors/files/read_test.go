@@ -323,3 +323,27 @@ func TestReadSelectedStreams(t *testing.T) {
 		t.Fatalf("Read of an unknown stream = %v", err)
 	}
 }
+
+// A path pattern that matches no file is read as nothing, with a warning
+// that names it; a pattern that matches is not warned about.
+func TestReadWarnsOfUnmatchedPatterns(t *testing.T) {
+	dir := t.TempDir()
+	f := writeFile(t, dir, "a.csv", []byte("id,name\n1,Anna\n"))
+	missing := filepath.Join(dir, "nope", "*.csv")
+	var logs bytes.Buffer
+	ctx := connector.WithLogger(t.Context(), slog.New(slog.NewTextHandler(&logs, nil)))
+	var c sdktest.Collector
+	if err := New().Read(ctx, connector.ReadRequest{Config: config(t, []string{f, missing}, []string{"id"}, nil)}, &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Records) != 1 {
+		t.Fatalf("read %d records, want 1", len(c.Records))
+	}
+	out := logs.String()
+	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "matches no file") || !strings.Contains(out, missing) {
+		t.Errorf("no warning naming %s in the log:\n%s", missing, out)
+	}
+	if strings.Count(out, "matches no file") != 1 {
+		t.Errorf("want exactly one warning, for the unmatched pattern:\n%s", out)
+	}
+}

@@ -59,15 +59,13 @@ func (*Source) Check(ctx context.Context, config json.RawMessage) error {
 
 func checkStream(s *StreamConfig) error {
 	var errs []error
-	for _, p := range s.Paths {
-		m, err := expand([]string{p})
-		if err != nil {
-			return err
-		}
-		if len(m) == 0 {
-			wd, _ := os.Getwd()
-			errs = append(errs, fmt.Errorf("paths: %q matches no file (relative paths start at %s)", p, wd))
-		}
+	none, err := unmatched(s.Paths)
+	if err != nil {
+		return err
+	}
+	for _, p := range none {
+		wd, _ := os.Getwd()
+		errs = append(errs, fmt.Errorf("paths: %q matches no file (relative paths start at %s)", p, wd))
 	}
 	paths, err := expand(s.Paths)
 	if err != nil {
@@ -229,6 +227,17 @@ func (r *streamReader) read(ctx context.Context) error {
 	paths, err := expand(r.cfg.Paths)
 	if err != nil {
 		return err
+	}
+	// A pattern that matches nothing may be an empty drop folder, or a
+	// wrong path a nightly run would otherwise read nothing from in
+	// silence: say so.
+	none, err := unmatched(r.cfg.Paths)
+	if err != nil {
+		return err
+	}
+	for _, p := range none {
+		wd, _ := os.Getwd()
+		log.Warn("a path pattern matches no file: nothing read from it", "pattern", p, "relative_to", wd)
 	}
 	read := 0
 	for _, path := range paths {
