@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -328,6 +329,13 @@ func (b *builder) resolve(ctx context.Context) error {
 	}
 	b.result = res
 	b.index = nil // the index is the largest thing in memory; let it go
+	// With the index (and the previous snapshot's links) gone the live
+	// heap shrinks by a quarter, but the collector's goal stays where the
+	// identity stage left it, and the profiles stage would grow the heap
+	// up to that stale goal. One collection now sets the goal from what is
+	// really live: at 4.2 M records it lowered the profiles stage's heap
+	// by about 400 MB, for one collection's CPU.
+	runtime.GC()
 	if len(res.Added) != len(b.records) {
 		return fmt.Errorf("identity resolved %d records, %d were staged", len(res.Added), len(b.records))
 	}
