@@ -103,7 +103,9 @@ type RFMInputs struct {
 // alone (the other tables of r are ignored), by the same rules as
 // Profile, for a caller that must know every customer's scores before it
 // builds the first profile. The rows need only the columns Reads lists.
+// It leaves Stats alone: Profile counts what it leaves out.
 func (b *Builder) RFMInputs(r *Records) (RFMInputs, error) {
+	defer func(s Stats) { b.stats = s }(b.stats)
 	if err := b.start(r); err != nil {
 		return RFMInputs{}, err
 	}

@@ -104,9 +104,13 @@ func TestAssignRFMErrors(t *testing.T) {
 // checkInputs compares RFMInputs with the inputs Profile wrote to out.
 func checkInputs(t *testing.T, b *Builder, r *Records, out []any) {
 	t.Helper()
+	stats := b.Stats()
 	in, err := b.RFMInputs(r)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if b.Stats() != stats {
+		t.Fatalf("RFMInputs changed the builder's stats: %+v, then %+v", stats, b.Stats())
 	}
 	var want RFMInputs
 	if v, ok := get(t, "customer", out, "rfm_frequency").(int64); ok {
