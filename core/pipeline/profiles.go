@@ -37,6 +37,7 @@ func (b *builder) profiles(ctx context.Context) error {
 	if b.snap, err = parquet.Begin(ctx, cfg.Output.Parquet.Path, b.opts.RunID); err != nil {
 		return err
 	}
+	b.snap.Options.RowGroupRows = cfg.Output.Parquet.RowGroupSize // 0: the writer's default
 	if err := b.startBackground(ctx); err != nil {
 		return err
 	}

@@ -173,3 +173,45 @@ func checkRFM(t *testing.T, e *env) {
 		t.Fatalf("scores %v: want customers with several different scores", scored)
 	}
 }
+
+// output.parquet.row_group_size reaches every table the build writes.
+func TestRowGroupSizeIsHonoured(t *testing.T) {
+	var recs []connector.Record
+	for i := range 300 {
+		recs = append(recs, contact(fmt.Sprint(i), fmt.Sprintf("p%d@kundenpost.de", i%200), "N", "2024-01-01T00:00:00Z"))
+	}
+	e := newEnv(t, "crm")
+	e.cfg.Output.Parquet.RowGroupSize = 64
+	if _, err := e.sync(memLauncher{"crm": {records: recs}}, false); err != nil {
+		t.Fatal(err)
+	}
+	dir, m, err := parquet.Current(e.cfg.Output.Parquet.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for name, mt := range m.Tables {
+		for _, f := range mt.Files {
+			fh, pf, err := parquet.Open(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			groups := pf.RowGroups()
+			for _, g := range groups {
+				if g.NumRows() > 64 {
+					t.Errorf("table %s: a row group of %d rows, want at most 64", name, g.NumRows())
+				}
+			}
+			if want := (mt.Rows + 63) / 64; int64(len(groups)) != want && mt.Rows > 0 {
+				t.Errorf("table %s: %d rows in %d row groups, want %d", name, mt.Rows, len(groups), want)
+			}
+			if mt.Rows > 64 {
+				checked++
+			}
+			fh.Close()
+		}
+	}
+	if checked < 2 {
+		t.Fatalf("only %d tables had more than one row group's worth of rows", checked)
+	}
+}
