@@ -253,19 +253,7 @@ func (p *profiler) materialize(j *profileJob, only map[string]bool) {
 	}
 	for si, members := range p.bySet {
 		set := &b.sets[si]
-		src, stream := col(set.rows.Table(), "source"), col(set.rows.Table(), "stream")
 		for _, c := range p.reads[set.entity] {
-			if c == src || c == stream {
-				// The same in every row of a set: boxed once.
-				v := any(set.source)
-				if c == stream {
-					v = set.stream
-				}
-				for _, n := range members {
-					p.rows[n][c] = v
-				}
-				continue
-			}
 			for _, n := range members {
 				p.rows[n][c] = set.rows.Value(int(b.records[j.order[n]].row), c)
 			}

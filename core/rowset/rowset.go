@@ -48,6 +48,9 @@ type column struct {
 	vals    []uint64
 	same    uint64
 	hasSame bool
+	// box is same decoded and boxed, made once when same is set, so that
+	// Value hands out a constant column without allocating.
+	box any
 	// ends holds, by row, where a list column's items end in items.
 	ends  []uint32
 	items []uint64
@@ -124,7 +127,7 @@ func (s *Set) put(i int, v any) error {
 	} else if w, err = s.word(c.typ, v); err != nil {
 		return err
 	}
-	c.set(s.n, w, max(s.n, s.reserve))
+	s.set(c, s.n, w, max(s.n, s.reserve))
 	return nil
 }
 
@@ -143,17 +146,20 @@ func (c *column) grow(n, rows int) {
 	}
 }
 
-// set sets scalar row n to w. A column keeps one value for all its rows
-// until a second, different one arrives; only then does it spend a word
-// a row.
-func (c *column) set(n int, w uint64, rows int) {
+// set sets scalar row n of column c to w. A column keeps one value for
+// all its rows until a second, different one arrives; only then does it
+// spend a word a row.
+func (s *Set) set(c *column, n int, w uint64, rows int) {
 	c.grow(n, rows)
 	setBit(c.valid, n)
 	if c.vals == nil {
 		if !c.hasSame || c.same == w {
-			c.same, c.hasSame = w, true
+			if !c.hasSame {
+				c.same, c.hasSame, c.box = w, true, s.decode(c.typ, w)
+			}
 			return
 		}
+		c.box = nil
 		c.vals = extend[uint64](nil, 64*len(c.valid), max(rows, 64*len(c.valid)), 0)
 		for i := range c.vals {
 			if !c.isNull(i) {
@@ -316,7 +322,10 @@ func (s *Set) Value(i, col int) any {
 		return nil
 	}
 	if !c.list {
-		return s.decode(c.typ, c.word(i))
+		if c.vals == nil {
+			return c.box
+		}
+		return s.decode(c.typ, c.vals[i])
 	}
 	items := c.items[c.itemsEnd(i):c.ends[i]]
 	switch c.typ {
@@ -451,13 +460,13 @@ func (s *Set) Extend(n int) int {
 // columns: see PutString.
 func (s *Set) PutWord(i, col int, w uint64) {
 	c := &s.cols[col]
-	c.set(i, w, max(s.n, s.reserve))
+	s.set(c, i, w, max(s.n, s.reserve))
 }
 
 // PutString sets String column col of row i to a copy of b.
 func (s *Set) PutString(i, col int, b []byte) {
 	c := &s.cols[col]
-	c.set(i, s.putText(c, unsafe.String(unsafe.SliceData(b), len(b))), max(s.n, s.reserve)) // putText copies b
+	s.set(c, i, s.putText(c, unsafe.String(unsafe.SliceData(b), len(b))), max(s.n, s.reserve)) // putText copies b
 }
 
 // PutEmptyList makes list column col of row i an empty list rather than

@@ -290,6 +290,12 @@ func TestConstantColumns(t *testing.T) {
 			if words != (second >= 0) {
 				t.Errorf("second value at %d: column s spends a word a row: %v", second, words)
 			}
+			if !words {
+				// A constant column's value is boxed once, not per read.
+				if n := testing.AllocsPerRun(100, func() { _ = s.Value(0, 0); _ = s.Value(0, 4) }); n != 0 {
+					t.Errorf("reading a constant column allocates %v times", n)
+				}
+			}
 		}
 	}
 }
