@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -71,14 +70,16 @@ const scanBatch = 1 << 14
 
 // staged is one staged record: which set holds its row, and where its
 // assignment is in the identity result. Twelve bytes a record; the rows
-// themselves live in typed columns (core/rowset).
+// themselves are spilled (see spill.go), and row is the record's row in
+// its set while its group is loaded.
 type staged struct {
 	set, row, assign int32
 }
 
-// stagedSet holds the rows of one staged stream.
+// stagedSet is one staged stream. Its rows are spilled; a group's are
+// loaded into a rowset.Set when its customers are built.
 type stagedSet struct {
-	rows       *rowset.Set
+	table      *model.Table
 	entity     string
 	customerID int // the customer_id column
 	source     string
@@ -94,13 +95,14 @@ type builder struct {
 	index   *identity.Index
 	sets    []stagedSet
 	records []staged
+	spill   *spill
 	rejects [][]any
 	result  *identity.Result
 
 	previous chan previousResult // the previous snapshot's links, read at the start
 
-	customers *tableJob         // written by the profiles stage, closed by publish
-	snap      *parquet.Snapshot // open from the profiles stage until commit
+	open []*tableJob       // written by the profiles stage, closed by publish
+	snap *parquet.Snapshot // open from the profiles stage until commit
 
 	// The tables that need only identity's result are written by a
 	// background goroutine while profiles are built.
@@ -117,8 +119,12 @@ func (b *builder) abort() {
 		<-b.bgDone
 		b.bgStop = nil
 	}
-	if b.customers != nil {
-		b.customers.w.Abort() // after a Close it does nothing
+	for _, t := range b.open {
+		t.w.Abort() // after a Close it does nothing
+	}
+	if b.spill != nil {
+		b.spill.remove()
+		b.spill = nil
 	}
 	if b.snap != nil {
 		_ = b.snap.Abort()
@@ -181,15 +187,11 @@ func (b *builder) scan(ctx context.Context) error {
 		return err
 	}
 	b.index = ix
-	// The staged sets hold every record's key for the whole build: lend
-	// them to identity rather than have it copy them (a Message-ID key is
-	// 50 bytes). Records are added in b.records' order.
-	err = ix.LendKeys(func(i int) string {
-		r := b.records[i]
-		s := &b.sets[r.set]
-		return s.rows.String(int(r.row), s.key)
-	})
+	dir, err := b.store.Scratch()
 	if err != nil {
+		return err
+	}
+	if b.spill, err = newSpill(dir); err != nil {
 		return err
 	}
 	fields := keyFields(rules)
@@ -204,7 +206,8 @@ func (b *builder) scan(ctx context.Context) error {
 	refs := b.store.Streams()
 	// Streams are read into their sets one ahead of identity: reading is
 	// serial, identity's normalization runs on all cores, and overlapping
-	// them keeps both cores busy.
+	// them keeps both cores busy. The reader also spills each set, and a
+	// set is dropped once identity has its records.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	read := make(chan scanned, 1)
@@ -220,28 +223,28 @@ func (b *builder) scan(ctx context.Context) error {
 		if sc.err != nil {
 			return sc.err
 		}
-		set, get := sc.set, sc.get
-		if set.rows.Len() > math.MaxInt32-1 || len(b.records)+set.rows.Len() > math.MaxInt32-1 {
+		set, rows, get := sc.set, sc.rows, sc.get
+		if rows.Len() > math.MaxInt32-1 || len(b.records)+rows.Len() > math.MaxInt32-1 {
 			return fmt.Errorf("more than %d records", math.MaxInt32)
 		}
 		setIdx := int32(len(b.sets))
 		b.sets = append(b.sets, set)
-		for n := range set.rows.Len() {
+		for n := range rows.Len() {
 			// Key and Ref are the set's strings: identity keeps them at no
 			// extra cost.
 			rec := identity.Record{
-				Source: set.source, Stream: set.stream, Key: set.rows.String(n, get.key), Entity: set.entity,
-				Seen: seen(set.rows, n, get.created, get.updated),
+				Source: set.source, Stream: set.stream, Key: rows.String(n, get.key), Entity: set.entity,
+				Seen: seen(rows, n, get.created, get.updated),
 			}
 			if get.ref >= 0 {
-				rec.Ref = set.rows.String(n, get.ref)
+				rec.Ref = rows.String(n, get.ref)
 			}
 			m := fieldMaps[len(batch)]
 			if m == nil {
 				m = make(map[string][]string, len(get.fields))
 				fieldMaps[len(batch)] = m
 			}
-			get.fill(set.rows, n, m)
+			get.fill(rows, n, m)
 			rec.Fields = m
 			b.records = append(b.records, staged{set: setIdx, row: int32(n)})
 			if batch = append(batch, rec); len(batch) == scanBatch {
@@ -278,9 +281,10 @@ type previousResult struct {
 
 // scanned is one staged stream read into a set, or the error reading it.
 type scanned struct {
-	set stagedSet
-	get *fieldReader
-	err error
+	set  stagedSet
+	rows *rowset.Set
+	get  *fieldReader
+	err  error
 }
 
 // readSets reads the staged streams into sets, in order, and closes out.
@@ -291,12 +295,13 @@ func (b *builder) readSets(ctx context.Context, refs []stage.StreamRef, fields [
 		t, err := model.Load(ref.Table)
 		if err == nil {
 			sc.get = newFieldReader(t, fields)
-			sc.set = stagedSet{rows: rowset.New(t), entity: entityOf(t.Name), customerID: col(t, "customer_id"),
+			sc.rows = rowset.New(t)
+			sc.set = stagedSet{table: t, entity: entityOf(t.Name), customerID: col(t, "customer_id"),
 				source: ref.Source, stream: ref.Stream, key: sc.get.key}
 			if sc.set.customerID < 0 || sc.set.key < 0 {
 				err = fmt.Errorf("table %s has no customer_id or record_key", t.Name)
 			} else {
-				err = b.store.ScanInto(ctx, ref.Source, ref.Stream, sc.set.rows)
+				err = b.store.ScanInto(ctx, ref.Source, ref.Stream, sc.rows)
 			}
 		}
 		if err != nil {
@@ -307,9 +312,18 @@ func (b *builder) readSets(ctx context.Context, refs []stage.StreamRef, fields [
 		case <-ctx.Done():
 			return
 		}
+		if err == nil {
+			err = b.spill.write(sc.rows)
+		}
 		if err != nil {
+			if sc.err == nil {
+				out <- scanned{err: err}
+			}
 			return
 		}
+	}
+	if err := b.spill.finish(); err != nil {
+		out <- scanned{err: err}
 	}
 }
 
@@ -402,7 +416,7 @@ func (b *builder) byCustomer() (ids []string, order []int32, start []int) {
 }
 
 // startBackground opens the tables that need only identity's result
-// (identity_link, order, ticket, message, merge, reject) and writes them
+// (identity_link, merge, reject) and writes them
 // on another goroutine, so that on two cores they cost no wall time next
 // to the profiles. publish waits for them.
 func (b *builder) startBackground(ctx context.Context) error {
@@ -425,10 +439,7 @@ func (b *builder) startBackground(ctx context.Context) error {
 		name  string
 		write func(context.Context, *parquet.Writer) error
 	}{
-		{"identity_link", b.writeLinks},
-		{"order", b.byEntity("order")},
-		{"ticket", b.byEntity("ticket")},
-		{"message", b.byEntity("message")},
+		{"identity_link", b.writeLinks()},
 		{"merge", rows(b.mergeRows())},
 		{"reject", rows(b.rejects)},
 	}
@@ -458,44 +469,17 @@ func (b *builder) startBackground(ctx context.Context) error {
 	return nil
 }
 
-// byEntity writes the rows of one entity's records in identity order
-// (source, stream, record_key), copied from their staged sets with the
-// customer id identity gave them.
-func (b *builder) byEntity(entity string) func(context.Context, *parquet.Writer) error {
-	return func(ctx context.Context, w *parquet.Writer) error {
-		var idx []int32
-		for i, r := range b.records {
-			if b.sets[r.set].entity == entity {
-				idx = append(idx, int32(i))
-			}
-		}
-		slices.SortFunc(idx, func(x, y int32) int { return cmp.Compare(b.records[x].assign, b.records[y].assign) })
-		for n, i := range idx {
-			if n%checkEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			r := b.records[i]
-			s := &b.sets[r.set]
-			w.SetString(s.customerID, b.result.CustomerOf(int(r.assign)))
-			w.SetRow(s.rows, int(r.row))
-			if err := w.EndRow(); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-}
-
-// publish closes the customer table, waits for the background tables and
-// switches `current` to the snapshot only when all are complete.
+// publish closes the tables the profiles stage wrote, waits for the
+// background tables and switches `current` to the snapshot only when all
+// are complete.
 func (b *builder) publish(ctx context.Context) error {
-	err := b.fill(b.customers, func(*parquet.Writer) error { return nil })
-	if err != nil {
-		return err
+	for _, t := range b.open {
+		if err := b.fill(t, func(*parquet.Writer) error { return nil }); err != nil {
+			return err
+		}
 	}
-	err = <-b.bgDone
+	b.open = nil
+	err := <-b.bgDone
 	b.bgStop()
 	b.bgStop = nil
 	if err != nil {

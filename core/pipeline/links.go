@@ -15,14 +15,23 @@ const (
 	RuleMatchKey    = "match_key"    // the record shares a key's value
 )
 
-// writeLinks writes one identity_link row per record, in the result's
-// order (source, stream, record_key).
-func (b *builder) writeLinks(ctx context.Context, w *parquet.Writer) error {
-	t := model.MustLoad("identity_link")
-	entity := make([]string, b.result.Len())
+// writeLinks returns a writer of one identity_link row per record, in the
+// result's order (source, stream, record_key). It reads b.records now:
+// the writer runs while groups are loaded, which changes their rows.
+func (b *builder) writeLinks() func(context.Context, *parquet.Writer) error {
+	setOf := make([]int32, b.result.Len())
 	for _, r := range b.records {
-		entity[r.assign] = b.sets[r.set].entity
+		setOf[r.assign] = r.set
 	}
+	return func(ctx context.Context, w *parquet.Writer) error {
+		return b.links(ctx, w, setOf)
+	}
+}
+
+// links writes the identity_link rows; setOf holds each record's staged
+// set, in the result's order.
+func (b *builder) links(ctx context.Context, w *parquet.Writer, setOf []int32) error {
+	t := model.MustLoad("identity_link")
 	idx := func(name string) int { return col(t, name) }
 	cSource, cStream, cKey, cEntity, cCust := idx("source"), idx("stream"), idx("record_key"), idx("entity"), idx("customer_id")
 	cLinkKey, cValue, cRule, cTo := idx("key"), idx("value"), idx("rule"), idx("linked_to")
@@ -37,7 +46,7 @@ func (b *builder) writeLinks(ctx context.Context, w *parquet.Writer) error {
 		w.SetString(cSource, a.Source)
 		w.SetString(cStream, a.Stream)
 		w.SetString(cKey, a.Key)
-		w.SetString(cEntity, entity[i])
+		w.SetString(cEntity, b.sets[setOf[i]].entity)
 		w.SetString(cCust, a.CustomerID)
 		switch a.Link.Key {
 		case identity.AnchorKey:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/desilo/desilo/core/model"
 	"github.com/desilo/desilo/core/profile"
+	"github.com/desilo/desilo/core/rowset"
 	"github.com/desilo/desilo/core/sink/parquet"
 )
 
@@ -19,10 +20,13 @@ var profileChunk = 1 << 14
 // profiles groups the records by customer and builds each profile, in
 // customer id order. Chunks of customers are built on all cores; their
 // results are taken in order, so the output does not depend on the
-// number of cores. A first, lighter pass computes every customer's RFM
-// inputs from the orders and events alone, so that each customer row can
-// be scored and written as soon as it is built: no customer row is kept.
-// The journey (event rows) goes straight into the event table.
+// number of cores. Customers are built a group at a time, with only the
+// group's rows in memory (see spill.go). A first, lighter pass computes
+// every customer's RFM inputs from the orders and events alone, so that
+// each customer row can be scored and written as soon as it is built: no
+// customer row is kept. The journey (event rows) goes straight into the
+// event table, and each group's order, ticket and message rows into
+// theirs, in customer order.
 func (b *builder) profiles(ctx context.Context) error {
 	cfg := b.opts.Config
 	opts := profile.Options{
@@ -41,55 +45,138 @@ func (b *builder) profiles(ctx context.Context) error {
 	if err := b.startBackground(ctx); err != nil {
 		return err
 	}
-	events, err := b.openTable("event")
-	if err != nil {
-		return err
-	}
-	if b.customers, err = b.openTable("customer"); err != nil {
-		return err
+	tables := map[string]*parquet.Writer{}
+	for _, name := range []string{"customer", "event", "order", "ticket", "message"} {
+		t, err := b.openTable(name)
+		if err != nil {
+			return err
+		}
+		b.open = append(b.open, t)
+		tables[name] = t.w
 	}
 	rfm, err := profile.NewRFM()
 	if err != nil {
 		return err
 	}
-	jobs := chunks(b.byCustomer())
+	groups, err := b.groups(ctx, chunks(b.byCustomer()))
+	if err != nil {
+		return err
+	}
 
 	// Pass 1: RFM inputs.
 	n := 0
-	err = b.eachJob(ctx, jobs, opts, (*profiler).rfmInputs, func(j *profileJob) error {
-		for _, in := range j.rfm {
-			if err := rfm.AddInputs(n, in); err != nil {
-				return err
+	err = b.eachGroup(ctx, groups, rfmEntities, func(g *group) error {
+		return b.eachJob(ctx, g.jobs, opts, (*profiler).rfmInputs, func(j *profileJob) error {
+			for _, in := range j.rfm {
+				if err := rfm.AddInputs(n, in); err != nil {
+					return err
+				}
+				n++
 			}
-			n++
-		}
-		j.rfm = nil
-		return nil
+			j.rfm = nil
+			return nil
+		})
 	})
 	if err != nil {
-		events.w.Abort()
 		return err
 	}
-	// Pass 2: profiles and journeys.
+	// Pass 2: profiles, journeys and the entity tables.
 	n = 0
-	return b.fill(events, func(ew *parquet.Writer) error {
-		return b.eachJob(ctx, jobs, opts, (*profiler).run, func(j *profileJob) error {
+	err = b.eachGroup(ctx, groups, nil, func(g *group) error {
+		gctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		entities := make(chan error, 1)
+		go func() { entities <- b.writeEntities(gctx, g, tables) }()
+		err := b.eachJob(gctx, g.jobs, opts, (*profiler).run, func(j *profileJob) error {
 			for _, row := range j.customers {
 				rfm.Score(n, row)
 				n++
-				if err := b.customers.w.Write(row); err != nil {
+				if err := tables["customer"].Write(row); err != nil {
 					return err
 				}
 			}
 			for _, row := range j.events {
-				if err := ew.Write(row); err != nil {
+				if err := tables["event"].Write(row); err != nil {
 					return err
 				}
 			}
 			j.customers, j.events = nil, nil
 			return nil
 		})
+		if err != nil {
+			cancel()
+		}
+		if werr := <-entities; err == nil {
+			err = werr
+		}
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	b.spill.remove()
+	b.spill = nil
+	return nil
+}
+
+// eachGroup calls build with each group in order, loaded with the rows
+// of the entities in only (all when nil), and drops the rows after.
+func (b *builder) eachGroup(ctx context.Context, gs []*group, only map[string]bool, build func(*group) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	loads := b.loadAhead(ctx, gs, only)
+	defer func() {
+		cancel()
+		for range loads { // let the loader finish
+		}
+	}()
+	built := 0
+	for l := range loads {
+		if l.err != nil {
+			return l.err
+		}
+		err := build(l.g)
+		l.g.release()
+		if err != nil {
+			return err
+		}
+		built++
+	}
+	if built < len(gs) {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// writeEntities writes the group's order, ticket and message rows to
+// their tables, in customer order, with the customer id identity gave
+// them.
+func (b *builder) writeEntities(ctx context.Context, g *group, tables map[string]*parquet.Writer) error {
+	n := 0
+	for _, j := range g.jobs {
+		k := 0
+		for x, i := range j.order {
+			for x >= j.ends[k] {
+				k++
+			}
+			r := b.records[i]
+			s := &b.sets[r.set]
+			if s.entity == "customer" || s.entity == "event" { // the profiles' own tables
+				continue
+			}
+			if n++; n%checkEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			w := tables[s.entity]
+			w.SetString(s.customerID, j.ids[k])
+			w.SetRow(g.sets[r.set], int(r.row))
+			if err := w.EndRow(); err != nil {
+				return fmt.Errorf("table %s: %w", s.entity, err)
+			}
+		}
+	}
+	return nil
 }
 
 // eachJob runs work on every job on all cores and calls take with each
@@ -157,9 +244,10 @@ func (b *builder) eachJob(ctx context.Context, jobs []*profileJob, opts profile.
 // and once done its results: RFM inputs (pass 1), customer and event rows
 // (pass 2).
 type profileJob struct {
-	order     []int32  // indexes into builder.records
-	ids       []string // the customers
-	ends      []int    // customer k's records end at order[ends[k]]
+	order     []int32       // indexes into builder.records
+	ids       []string      // the customers
+	ends      []int         // customer k's records end at order[ends[k]]
+	sets      []*rowset.Set // per staged set: the rows, while its group is loaded
 	rfm       []profile.RFMInputs
 	customers [][]any
 	events    [][]any
@@ -230,7 +318,7 @@ func (p *profiler) materialize(j *profileJob, only map[string]bool) {
 	for n, i := range j.order {
 		r := b.records[i]
 		if set := &b.sets[r.set]; only == nil || only[set.entity] {
-			need += len(set.rows.Table().Columns)
+			need += len(set.table.Columns)
 			p.bySet[r.set] = append(p.bySet[r.set], int32(n))
 		}
 	}
@@ -247,15 +335,15 @@ func (p *profiler) materialize(j *profileJob, only map[string]bool) {
 			p.rows = append(p.rows, nil)
 			continue
 		}
-		w := len(set.rows.Table().Columns)
+		w := len(set.table.Columns)
 		p.rows = append(p.rows, p.slab[off:off+w:off+w])
 		off += w
 	}
 	for si, members := range p.bySet {
-		set := &b.sets[si]
+		set, rows := &b.sets[si], j.sets[si]
 		for _, c := range p.reads[set.entity] {
 			for _, n := range members {
-				p.rows[n][c] = set.rows.Value(int(b.records[j.order[n]].row), c)
+				p.rows[n][c] = rows.Value(int(b.records[j.order[n]].row), c)
 			}
 		}
 		// Members come in customer order: box each customer id once.

@@ -20,9 +20,9 @@ import (
 	"github.com/desilo/desilo/plugins/connector"
 )
 
-// Profiles are built in chunks on all cores and taken in order: the
-// snapshot's tables are byte for byte the same whatever the chunk size
-// (customers spanning chunk boundaries included) and the number of cores.
+// Profiles are built in chunks on all cores and taken in order, a group
+// of chunks at a time: the snapshot's tables are byte for byte the same
+// whatever the chunk and group sizes and the number of cores.
 func TestProfileChunksGiveTheSameSnapshot(t *testing.T) {
 	var crm, shop []connector.Record
 	for i := range 300 {
@@ -60,26 +60,35 @@ func TestProfileChunksGiveTheSameSnapshot(t *testing.T) {
 		}
 		return out
 	}
-	rebuild := func(chunk, procs int) map[string][]byte {
-		defer func(c, p int) { profileChunk = c; runtime.GOMAXPROCS(p) }(profileChunk, runtime.GOMAXPROCS(procs))
-		profileChunk = chunk
+	rebuild := func(chunk, group, procs int) map[string][]byte {
+		defer func(c, g, p int) {
+			profileChunk, groupRecords = c, g
+			runtime.GOMAXPROCS(p)
+		}(profileChunk, groupRecords, runtime.GOMAXPROCS(procs))
+		profileChunk, groupRecords = chunk, group
 		opts := Options{Config: e.cfg, Logger: quiet(), Now: func() time.Time { return e.now },
-			RunID: fmt.Sprintf("chunk-%d-cores-%d", chunk, procs)}
+			RunID: fmt.Sprintf("chunk-%d-group-%d-cores-%d", chunk, group, procs)}
 		if _, err := Build(context.Background(), e.store, opts); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := os.Stat(filepath.Join(e.cfg.StateDir, "scratch")); !os.IsNotExist(err) {
+			t.Fatalf("the build's scratch directory is left behind (%v)", err)
+		}
 		return tables()
 	}
-	want := rebuild(1<<14, 1) // one chunk, one core
-	if len(want["customer"]) == 0 || len(want["event"]) == 0 {
-		t.Fatalf("tables %v: want a customer and an event table", len(want))
+	want := rebuild(1<<14, 1<<17, 1) // one chunk, one group, one core
+	for _, name := range []string{"customer", "event", "order"} {
+		if len(want[name]) == 0 {
+			t.Fatalf("tables %v: want a %s table", len(want), name)
+		}
 	}
 	checkRFM(t, e)
-	for _, c := range []struct{ chunk, procs int }{{1, 4}, {7, 2}, {50, 3}} {
-		got := rebuild(c.chunk, c.procs)
+	checkCustomerOrder(t, e, "order")
+	for _, c := range []struct{ chunk, group, procs int }{{1, 1, 4}, {7, 20, 2}, {50, 60, 3}, {1, 1 << 17, 2}} {
+		got := rebuild(c.chunk, c.group, c.procs)
 		for name, w := range want {
 			if !bytes.Equal(got[name], w) {
-				t.Errorf("chunk %d, %d cores: table %s differs from the one-chunk build", c.chunk, c.procs, name)
+				t.Errorf("chunk %d, group %d, %d cores: table %s differs from the one-chunk build", c.chunk, c.group, c.procs, name)
 			}
 		}
 	}
@@ -116,8 +125,8 @@ func TestCancelledBuildKeepsTheSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func(c int) { profileChunk = c }(profileChunk)
-	profileChunk = 16 // many jobs in flight when the cancel comes
+	defer func(c, g int) { profileChunk, groupRecords = c, g }(profileChunk, groupRecords)
+	profileChunk, groupRecords = 16, 100 // many jobs and groups in flight when the cancel comes
 	for _, stage := range []string{"read staging", "identity", "profiles", "write snapshot"} {
 		ctx, cancel := context.WithCancel(context.Background())
 		opts := Options{Config: e.cfg, Logger: quiet(), Now: func() time.Time { return e.now },
@@ -131,12 +140,55 @@ func TestCancelledBuildKeepsTheSnapshot(t *testing.T) {
 		if err != nil || after != before {
 			t.Errorf("cancelled at %s: current is %s (%v), want %s", stage, after, err, before)
 		}
+		if _, err := os.Stat(filepath.Join(e.cfg.StateDir, "scratch")); !os.IsNotExist(err) {
+			t.Errorf("cancelled at %s: the build's scratch directory is left behind (%v)", stage, err)
+		}
 		entries, _ := os.ReadDir(filepath.Join(e.cfg.Output.Parquet.Path, "snapshots"))
 		for _, en := range entries {
 			if en.Name() == opts.RunID {
 				t.Errorf("cancelled at %s: the partial snapshot %s was left behind", stage, en.Name())
 			}
 		}
+	}
+}
+
+// checkCustomerOrder checks that a table's rows come in customer id
+// order and that their customer ids are the ones identity_link gives
+// their records.
+func checkCustomerOrder(t *testing.T, e *env, table string) {
+	t.Helper()
+	dir, m, err := parquet.Current(e.cfg.Output.Parquet.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := map[[3]string]string{}
+	lt := model.MustLoad("identity_link")
+	ls, lst, lk, lc := col(lt, "source"), col(lt, "stream"), col(lt, "record_key"), col(lt, "customer_id")
+	if err := parquet.ReadTable(dir, m, lt, func(row []any) error {
+		links[[3]string{row[ls].(string), row[lst].(string), row[lk].(string)}] = row[lc].(string)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tb := model.MustLoad(table)
+	s, st, k, c := col(tb, "source"), col(tb, "stream"), col(tb, "record_key"), col(tb, "customer_id")
+	last, n := "", 0
+	if err := parquet.ReadTable(dir, m, tb, func(row []any) error {
+		id := row[c].(string)
+		if id < last {
+			return fmt.Errorf("%s row %d: customer %s after %s", table, n, id, last)
+		}
+		if want := links[[3]string{row[s].(string), row[st].(string), row[k].(string)}]; id != want {
+			return fmt.Errorf("%s row %d (%v/%v/%v): customer %s, identity_link says %q", table, n, row[s], row[st], row[k], id, want)
+		}
+		last = id
+		n++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatalf("table %s is empty", table)
 	}
 }
 

@@ -17,6 +17,7 @@ const (
 	manifestName = "_manifest.json"
 	rejectsDir   = "_rejects"
 	stagingDir   = "staging"
+	scratchDir   = "scratch" // a build's temporary files
 )
 
 // sourceName is the pattern of a source's name in desilo.yaml; it is used

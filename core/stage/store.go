@@ -58,9 +58,10 @@ func (o Options) withDefaults() Options {
 // concurrent use; at most one extraction or compaction runs per source at
 // a time.
 type Store struct {
-	root string // state_dir/staging
-	opts Options
-	log  *slog.Logger
+	state string // state_dir
+	root  string // state_dir/staging
+	opts  Options
+	log   *slog.Logger
 
 	mu      sync.Mutex
 	sources map[string]*sourceState
@@ -188,6 +189,7 @@ func Open(lock *RunLock, opts Options) (*Store, error) {
 	}
 	opts = opts.withDefaults()
 	s := &Store{
+		state:   lock.dir,
 		root:    filepath.Join(lock.dir, stagingDir),
 		opts:    opts,
 		log:     opts.Logger,
@@ -195,6 +197,10 @@ func Open(lock *RunLock, opts Options) (*Store, error) {
 	}
 	if err := ensureDir(lock.dir, s.root); err != nil {
 		return nil, fmt.Errorf("staging store %s: %w", s.root, err)
+	}
+	// A killed build may have left its temporary files.
+	if err := os.RemoveAll(filepath.Join(lock.dir, scratchDir)); err != nil {
+		return nil, fmt.Errorf("state dir %s: %w", lock.dir, err)
 	}
 	entries, err := os.ReadDir(s.root)
 	if err != nil {
@@ -218,6 +224,20 @@ func Open(lock *RunLock, opts Options) (*Store, error) {
 		s.sources[src.name] = src
 	}
 	return s, nil
+}
+
+// Scratch returns an empty directory under the state dir for a build's
+// temporary files, removing what an earlier run left there. The state
+// dir's run lock makes it the caller's alone; the caller removes it.
+func (s *Store) Scratch() (string, error) {
+	dir := filepath.Join(s.state, scratchDir)
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil { // temporary: no fsync
+		return "", fmt.Errorf("scratch directory: %w", err)
+	}
+	return dir, nil
 }
 
 func readManifest(dir string) (*manifest, error) {
