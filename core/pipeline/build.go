@@ -191,9 +191,7 @@ func (b *builder) scan(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if b.spill, err = newSpill(dir); err != nil {
-		return err
-	}
+	b.spill = &spill{dir: dir}
 	fields := keyFields(rules)
 	// Records go to identity in batches, which it normalizes on all cores
 	// (phone parsing is the expensive part).
@@ -321,9 +319,6 @@ func (b *builder) readSets(ctx context.Context, refs []stage.StreamRef, fields [
 			}
 			return
 		}
-	}
-	if err := b.spill.finish(); err != nil {
-		out <- scanned{err: err}
 	}
 }
 

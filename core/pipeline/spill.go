@@ -9,18 +9,24 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/desilo/desilo/core/rowset"
 )
 
 // The build does not hold the staged rows while it runs: identity needs
 // only their keys, and profiles need one customer's rows at a time. The
-// rows go to a scratch file under the state dir as they are read (spill),
-// are scattered once identity has placed them into one file per group of
-// whole customers (scatter), and a group's rows are read back when its
-// customers are built (load). Each file is written and read in order;
-// the process holds buffers and one group, and the rest is the page
-// cache's, which the kernel can drop under pressure.
+// rows go to scratch files under the state dir as they are read (spill,
+// a file per staged set), are scattered once identity has placed them
+// into files per group of whole customers (scatter, on all cores), and a
+// group's rows are read back when its customers are built (load). Each
+// file is written and read in order; the process holds buffers and two
+// groups, and the rest is the page cache's, which the kernel can drop
+// under pressure.
 
 // groupRecords is about how many records a group holds, unless a single
 // customer has more. A variable for tests.
@@ -29,47 +35,125 @@ var groupRecords = 1 << 17
 // maxGroups bounds the files the scatter keeps open.
 const maxGroups = 512
 
-// spill is the build's scratch directory and its row files.
+// spill is the build's scratch directory and the staged sets' row files.
 type spill struct {
 	dir  string
-	rows string // every staged row in b.records order
-	f    *os.File
-	w    *bufio.Writer
+	sets []string // per staged set, its rows in b.records order
 	buf  []byte
 }
 
-func newSpill(dir string) (*spill, error) {
-	s := &spill{dir: dir, rows: filepath.Join(dir, "rows")}
-	f, err := os.Create(s.rows)
+// write writes the rows of the next staged set to its file.
+func (s *spill) write(set *rowset.Set) (err error) {
+	path := filepath.Join(s.dir, fmt.Sprintf("set-%04d", len(s.sets)))
+	s.sets = append(s.sets, path)
+	w, err := createRows(path, 1<<20)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("spilling staged rows: %w", err)
 	}
-	s.f, s.w = f, bufio.NewWriterSize(f, 1<<20)
-	return s, nil
-}
-
-// write appends every row of set.
-func (s *spill) write(set *rowset.Set) error {
+	defer func() {
+		if cerr := w.close(); err == nil && cerr != nil {
+			err = fmt.Errorf("spilling staged rows: %w", cerr)
+		}
+	}()
 	for i := range set.Len() {
 		s.buf = set.AppendEncoded(s.buf[:0], i)
-		if err := writeRow(s.w, s.buf); err != nil {
+		if err := w.row(s.buf); err != nil {
 			return fmt.Errorf("spilling staged rows: %w", err)
 		}
 	}
 	return nil
 }
 
-// finish ends the writing of the rows file.
-func (s *spill) finish() error {
-	err := s.w.Flush()
-	if cerr := s.f.Close(); err == nil {
+// A row file is a stream of rows, each a uvarint length and its bytes,
+// compressed with S2 (Snappy's faster relative): the encoded rows are
+// mostly text and shrink about threefold, which costs less than the
+// kernel's copying and page allocation for the bytes saved.
+
+// rowWriter writes a row file.
+type rowWriter struct {
+	f *os.File
+	z *s2.Writer
+	w *bufio.Writer
+	n [binary.MaxVarintLen64]byte
+}
+
+// createRows creates a row file, compressed in blocks of block bytes:
+// the writer's buffers are about twice that.
+func createRows(path string, block int) (*rowWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	z := s2.NewWriter(f, s2.WriterConcurrency(1), s2.WriterBlockSize(block))
+	return &rowWriter{f: f, z: z, w: bufio.NewWriterSize(z, 16<<10)}, nil
+}
+
+// row writes one row.
+func (w *rowWriter) row(b []byte) error {
+	if _, err := w.w.Write(w.n[:binary.PutUvarint(w.n[:], uint64(len(b)))]); err != nil {
+		return err
+	}
+	_, err := w.w.Write(b)
+	return err
+}
+
+// uvarint writes a number, as a prefix of the next row.
+func (w *rowWriter) uvarint(x uint64) error {
+	_, err := w.w.Write(w.n[:binary.PutUvarint(w.n[:], x)])
+	return err
+}
+
+func (w *rowWriter) close() error {
+	err := w.w.Flush()
+	if zerr := w.z.Close(); err == nil {
+		err = zerr
+	}
+	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return fmt.Errorf("spilling staged rows: %w", err)
-	}
-	return nil
+	return err
 }
+
+// rowReader reads a row file.
+type rowReader struct {
+	f   *os.File
+	r   *bufio.Reader
+	buf []byte
+}
+
+func openRows(path string) (*rowReader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return &rowReader{f: f, r: bufio.NewReaderSize(s2.NewReader(f), 64<<10)}, nil
+}
+
+// uvarint reads a number; io.EOF at the end of the file.
+func (r *rowReader) uvarint() (uint64, error) {
+	return binary.ReadUvarint(r.r)
+}
+
+// row reads one row; it is valid until the next call.
+func (r *rowReader) row() ([]byte, error) {
+	n, err := binary.ReadUvarint(r.r)
+	if err != nil {
+		return nil, err
+	}
+	if n > 1<<31 {
+		return nil, fmt.Errorf("a spilled row of %d bytes", n)
+	}
+	if uint64(cap(r.buf)) < n {
+		r.buf = make([]byte, n)
+	}
+	r.buf = r.buf[:n]
+	if _, err := io.ReadFull(r.r, r.buf); err != nil {
+		return nil, noEOF(err)
+	}
+	return r.buf, nil
+}
+
+func (r *rowReader) close() { _ = r.f.Close() }
 
 // loadAhead loads the groups, in order, one ahead of the caller, which
 // receives each group once loaded: while one group is built the next is
@@ -108,41 +192,7 @@ func (g *group) release() {
 }
 
 // remove deletes the scratch directory.
-func (s *spill) remove() {
-	if s.f != nil {
-		_ = s.f.Close()
-	}
-	_ = os.RemoveAll(s.dir)
-}
-
-// writeRow writes one row: its uvarint length, then its bytes.
-func writeRow(w *bufio.Writer, row []byte) error {
-	var n [binary.MaxVarintLen64]byte
-	if _, err := w.Write(n[:binary.PutUvarint(n[:], uint64(len(row)))]); err != nil {
-		return err
-	}
-	_, err := w.Write(row)
-	return err
-}
-
-// readRow reads one row written by writeRow into buf.
-func readRow(r *bufio.Reader, buf []byte) ([]byte, error) {
-	n, err := binary.ReadUvarint(r)
-	if err != nil {
-		return buf, err
-	}
-	if n > 1<<31 {
-		return buf, fmt.Errorf("a spilled row of %d bytes", n)
-	}
-	if uint64(cap(buf)) < n {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return buf, noEOF(err)
-	}
-	return buf, nil
-}
+func (s *spill) remove() { _ = os.RemoveAll(s.dir) }
 
 func noEOF(err error) error {
 	if errors.Is(err, io.EOF) {
@@ -152,25 +202,24 @@ func noEOF(err error) error {
 }
 
 // group is a run of profile jobs whose records are built together, the
-// file that holds their rows and, while loaded, the rows.
+// files that hold their rows and, while loaded, the rows.
 type group struct {
 	jobs  []*profileJob
 	count []int // per staged set: how many of the group's records it holds
-	file  string
+	files []string
 	sets  []*rowset.Set // per staged set, when loaded: the group's rows
 }
 
 // groups cuts the jobs, which are in customer order, into groups of about
-// groupRecords records and scatters the spilled rows to one file per
-// group. Each row in a group file is preceded by its record's index.
+// groupRecords records and scatters the spilled rows to the groups'
+// files. Each row in a group file is preceded by its record's index.
 func (b *builder) groups(ctx context.Context, jobs []*profileJob) ([]*group, error) {
 	per := max(groupRecords, len(b.records)/maxGroups+1)
 	var gs []*group
 	n := 0
 	for _, j := range jobs {
 		if len(gs) == 0 || n+len(j.order) > per {
-			gs = append(gs, &group{count: make([]int, len(b.sets)),
-				file: filepath.Join(b.spill.dir, fmt.Sprintf("group-%04d", len(gs)))})
+			gs = append(gs, &group{count: make([]int, len(b.sets))})
 			n = 0
 		}
 		g := gs[len(gs)-1]
@@ -189,62 +238,103 @@ func (b *builder) groups(ctx context.Context, jobs []*profileJob) ([]*group, err
 	return gs, b.scatter(ctx, gs, of)
 }
 
-// scatter copies each spilled row to its group's file, and removes the
-// rows file.
-func (b *builder) scatter(ctx context.Context, gs []*group, of []int32) (err error) {
-	in, err := os.Open(b.spill.rows)
+// scatter copies each spilled row to its group's files and removes the
+// sets' files. The sets are shared out to a worker per core, largest
+// first; each worker writes its own file per group.
+func (b *builder) scatter(ctx context.Context, gs []*group, of []int32) error {
+	first := make([]int, len(b.sets)+1) // set s holds records first[s] to first[s+1]
+	for _, r := range b.records {
+		first[r.set+1]++
+	}
+	for s := range b.sets {
+		first[s+1] += first[s]
+	}
+	bySize := make([]int, len(b.sets))
+	for s := range bySize {
+		bySize[s] = s
+	}
+	slices.SortStableFunc(bySize, func(x, y int) int { return (first[y+1] - first[y]) - (first[x+1] - first[x]) })
+	next := make(chan int, len(bySize))
+	for _, s := range bySize {
+		next <- s
+	}
+	close(next)
+	workers := min(runtime.GOMAXPROCS(0), len(b.sets))
+	files := make([][]string, workers) // per worker, per group: its file, "" when none
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := range workers {
+		files[w] = make([]string, len(gs))
+		wg.Go(func() {
+			out := make([]*rowWriter, len(gs))
+			for s := range next {
+				if err := b.scatterSet(ctx, s, first[s], of, files[w], out, w); err != nil {
+					errs[w] = err
+					break
+				}
+			}
+			for _, o := range out {
+				if o == nil {
+					continue
+				}
+				if err := o.close(); err != nil && errs[w] == nil {
+					errs[w] = err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("scattering spilled rows: %w", err)
+	}
+	for k, g := range gs {
+		for w := range workers {
+			if files[w][k] != "" {
+				g.files = append(g.files, files[w][k])
+			}
+		}
+	}
+	return nil
+}
+
+// scatterSet copies the rows of staged set s, whose first record is
+// first, to worker w's group files (out, created as needed, their paths
+// in files) and removes the set's file.
+func (b *builder) scatterSet(ctx context.Context, s, first int, of []int32, files []string, out []*rowWriter, w int) error {
+	in, err := openRows(b.spill.sets[s])
 	if err != nil {
 		return err
 	}
-	defer in.Close()
-	r := bufio.NewReaderSize(in, 1<<20)
-	files := make([]*os.File, len(gs))
-	out := make([]*bufio.Writer, len(gs))
-	defer func() {
-		for k, f := range files {
-			if f == nil {
-				continue
-			}
-			if ferr := out[k].Flush(); err == nil {
-				err = ferr
-			}
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-		}
-		if err != nil {
-			err = fmt.Errorf("scattering spilled rows: %w", err)
-		}
-	}()
-	for k, g := range gs {
-		if files[k], err = os.Create(g.file); err != nil {
-			return err
-		}
-		out[k] = bufio.NewWriterSize(files[k], 64<<10)
-	}
-	var buf []byte
-	var n [binary.MaxVarintLen64]byte
-	for i := range b.records {
+	defer in.close()
+	i := first
+	for ; i < len(b.records) && int(b.records[i].set) == s; i++ {
 		if i%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		if buf, err = readRow(r, buf); err != nil {
-			return noEOF(err)
+		row, err := in.row()
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.spill.sets[s], noEOF(err))
 		}
-		w := out[of[i]]
-		if _, err := w.Write(n[:binary.PutUvarint(n[:], uint64(i))]); err != nil {
+		g := of[i]
+		if out[g] == nil {
+			files[g] = filepath.Join(b.spill.dir, fmt.Sprintf("group-%04d-%d", g, w))
+			if out[g], err = createRows(files[g], 64<<10); err != nil {
+				return err
+			}
+		}
+		if err := out[g].uvarint(uint64(i)); err != nil {
 			return err
 		}
-		if err := writeRow(w, buf); err != nil {
+		if err := out[g].row(row); err != nil {
 			return err
 		}
 	}
-	if _, err := r.ReadByte(); err != io.EOF {
-		return fmt.Errorf("the rows file holds more than %d rows", len(b.records))
+	if _, err := in.r.ReadByte(); err != io.EOF {
+		return fmt.Errorf("%s holds more than its %d rows", b.spill.sets[s], i-first)
 	}
-	return os.Remove(b.spill.rows)
+	return os.Remove(b.spill.sets[s])
 }
 
 // load reads the group's rows of the entities in only (all when nil)
@@ -262,37 +352,46 @@ func (b *builder) load(ctx context.Context, g *group, only map[string]bool) erro
 	for _, j := range g.jobs {
 		j.sets = g.sets
 	}
-	f, err := os.Open(g.file)
+	for _, f := range g.files {
+		if err := b.loadFile(ctx, f, g.sets); err != nil {
+			return fmt.Errorf("spilled rows %s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// loadFile reads one of a group's files into sets.
+func (b *builder) loadFile(ctx context.Context, path string, sets []*rowset.Set) error {
+	r, err := openRows(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	var buf []byte
+	defer r.close()
 	for n := 0; ; n++ {
 		if n%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		i, err := binary.ReadUvarint(r)
+		i, err := r.uvarint()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil || i >= uint64(len(b.records)) {
-			return fmt.Errorf("spilled rows %s: a damaged row index (%v)", g.file, err)
+			return fmt.Errorf("a damaged row index (%v)", err)
 		}
-		if buf, err = readRow(r, buf); err != nil {
-			return fmt.Errorf("spilled rows %s: %w", g.file, noEOF(err))
+		buf, err := r.row()
+		if err != nil {
+			return noEOF(err)
 		}
 		rec := &b.records[i]
-		set := g.sets[rec.set]
+		set := sets[rec.set]
 		if set == nil {
 			continue
 		}
 		rec.row = int32(set.Len())
 		if _, err := set.DecodeRow(buf); err != nil {
-			return fmt.Errorf("spilled rows %s: %w", g.file, err)
+			return err
 		}
 	}
 }
