@@ -18,8 +18,8 @@ const (
 	// pageBytes and pageLevels cut data pages: a page ends after the row
 	// that takes its values past pageBytes or its entries past pageLevels.
 	// A page is buffered raw, so they bound the memory of one column.
-	pageBytes  = 512 << 10
-	pageLevels = 64 << 10
+	pageBytes  = 64 << 10
+	pageLevels = 8 << 10
 	// statsMaxLen drops the min/max statistics of a string column chunk
 	// whose min or max is longer: for free text they cost footer space and
 	// prune nothing. The null count is always kept.
