@@ -17,32 +17,34 @@ const (
 
 // writeLinks returns a writer of one identity_link row per record, in the
 // result's order (source, stream, record_key). It reads b.records now:
-// the writer runs while groups are loaded, which changes their rows.
+// the writer runs while groups are loaded, which changes their rows. The
+// writer keeps the result; the build drops it before profiles.
 func (b *builder) writeLinks() func(context.Context, *parquet.Writer) error {
-	setOf := make([]int32, b.result.Len())
+	res := b.result
+	setOf := make([]int32, res.Len())
 	for _, r := range b.records {
 		setOf[r.assign] = r.set
 	}
 	return func(ctx context.Context, w *parquet.Writer) error {
-		return b.links(ctx, w, setOf)
+		return b.links(ctx, w, res, setOf)
 	}
 }
 
-// links writes the identity_link rows; setOf holds each record's staged
-// set, in the result's order.
-func (b *builder) links(ctx context.Context, w *parquet.Writer, setOf []int32) error {
+// links writes the identity_link rows of res; setOf holds each record's
+// staged set, in the result's order.
+func (b *builder) links(ctx context.Context, w *parquet.Writer, res *identity.Result, setOf []int32) error {
 	t := model.MustLoad("identity_link")
 	idx := func(name string) int { return col(t, name) }
 	cSource, cStream, cKey, cEntity, cCust := idx("source"), idx("stream"), idx("record_key"), idx("entity"), idx("customer_id")
 	cLinkKey, cValue, cRule, cTo := idx("key"), idx("value"), idx("rule"), idx("linked_to")
 	var to []byte
-	for i := range b.result.Len() {
+	for i := range res.Len() {
 		if i%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		a := b.result.Record(i)
+		a := res.Record(i)
 		w.SetString(cSource, a.Source)
 		w.SetString(cStream, a.Stream)
 		w.SetString(cKey, a.Key)
@@ -60,8 +62,8 @@ func (b *builder) links(ctx context.Context, w *parquet.Writer, setOf []int32) e
 			w.SetString(cLinkKey, a.Link.Key)
 			w.SetString(cValue, a.Link.Value)
 		}
-		if v := a.Link.Via; v >= 0 && v < b.result.Len() {
-			via := b.result.Ref(v)
+		if v := a.Link.Via; v >= 0 && v < res.Len() {
+			via := res.Ref(v)
 			to = append(append(append(append(append(to[:0], via.Source...), '/'), via.Stream...), '/'), via.Key...)
 			w.SetBytes(cTo, to)
 		}

@@ -62,6 +62,9 @@ func (b *builder) profiles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Identity's result is kept only by the identity_link writer, which
+	// runs meanwhile: about 70 bytes a record, freed once it is done.
+	b.result = nil
 
 	// Pass 1: RFM inputs.
 	n := 0
