@@ -221,12 +221,14 @@ func (b *builder) scan(ctx context.Context) error {
 		if sc.err != nil {
 			return sc.err
 		}
-		set, rows, get := sc.set, sc.rows, sc.get
+		if sc.set != nil { // a stream's first chunk
+			b.sets = append(b.sets, *sc.set)
+		}
+		setIdx := int32(len(b.sets) - 1)
+		set, rows, get := &b.sets[setIdx], sc.rows, sc.get
 		if rows.Len() > math.MaxInt32-1 || len(b.records)+rows.Len() > math.MaxInt32-1 {
 			return fmt.Errorf("more than %d records", math.MaxInt32)
 		}
-		setIdx := int32(len(b.sets))
-		b.sets = append(b.sets, set)
 		for n := range rows.Len() {
 			// Key and Ref are the set's strings: identity keeps them at no
 			// extra cost.
@@ -277,46 +279,57 @@ type previousResult struct {
 	err error
 }
 
-// scanned is one staged stream read into a set, or the error reading it.
+// scanned is a chunk of a staged stream's rows (set is set on its first
+// chunk, whose rows may be empty), or the error reading it.
 type scanned struct {
-	set  stagedSet
+	set  *stagedSet
 	rows *rowset.Set
 	get  *fieldReader
 	err  error
 }
 
-// readSets reads the staged streams into sets, in order, and closes out.
+// readSets reads the staged streams, in order, a row group at a time
+// (see stage.Store.ScanChunks), sends each chunk to out and spills it,
+// and closes out.
 func (b *builder) readSets(ctx context.Context, refs []stage.StreamRef, fields []string, out chan<- scanned) {
 	defer close(out)
-	for _, ref := range refs {
-		sc := scanned{}
-		t, err := model.Load(ref.Table)
-		if err == nil {
-			sc.get = newFieldReader(t, fields)
-			sc.rows = rowset.New(t)
-			sc.set = stagedSet{table: t, entity: entityOf(t.Name), customerID: col(t, "customer_id"),
-				source: ref.Source, stream: ref.Stream, key: sc.get.key}
-			if sc.set.customerID < 0 || sc.set.key < 0 {
-				err = fmt.Errorf("table %s has no customer_id or record_key", t.Name)
-			} else {
-				err = b.store.ScanInto(ctx, ref.Source, ref.Stream, sc.rows)
-			}
-		}
-		if err != nil {
-			sc.err = fmt.Errorf("staged %s/%s: %w", ref.Source, ref.Stream, err)
-		}
+	send := func(sc scanned) bool {
 		select {
 		case out <- sc:
+			return true
 		case <-ctx.Done():
-			return
+			return false
 		}
-		if err == nil {
-			err = b.spill.write(sc.rows)
-		}
-		if err != nil {
-			if sc.err == nil {
-				out <- scanned{err: err}
+	}
+	records := 0
+	for s, ref := range refs {
+		err := func() error {
+			t, err := model.Load(ref.Table)
+			if err != nil {
+				return err
 			}
+			get := newFieldReader(t, fields)
+			set := &stagedSet{table: t, entity: entityOf(t.Name), customerID: col(t, "customer_id"),
+				source: ref.Source, stream: ref.Stream, key: get.key}
+			if set.customerID < 0 || set.key < 0 {
+				return fmt.Errorf("table %s has no customer_id or record_key", t.Name)
+			}
+			if !send(scanned{set: set, rows: rowset.New(t), get: get}) {
+				return ctx.Err()
+			}
+			return b.store.ScanChunks(ctx, ref.Source, ref.Stream, t, func(rows *rowset.Set) error {
+				if !send(scanned{rows: rows, get: get}) {
+					return ctx.Err()
+				}
+				if err := b.spill.write(rows, s, records); err != nil {
+					return err
+				}
+				records += rows.Len()
+				return nil
+			})
+		}()
+		if err != nil {
+			send(scanned{err: fmt.Errorf("staged %s/%s: %w", ref.Source, ref.Stream, err)})
 			return
 		}
 	}

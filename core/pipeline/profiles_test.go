@@ -17,8 +17,13 @@ import (
 	"github.com/desilo/desilo/core/model"
 	"github.com/desilo/desilo/core/profile"
 	"github.com/desilo/desilo/core/sink/parquet"
+	"github.com/desilo/desilo/core/stage"
 	"github.com/desilo/desilo/plugins/connector"
 )
+
+// Staged segments in these tests have row groups of a few rows, so that
+// every build reads its streams in many chunks and spills many files.
+func init() { stage.SegmentRowGroup = 64 }
 
 // Profiles are built in chunks on all cores and taken in order, a group
 // of chunks at a time: the snapshot's tables are byte for byte the same

@@ -21,7 +21,7 @@ import (
 // The build does not hold the staged rows while it runs: identity needs
 // only their keys, and profiles need one customer's rows at a time. The
 // rows go to scratch files under the state dir as they are read (spill,
-// a file per staged set), are scattered once identity has placed them
+// a file per row group read), are scattered once identity has placed them
 // into files per group of whole customers (scatter, on all cores), and a
 // group's rows are read back when its customers are built (load). Each
 // file is written and read in order; the process holds buffers and two
@@ -35,18 +35,26 @@ var groupRecords = 1 << 17
 // maxGroups bounds the files the scatter keeps open.
 const maxGroups = 512
 
-// spill is the build's scratch directory and the staged sets' row files.
+// spill is the build's scratch directory and the staged rows' files.
 type spill struct {
-	dir  string
-	sets []string // per staged set, its rows in b.records order
-	buf  []byte
+	dir   string
+	files []spilled
+	buf   []byte
 }
 
-// write writes the rows of the next staged set to its file.
-func (s *spill) write(set *rowset.Set) (err error) {
-	path := filepath.Join(s.dir, fmt.Sprintf("set-%04d", len(s.sets)))
-	s.sets = append(s.sets, path)
-	w, err := createRows(path, 1<<20)
+// spilled is a file of staged rows: n rows of staged set set, records
+// first to first+n-1.
+type spilled struct {
+	path          string
+	set, first, n int
+}
+
+// write writes a chunk of staged set set's rows, records first on, to a
+// file.
+func (s *spill) write(rows *rowset.Set, set, first int) (err error) {
+	f := spilled{path: filepath.Join(s.dir, fmt.Sprintf("rows-%05d", len(s.files))), set: set, first: first, n: rows.Len()}
+	s.files = append(s.files, f)
+	w, err := createRows(f.path, 1<<20)
 	if err != nil {
 		return fmt.Errorf("spilling staged rows: %w", err)
 	}
@@ -55,8 +63,8 @@ func (s *spill) write(set *rowset.Set) (err error) {
 			err = fmt.Errorf("spilling staged rows: %w", cerr)
 		}
 	}()
-	for i := range set.Len() {
-		s.buf = set.AppendEncoded(s.buf[:0], i)
+	for i := range rows.Len() {
+		s.buf = rows.AppendEncoded(s.buf[:0], i)
 		if err := w.row(s.buf); err != nil {
 			return fmt.Errorf("spilling staged rows: %w", err)
 		}
@@ -239,36 +247,26 @@ func (b *builder) groups(ctx context.Context, jobs []*profileJob) ([]*group, err
 }
 
 // scatter copies each spilled row to its group's files and removes the
-// sets' files. The sets are shared out to a worker per core, largest
+// spilled files. The files are shared out to a worker per core, largest
 // first; each worker writes its own file per group.
 func (b *builder) scatter(ctx context.Context, gs []*group, of []int32) error {
-	first := make([]int, len(b.sets)+1) // set s holds records first[s] to first[s+1]
-	for _, r := range b.records {
-		first[r.set+1]++
-	}
-	for s := range b.sets {
-		first[s+1] += first[s]
-	}
-	bySize := make([]int, len(b.sets))
-	for s := range bySize {
-		bySize[s] = s
-	}
-	slices.SortStableFunc(bySize, func(x, y int) int { return (first[y+1] - first[y]) - (first[x+1] - first[x]) })
-	next := make(chan int, len(bySize))
-	for _, s := range bySize {
-		next <- s
+	files := slices.Clone(b.spill.files)
+	slices.SortStableFunc(files, func(x, y spilled) int { return y.n - x.n })
+	next := make(chan spilled, len(files))
+	for _, f := range files {
+		next <- f
 	}
 	close(next)
-	workers := min(runtime.GOMAXPROCS(0), len(b.sets))
-	files := make([][]string, workers) // per worker, per group: its file, "" when none
-	var wg sync.WaitGroup
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(files)))
+	paths := make([][]string, workers) // per worker, per group: its file, "" when none
 	errs := make([]error, workers)
+	var wg sync.WaitGroup
 	for w := range workers {
-		files[w] = make([]string, len(gs))
+		paths[w] = make([]string, len(gs))
 		wg.Go(func() {
 			out := make([]*rowWriter, len(gs))
-			for s := range next {
-				if err := b.scatterSet(ctx, s, first[s], of, files[w], out, w); err != nil {
+			for f := range next {
+				if err := b.scatterFile(ctx, f, of, paths[w], out, w); err != nil {
 					errs[w] = err
 					break
 				}
@@ -289,25 +287,23 @@ func (b *builder) scatter(ctx context.Context, gs []*group, of []int32) error {
 	}
 	for k, g := range gs {
 		for w := range workers {
-			if files[w][k] != "" {
-				g.files = append(g.files, files[w][k])
+			if paths[w][k] != "" {
+				g.files = append(g.files, paths[w][k])
 			}
 		}
 	}
 	return nil
 }
 
-// scatterSet copies the rows of staged set s, whose first record is
-// first, to worker w's group files (out, created as needed, their paths
-// in files) and removes the set's file.
-func (b *builder) scatterSet(ctx context.Context, s, first int, of []int32, files []string, out []*rowWriter, w int) error {
-	in, err := openRows(b.spill.sets[s])
+// scatterFile copies the rows of spilled file f to worker w's group files
+// (out, created as needed, their paths in paths) and removes f.
+func (b *builder) scatterFile(ctx context.Context, f spilled, of []int32, paths []string, out []*rowWriter, w int) error {
+	in, err := openRows(f.path)
 	if err != nil {
 		return err
 	}
 	defer in.close()
-	i := first
-	for ; i < len(b.records) && int(b.records[i].set) == s; i++ {
+	for i := f.first; i < f.first+f.n; i++ {
 		if i%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -315,12 +311,12 @@ func (b *builder) scatterSet(ctx context.Context, s, first int, of []int32, file
 		}
 		row, err := in.row()
 		if err != nil {
-			return fmt.Errorf("%s: %w", b.spill.sets[s], noEOF(err))
+			return fmt.Errorf("%s: %w", f.path, noEOF(err))
 		}
 		g := of[i]
 		if out[g] == nil {
-			files[g] = filepath.Join(b.spill.dir, fmt.Sprintf("group-%04d-%d", g, w))
-			if out[g], err = createRows(files[g], 64<<10); err != nil {
+			paths[g] = filepath.Join(b.spill.dir, fmt.Sprintf("group-%04d-%d", g, w))
+			if out[g], err = createRows(paths[g], 64<<10); err != nil {
 				return err
 			}
 		}
@@ -332,9 +328,9 @@ func (b *builder) scatterSet(ctx context.Context, s, first int, of []int32, file
 		}
 	}
 	if _, err := in.r.ReadByte(); err != io.EOF {
-		return fmt.Errorf("%s holds more than its %d rows", b.spill.sets[s], i-first)
+		return fmt.Errorf("%s holds more than its %d rows", f.path, f.n)
 	}
-	return os.Remove(b.spill.sets[s])
+	return os.Remove(f.path)
 }
 
 // load reads the group's rows of the entities in only (all when nil)

@@ -64,7 +64,7 @@ func (s *Store) Compact(ctx context.Context, source, stream string) (bool, error
 // many it wrote. On error nothing is left at path.
 func (s *Store) merge(ctx context.Context, path string, segments []string, hint int64, t *model.Table) (int64, error) {
 	st := segmentTable(t)
-	w, err := sink.NewWriter(ctx, path, st, sink.Options{})
+	w, err := sink.NewWriter(ctx, path, st, segmentOptions())
 	if err != nil {
 		return 0, err
 	}

@@ -344,7 +344,7 @@ func (x *Extract) openSegment(stream, dir string, t, st *model.Table) (*openSegm
 	seg.source, _ = t.Index("source")
 	seg.streamCol, _ = t.Index("stream")
 	seg.key, _ = t.Index("record_key")
-	w, err := sink.NewWriter(x.ctx, seg.path, st, sink.Options{})
+	w, err := sink.NewWriter(x.ctx, seg.path, st, segmentOptions())
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", x.src.name, err)
 	}

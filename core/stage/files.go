@@ -20,6 +20,13 @@ const (
 	scratchDir   = "scratch" // a build's temporary files
 )
 
+// SegmentRowGroup is the number of rows in a staged segment's row group,
+// the unit a build reads at a time (see Store.ScanChunks). A variable
+// for tests.
+var SegmentRowGroup = 1 << 16
+
+func segmentOptions() parquet.Options { return parquet.Options{RowGroupRows: SegmentRowGroup} }
+
 // sourceName is the pattern of a source's name in desilo.yaml; it is used
 // as a directory name as it is.
 var sourceName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)

@@ -170,7 +170,31 @@ func scanIntoMatches(t testing.TB, s *Store, source, stream string, tb *model.Ta
 			t.Fatalf("ScanInto row %d:\n got %#v\nwant %#v", i, got, w)
 		}
 	}
+	// ScanChunks reads the same rows, a row group at a time.
+	n := 0
+	err = s.ScanChunks(context.Background(), source, stream, tb, func(set *rowset.Set) error {
+		if set.Len() == 0 || set.Len() > SegmentRowGroup {
+			t.Fatalf("ScanChunks: a chunk of %d rows, row groups hold %d", set.Len(), SegmentRowGroup)
+		}
+		for i := range set.Len() {
+			if got := set.Row(i, nil); !reflect.DeepEqual(got, want[n]) {
+				t.Fatalf("ScanChunks row %d:\n got %#v\nwant %#v", n, got, want[n])
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ScanChunks: %v", err)
+	}
+	if n != len(want) {
+		t.Fatalf("ScanChunks: %d rows, Scan %d", n, len(want))
+	}
 }
+
+// Staged segments in tests have row groups of a few rows, so that every
+// test reads and compacts segments of many row groups.
+func init() { SegmentRowGroup = 7 }
 
 func state(t testing.TB, s *Store) string {
 	t.Helper()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/desilo/desilo/core/model"
 	"github.com/desilo/desilo/core/rowset"
 	"github.com/desilo/desilo/core/sink/parquet"
 )
@@ -16,12 +17,51 @@ import (
 // values per record, which makes it several times faster than Scan.
 func (s *Store) ScanInto(ctx context.Context, source, stream string, dst *rowset.Set) error {
 	return s.latest(ctx, source, stream, dst.Table(), func(r *segmentFile, keep []bool) error {
-		return r.into(ctx, keep, dst)
+		for g := range r.pf.RowGroups() {
+			if err := r.into(ctx, g, keep, dst); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
-// into appends the rows whose keep entry is true to dst, column by column.
-func (r *segmentFile) into(ctx context.Context, keep []bool, dst *rowset.Set) error {
+// ScanChunks reads the records ScanInto would, in the same order, a row
+// group of a segment at a time: fn gets a new set of rows of t, the
+// stream's model table, per row group that holds records. A caller that
+// needs the rows only for a while then holds one row group's worth, not
+// the stream's (staging writes row groups of SegmentRowGroup rows).
+func (s *Store) ScanChunks(ctx context.Context, source, stream string, t *model.Table, fn func(*rowset.Set) error) error {
+	return s.latest(ctx, source, stream, t, func(r *segmentFile, keep []bool) error {
+		for g := range r.pf.RowGroups() {
+			dst := rowset.New(t)
+			if err := r.into(ctx, g, keep, dst); err != nil {
+				return err
+			}
+			if dst.Len() == 0 {
+				continue
+			}
+			if err := fn(dst); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// into appends the rows of row group g whose keep entry (one per row of
+// the file) is true to dst, column by column.
+func (r *segmentFile) into(ctx context.Context, g int, keep []bool, dst *rowset.Set) error {
+	rgs := r.pf.RowGroups()
+	first := int64(0)
+	for _, rg := range rgs[:g] {
+		first += rg.NumRows()
+	}
+	n := rgs[g].NumRows()
+	if first+n > int64(len(keep)) {
+		return fmt.Errorf("staged segment %s: row group %d ends past the file's %d rows", r.path, g, len(keep))
+	}
+	keep = keep[first : first+n]
 	// at[row] is the kept row's index in dst, or -1.
 	at := make([]int32, len(keep))
 	kept := 0
@@ -31,25 +71,24 @@ func (r *segmentFile) into(ctx context.Context, keep []bool, dst *rowset.Set) er
 			kept++
 		}
 	}
+	if kept == 0 {
+		return nil
+	}
 	if dst.Len()+kept > math.MaxInt32 {
 		return fmt.Errorf("staged segment %s: more than %d rows", r.path, math.MaxInt32)
 	}
-	first := dst.Extend(kept)
-	n := int32(first)
+	next := int32(dst.Extend(kept))
 	for i, k := range keep {
 		if k {
-			at[i] = n
-			n++
+			at[i] = next
+			next++
 		}
-	}
-	if kept == 0 {
-		return nil
 	}
 	for leaf, d := range r.dest {
 		if d.Col < 0 {
 			continue
 		}
-		if err := parquet.FillColumn(ctx, r.pf, leaf, d, at, dst); err != nil {
+		if err := parquet.FillColumn(ctx, rgs[g], leaf, d, at, dst); err != nil {
 			return fmt.Errorf("staged segment %s, column %s: %w", r.path, r.table.Columns[d.Col].Name, err)
 		}
 	}

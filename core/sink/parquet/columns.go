@@ -17,8 +17,12 @@ import (
 // EachValue calls fn with every value of leaf column col of f, in row
 // order. Byte slices are valid only during the call.
 func EachValue(ctx context.Context, f *pgo.File, col int, fn func(pgo.Value)) error {
+	return eachValue(ctx, f.RowGroups(), col, fn)
+}
+
+func eachValue(ctx context.Context, rgs []pgo.RowGroup, col int, fn func(pgo.Value)) error {
 	buf := make([]pgo.Value, 4096)
-	for _, rg := range f.RowGroups() {
+	for _, rg := range rgs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -66,19 +70,19 @@ type Leaf struct {
 	MaxDef   int  // the leaf's maximum definition level
 }
 
-// FillColumn reads leaf column col of f into dst: the value of the file's
-// row r goes to row at[r] of dst, or nowhere when at[r] < 0. at has one
-// entry per row of the file. Rows of a list column must be in ascending
-// order in dst.
-func FillColumn(ctx context.Context, f *pgo.File, col int, d Leaf, at []int32, dst *rowset.Set) error {
+// FillColumn reads leaf column col of row group rg into dst: the value of
+// the row group's row r goes to row at[r] of dst, or nowhere when at[r] <
+// 0. at has one entry per row of the row group. Rows of a list column
+// must be in ascending order in dst.
+func FillColumn(ctx context.Context, rg pgo.RowGroup, col int, d Leaf, at []int32, dst *rowset.Set) error {
 	row := -1
 	var bad error
-	err := EachValue(ctx, f, col, func(v pgo.Value) {
+	err := eachValue(ctx, []pgo.RowGroup{rg}, col, func(v pgo.Value) {
 		if v.RepetitionLevel() == 0 {
 			row++
 		}
 		if row >= len(at) {
-			bad = fmt.Errorf("column %d has more rows than the file", col)
+			bad = fmt.Errorf("column %d has more rows than the row group", col)
 			return
 		}
 		i := at[row]
@@ -110,7 +114,7 @@ func FillColumn(ctx context.Context, f *pgo.File, col int, d Leaf, at []int32, d
 		err = bad
 	}
 	if err == nil && row != len(at)-1 {
-		err = fmt.Errorf("column %d has %d rows, the file %d", col, row+1, len(at))
+		err = fmt.Errorf("column %d has %d rows, the row group %d", col, row+1, len(at))
 	}
 	return err
 }
@@ -165,8 +169,19 @@ func ReadInto(ctx context.Context, path string, dst *rowset.Set, cols ...string)
 			return fmt.Errorf("parquet %s: column %s is not a %s", path, name, c.Type)
 		}
 		d := Leaf{Col: i, Type: c.Type, Nullable: leaf.MaxDefinitionLevel > 0, MaxDef: leaf.MaxDefinitionLevel}
-		if err := FillColumn(ctx, pf, leaf.ColumnIndex, d, at, dst); err != nil {
-			return fmt.Errorf("parquet %s: %w", path, err)
+		off := int64(0)
+		for _, rg := range pf.RowGroups() {
+			rows := rg.NumRows()
+			if off+rows > n {
+				return fmt.Errorf("parquet %s: row groups hold more than the file's %d rows", path, n)
+			}
+			if err := FillColumn(ctx, rg, leaf.ColumnIndex, d, at[off:off+rows], dst); err != nil {
+				return fmt.Errorf("parquet %s: %w", path, err)
+			}
+			off += rows
+		}
+		if off != n {
+			return fmt.Errorf("parquet %s: row groups hold %d of the file's %d rows", path, off, n)
 		}
 	}
 	return nil
