@@ -88,43 +88,12 @@ func NewIndex(rules Rules) (*Index, error) {
 	return ix, nil
 }
 
-// LendKeys tells the index that the caller keeps every record's key for
-// as long as the index and its result are used: key(i) returns the key of
-// the i-th record added (from 0). The index then keeps no copy of the
-// keys, which for a million records of long keys (Message-IDs) is tens of
-// megabytes. Call it before the first Add; each Add checks that key(i) is
-// the record's Key.
-func (ix *Index) LendKeys(key func(added int) string) error {
-	if len(ix.recs) > 0 {
-		return errors.New("identity: LendKeys after Add")
-	}
-	ix.recKeys.lent = key
-	return nil
-}
+// keyStore holds copies of the records' keys in a pointer-free arena.
+type keyStore struct{ text arena.Arena }
 
-// keyStore holds the records' keys: copies in a pointer-free arena, or,
-// lent by the caller, nothing but each record's add order.
-type keyStore struct {
-	text arena.Arena
-	lent func(added int) string
-}
+func (k *keyStore) add(key string) uint64 { return k.text.Add(key) }
 
-func (k *keyStore) add(key string, added int) (uint64, error) {
-	if k.lent == nil {
-		return k.text.Add(key), nil
-	}
-	if got := k.lent(added); got != key {
-		return 0, fmt.Errorf("identity: the lent key of record %d is %q, the record's %q", added, got, key)
-	}
-	return uint64(added), nil
-}
-
-func (k *keyStore) get(ref uint64) string {
-	if k.lent == nil {
-		return k.text.Get(ref)
-	}
-	return k.lent(int(ref))
-}
+func (k *keyStore) get(ref uint64) string { return k.text.Get(ref) }
 
 // Add extracts and normalizes the record's key values.
 func (ix *Index) Add(r Record) error {
@@ -208,10 +177,7 @@ func (ix *Index) store(r *Record, vals []value) error {
 	if !r.Seen.IsZero() {
 		seen = r.Seen.UnixMicro()
 	}
-	key, err := ix.recKeys.add(r.Key, int(id))
-	if err != nil {
-		return err
-	}
+	key := ix.recKeys.add(r.Key)
 	ix.recs = append(ix.recs, rec{key: key, seen: seen, source: ix.sources.id(r.Source), stream: ix.streams.id(r.Stream)})
 
 	// The ref rule's values are "source NUL key", so refs never cross

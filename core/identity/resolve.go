@@ -94,10 +94,10 @@ func (s *resolver) order() error {
 		order[i] = int32(i)
 	}
 	// By source and stream first, comparing integers; then each stream's
-	// records by key, with that stream's keys fetched once: lent keys are
-	// several lookups away, and a sort compares each about 2·log2(n)
-	// times. Fetching one stream's keys at a time bounds the extra memory
-	// by the largest stream.
+	// records by key, with that stream's keys fetched once: a key is a
+	// lookup away, and a sort compares each about 2·log2(n) times.
+	// Fetching one stream's keys at a time bounds the extra memory by the
+	// largest stream.
 	slices.SortFunc(order, func(a, b int32) int {
 		ra, rb := &ix.recs[a], &ix.recs[b]
 		return cmp.Or(cmp.Compare(srcRank[ra.source], srcRank[rb.source]), cmp.Compare(stRank[ra.stream], stRank[rb.stream]), cmp.Compare(a, b))

@@ -13,8 +13,7 @@ import (
 //
 // Records are numbered in canonical order, (Source, Stream, Key): Record(i)
 // is the i-th. A result keeps about 32 bytes a record (plus its key, in a
-// pointer-free arena the garbage collector does not scan, unless the
-// caller lent the keys: Index.LendKeys), not
+// pointer-free arena the garbage collector does not scan), not
 // the strings of an Assignment: sources, streams, customer ids and link
 // keys are numbers into small tables.
 type Result struct {
@@ -71,6 +70,13 @@ func (r *Result) Ref(i int) RecordRef {
 
 // CustomerOf is record i's customer id.
 func (r *Result) CustomerOf(i int) string { return r.ids[r.recs[i].cust] }
+
+// Customers lists the customer ids, each once, in no particular order;
+// Customer(i) is record i's index in it. The list is the result's own.
+func (r *Result) Customers() []string { return r.ids }
+
+// Customer is record i's customer, as an index into Customers().
+func (r *Result) Customer(i int) int { return int(r.recs[i].cust) }
 
 // Record is record i's assignment.
 func (r *Result) Record(i int) Assignment {
