@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -45,7 +44,7 @@ type Index struct {
 	recs     []rec
 	recKeys  *keyStore // the records' keys, which the result keeps
 	entries  [][]entry // per key
-	arena    strings.Builder
+	arena    values
 	scratch  []byte
 	buf      []value
 	resolved bool
@@ -274,16 +273,11 @@ func (ix *Index) add(k int, id int32, flag byte, parts ...string) error {
 		b = append(b, p...)
 	}
 	ix.scratch = b
-	off := ix.arena.Len()
-	if off+len(b)+1+binary.MaxVarintLen64 > math.MaxUint32 {
-		return errors.New("identity: key values exceed 4 GiB")
+	off, err := ix.arena.add(flag, b)
+	if err != nil {
+		return err
 	}
-	var hdr [1 + binary.MaxVarintLen64]byte
-	hdr[0] = flag
-	h := binary.PutUvarint(hdr[1:], uint64(len(b)))
-	ix.arena.Write(hdr[:1+h])
-	ix.arena.Write(b)
-	ix.entries[k] = append(ix.entries[k], entry{hash: fnv1a(b), rec: id, off: uint32(off)})
+	ix.entries[k] = append(ix.entries[k], entry{hash: fnv1a(b), rec: id, off: off})
 	return nil
 }
 
@@ -294,25 +288,6 @@ func fnv1a(b []byte) uint64 {
 		h *= 1099511628211
 	}
 	return h
-}
-
-// arenaValue reads the value stored at off.
-func arenaValue(arena string, off uint32) (v string, flag byte) {
-	start, end, flag := arenaSpan(arena, off)
-	return arena[start:end], flag
-}
-
-// arenaSpan is where the value at off is in the arena, and its flag.
-func arenaSpan(arena string, off uint32) (start, end int, flag byte) {
-	flag = arena[off]
-	i := int(off) + 1
-	n, shift := 0, 0
-	for ; arena[i] >= 0x80; i++ {
-		n |= int(arena[i]&0x7f) << shift
-		shift += 7
-	}
-	n |= int(arena[i]) << shift
-	return i + 1, i + 1 + n, flag
 }
 
 // interner numbers distinct strings.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Resolve links records by rules. previous maps each record of the
@@ -33,8 +34,8 @@ func (ix *Index) Resolve(ctx context.Context, previous Previous) (*Result, error
 		return nil, errors.New("identity: index already resolved")
 	}
 	ix.resolved = true
-	s := &resolver{ix: ix, arena: ix.arena.String(), ctx: ctx}
-	defer func() { ix.recs, ix.entries, ix.arena = nil, nil, strings.Builder{} }()
+	s := &resolver{ix: ix, arena: &ix.arena, ctx: ctx}
+	defer func() { ix.recs, ix.entries, ix.arena = nil, nil, values{} }()
 	steps := []func() error{s.order, s.group, s.union, s.assign, s.explain}
 	if previous != nil && previous.Len() > 0 {
 		steps = append(steps, func() error { return s.merge(previous) })
@@ -55,7 +56,7 @@ func (ix *Index) Resolve(ctx context.Context, previous Previous) (*Result, error
 type resolver struct {
 	ix    *Index
 	ctx   context.Context
-	arena string
+	arena *values
 	res   *Result
 
 	seen    []int64
@@ -181,8 +182,8 @@ func (s *resolver) group() error {
 			if c := cmp.Compare(a.hash, b.hash); c != 0 {
 				return c
 			}
-			va, fa := arenaValue(s.arena, a.off)
-			vb, fb := arenaValue(s.arena, b.off)
+			va, fa := s.arena.value(a.off)
+			vb, fb := s.arena.value(b.off)
 			if c := strings.Compare(va, vb); c != 0 {
 				return c
 			}
@@ -197,10 +198,10 @@ func (s *resolver) group() error {
 			if err := s.tick(i); err != nil {
 				return err
 			}
-			v, flag := arenaValue(s.arena, es[i].off)
+			v, flag := s.arena.value(es[i].off)
 			j := i + 1
 			for j < len(es) && es[j].hash == es[i].hash {
-				if w, _ := arenaValue(s.arena, es[j].off); w != v {
+				if w, _ := s.arena.value(es[j].off); w != v {
 					break
 				}
 				j++
@@ -245,7 +246,7 @@ func (s *resolver) group() error {
 func (s *resolver) refGroup(out, g []entry) []entry {
 	targets := 0
 	for _, e := range g {
-		if _, flag := arenaValue(s.arena, e.off); flag&flagTarget != 0 {
+		if _, flag := s.arena.value(e.off); flag&flagTarget != 0 {
 			targets++
 		}
 	}
@@ -254,7 +255,7 @@ func (s *resolver) refGroup(out, g []entry) []entry {
 		s.res.Counts.DanglingRefs += len(g)
 	case targets > 1:
 		if len(g) > targets {
-			v, _ := arenaValue(s.arena, g[0].off)
+			v, _ := s.arena.value(g[0].off)
 			s.report(RefKey, strings.Replace(v, "\x00", "/", 1), ReasonAmbiguous, len(g)-targets)
 		}
 	case len(g) > 1:
@@ -309,7 +310,7 @@ func (s *resolver) union() error {
 			hub := grp[0]
 			if k == 0 {
 				for _, e := range grp {
-					if _, flag := arenaValue(s.arena, e.off); flag&flagTarget != 0 {
+					if _, flag := s.arena.value(e.off); flag&flagTarget != 0 {
 						hub = e
 						break
 					}
@@ -322,6 +323,9 @@ func (s *resolver) union() error {
 			}
 		}
 	}
+	// The steps ahead read the edges, not the values' entries: free them
+	// (16 bytes a value) before the result grows.
+	ix.entries, s.groups, s.limits = nil, nil, nil
 	return nil
 }
 
@@ -411,16 +415,16 @@ func mergeSorted(a, b []uint32) []uint32 {
 // display is the value of an edge as links and reports show it.
 func (s *resolver) display(key int32, off uint32) string {
 	start, end := s.displaySpan(key, off)
-	return s.arena[start:end]
+	return s.arena.slice(start, end)
 }
 
 // displaySpan is where display's value is in the arena.
 func (s *resolver) displaySpan(key int32, off uint32) (start, end uint32) {
-	b, e, _ := arenaSpan(s.arena, off)
+	b, e, _ := s.arena.span(off)
 	if key == 0 {
-		b += strings.IndexByte(s.arena[b:e], 0) + 1 // drop the source
+		b += uint32(strings.IndexByte(s.arena.slice(b, e), 0)) + 1 // drop the source
 	}
-	return uint32(b), uint32(e)
+	return b, e
 }
 
 // assign picks each cluster's anchor and gives every record its
@@ -538,11 +542,11 @@ func (s *resolver) compactValues() string {
 		}
 		if !have || r.valStart != lastStart || r.valEnd != lastEnd {
 			lastStart, lastEnd, newStart, have = r.valStart, r.valEnd, uint32(len(buf)), true
-			buf = append(buf, s.arena[r.valStart:r.valEnd]...)
+			buf = append(buf, s.arena.slice(r.valStart, r.valEnd)...)
 		}
 		r.valStart, r.valEnd = newStart, newStart+(lastEnd-lastStart)
 	}
-	return string(buf)
+	return unsafe.String(unsafe.SliceData(buf), len(buf)) // buf is not written again
 }
 
 // merge writes one merge row for each previous id that no cluster keeps:
