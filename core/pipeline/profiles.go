@@ -15,7 +15,7 @@ import (
 
 // profileChunk is how many records one profile job takes at most, unless
 // a single customer has more. A variable for tests.
-var profileChunk = 1 << 14
+var profileChunk = 1 << 13
 
 // profiles groups the records by customer and builds each profile, in
 // customer id order. Chunks of customers are built on all cores; their

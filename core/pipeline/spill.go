@@ -30,7 +30,7 @@ import (
 
 // groupRecords is about how many records a group holds, unless a single
 // customer has more. A variable for tests.
-var groupRecords = 1 << 17
+var groupRecords = 1 << 16
 
 // maxGroups bounds the files the scatter keeps open.
 const maxGroups = 512
