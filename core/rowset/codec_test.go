@@ -66,18 +66,7 @@ func TestEncodedRowsRoundTrip(t *testing.T) {
 // A cut or corrupt encoding is an error, never a panic, and leaves the
 // set as it was.
 func TestDecodeRowCutShort(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	src := New(every)
-	for range 50 {
-		row := make([]any, len(every.Columns))
-		for j, c := range every.Columns {
-			row[j] = randomValue(r, c)
-		}
-		row[0] = "never null"
-		if err := src.Append(row); err != nil {
-			t.Fatal(err)
-		}
-	}
+	src := randomSet(t, rand.New(rand.NewPCG(5, 6)), 50, func(row []any) { row[0] = "never null" })
 	for i := range src.Len() {
 		b := src.AppendEncoded(nil, i)
 		for cut := range len(b) {
@@ -93,15 +82,7 @@ func TestDecodeRowCutShort(t *testing.T) {
 }
 
 func FuzzDecodeRow(f *testing.F) {
-	src := New(every)
-	r := rand.New(rand.NewPCG(7, 8))
-	row := make([]any, len(every.Columns))
-	for j, c := range every.Columns {
-		row[j] = randomValue(r, c)
-	}
-	if err := src.Append(row); err != nil {
-		f.Fatal(err)
-	}
+	src := randomSet(f, rand.New(rand.NewPCG(7, 8)), 1, func([]any) {})
 	f.Add(src.AppendEncoded(nil, 0))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		dst := New(every)
@@ -129,17 +110,7 @@ func FuzzDecodeRow(f *testing.F) {
 // them null) and decodes them into a reserved set, as a build's spill
 // and group load do.
 func BenchmarkEncodedRows(b *testing.B) {
-	r := rand.New(rand.NewPCG(9, 10))
-	src := New(every)
-	for range 10000 {
-		row := make([]any, len(every.Columns))
-		for j, c := range every.Columns {
-			row[j] = randomValue(r, c)
-		}
-		if err := src.Append(row); err != nil {
-			b.Fatal(err)
-		}
-	}
+	src := randomSet(b, rand.New(rand.NewPCG(9, 10)), 10000, func([]any) {})
 	var buf []byte
 	var ends []int
 	b.ReportAllocs()
@@ -162,4 +133,22 @@ func BenchmarkEncodedRows(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*src.Len()), "ns/row")
 	b.ReportMetric(float64(len(buf))/float64(src.Len()), "bytes/row")
+}
+
+// randomSet is a set of n random rows of every column type, each changed
+// by edit before it is appended.
+func randomSet(t testing.TB, r *rand.Rand, n int, edit func(row []any)) *Set {
+	t.Helper()
+	s := New(every)
+	for range n {
+		row := make([]any, len(every.Columns))
+		for j, c := range every.Columns {
+			row[j] = randomValue(r, c)
+		}
+		edit(row)
+		if err := s.Append(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -113,4 +114,38 @@ func TestLockOfKilledProcessIsFree(t *testing.T) {
 		t.Fatalf("Lock after the holder was killed = %v", err)
 	}
 	l.Close()
+}
+
+// Scratch gives a build an empty directory under the state dir; what a
+// killed build left there is gone at the next Open and the next Scratch.
+func TestScratchStartsEmpty(t *testing.T) {
+	dir := t.TempDir()
+	s, l := open(t, dir, Options{})
+	scratch, err := s.Scratch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(scratch) != dir {
+		t.Fatalf("scratch %s is not in the state dir %s", scratch, dir)
+	}
+	left := filepath.Join(scratch, "rows-00000")
+	if err := os.WriteFile(left, []byte("a killed build's rows"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := s.Scratch(); err != nil || again != scratch {
+		t.Fatalf("Scratch again: %s, %v", again, err)
+	}
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Fatalf("Scratch kept an earlier file (%v)", err)
+	}
+	if err := os.WriteFile(left, []byte("a killed build's rows"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	open(t, dir, Options{})
+	if _, err := os.Stat(scratch); !os.IsNotExist(err) {
+		t.Fatalf("Open kept a killed build's scratch directory (%v)", err)
+	}
 }
