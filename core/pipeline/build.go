@@ -303,7 +303,7 @@ func (b *builder) readSets(ctx context.Context, refs []stage.StreamRef, fields [
 		}
 	}
 	records := 0
-	for s, ref := range refs {
+	for _, ref := range refs {
 		err := func() error {
 			t, err := model.Load(ref.Table)
 			if err != nil {
@@ -322,7 +322,7 @@ func (b *builder) readSets(ctx context.Context, refs []stage.StreamRef, fields [
 				if !send(scanned{rows: rows, get: get}) {
 					return ctx.Err()
 				}
-				if err := b.spill.write(rows, s, records); err != nil {
+				if err := b.spill.write(rows, records); err != nil {
 					return err
 				}
 				records += rows.Len()
