@@ -351,6 +351,9 @@ func (b *builder) resolve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if p, ok := prev.p.(interface{ Err() error }); ok && p.Err() != nil {
+		return fmt.Errorf("previous identity links: %w", p.Err())
+	}
 	b.result = res
 	b.index = nil // the index is the largest thing in memory; let it go
 	// With the index (and the previous snapshot's links) gone the live

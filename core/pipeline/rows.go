@@ -147,15 +147,184 @@ func previousAssignments(ctx context.Context, outDir string) (identity.Previous,
 	if !ok {
 		return nil, fmt.Errorf("snapshot %s has no table %s", dir, t.Name)
 	}
+	var files []string
+	for _, f := range mt.Files {
+		files = append(files, filepath.Join(dir, f))
+	}
+	// desilo writes the links in identity's order, in which identity
+	// looks them up: then they are streamed, not held (about 100 bytes a
+	// link). Others' files are read whole and sorted.
+	sorted, err := linksSorted(ctx, files)
+	if err != nil {
+		return nil, fmt.Errorf("previous identity links: %w", err)
+	}
+	if sorted {
+		return &streamed{ctx: ctx, files: files, n: int(mt.Rows)}, nil
+	}
 	p := &previous{rows: rowset.New(t), src: col(t, "source"), stream: col(t, "stream"), key: col(t, "record_key"), cust: col(t, "customer_id")}
 	p.rows.Reserve(int(mt.Rows))
-	for _, f := range mt.Files {
-		if err := parquet.ReadInto(ctx, filepath.Join(dir, f), p.rows, "source", "stream", "record_key", "customer_id"); err != nil {
+	for _, f := range files {
+		if err := parquet.ReadInto(ctx, f, p.rows, "source", "stream", "record_key", "customer_id"); err != nil {
 			return nil, fmt.Errorf("previous identity links: %w", err)
 		}
 	}
 	p.sort()
 	return p, nil
+}
+
+// linksSorted reports whether the identity links in files are in
+// (source, stream, record_key) order, reading a row group at a time.
+func linksSorted(ctx context.Context, files []string) (bool, error) {
+	c := &linkCursor{ctx: ctx, files: files, cols: []string{"source", "stream", "record_key"}}
+	defer c.close()
+	var last identity.RecordRef
+	for first := true; ; first = false {
+		ok, err := c.next()
+		if err != nil || !ok {
+			return err == nil, err
+		}
+		r := c.ref()
+		if !first && identity.CompareRefs(last, r) > 0 {
+			return false, nil
+		}
+		last = identity.RecordRef{Source: strings.Clone(r.Source), Stream: strings.Clone(r.Stream), Key: strings.Clone(r.Key)}
+	}
+}
+
+// linkCursor steps through the identity links of files in file order,
+// holding one row group.
+type linkCursor struct {
+	ctx   context.Context
+	files []string
+	cols  []string
+	file  int // the next file to open
+	r     *parquet.ColumnReader
+	group int // the next row group of r
+	rows  *rowset.Set
+	i     int // the current row of rows
+}
+
+var linkTable = model.MustLoad("identity_link")
+
+// next moves to the next link; false at the end.
+func (c *linkCursor) next() (bool, error) {
+	if c.rows != nil && c.i+1 < c.rows.Len() {
+		c.i++
+		return true, nil
+	}
+	for {
+		if c.r != nil && c.group < c.r.RowGroups() {
+			c.rows, c.i = rowset.New(linkTable), 0
+			if err := c.r.ReadRowGroup(c.ctx, c.group, c.rows); err != nil {
+				return false, err
+			}
+			c.group++
+			if c.rows.Len() > 0 {
+				return true, nil
+			}
+			continue
+		}
+		c.close()
+		if c.file == len(c.files) {
+			c.rows = nil
+			return false, nil
+		}
+		r, err := parquet.OpenColumns(c.files[c.file], linkTable, c.cols...)
+		if err != nil {
+			return false, err
+		}
+		c.r, c.group = r, 0
+		c.file++
+	}
+}
+
+var (
+	linkSource = col(linkTable, "source")
+	linkStream = col(linkTable, "stream")
+	linkKey    = col(linkTable, "record_key")
+	linkCust   = col(linkTable, "customer_id")
+)
+
+// ref is the current link's record; its strings last until next.
+func (c *linkCursor) ref() identity.RecordRef {
+	return identity.RecordRef{Source: c.rows.String(c.i, linkSource), Stream: c.rows.String(c.i, linkStream), Key: c.rows.String(c.i, linkKey)}
+}
+
+// customer is the current link's customer id, a copy.
+func (c *linkCursor) customer() string { return strings.Clone(c.rows.String(c.i, linkCust)) }
+
+func (c *linkCursor) close() {
+	if c.r != nil {
+		_ = c.r.Close()
+		c.r = nil
+	}
+}
+
+// streamed is the previous identity links read as identity asks for
+// them, in order, one row group at a time. A lookup out of order starts
+// over from the first link: slow, but right. Errors reading the files
+// end the lookups; Err reports them.
+type streamed struct {
+	ctx   context.Context
+	files []string
+	n     int
+	c     *linkCursor
+	at    bool // c is on a link
+	last  identity.RecordRef
+	err   error
+}
+
+func (p *streamed) Len() int { return p.n }
+
+// Err is the first error reading the links.
+func (p *streamed) Err() error { return p.err }
+
+func (p *streamed) Lookup(r identity.RecordRef) string {
+	if p.err != nil {
+		return ""
+	}
+	if p.c == nil || identity.CompareRefs(r, p.last) < 0 {
+		if p.c != nil {
+			p.c.close()
+		}
+		p.c, p.at = &linkCursor{ctx: p.ctx, files: p.files, cols: []string{"source", "stream", "record_key", "customer_id"}}, false
+		if p.at, p.err = p.c.next(); p.err != nil {
+			return ""
+		}
+	}
+	p.last = r
+	for p.at {
+		switch c := identity.CompareRefs(r, p.c.ref()); {
+		case c == 0:
+			return p.c.customer()
+		case c < 0:
+			return ""
+		}
+		if p.at, p.err = p.c.next(); p.err != nil {
+			return ""
+		}
+	}
+	p.c.close()
+	return ""
+}
+
+func (p *streamed) Each(fn func(string)) {
+	if p.err != nil {
+		return
+	}
+	c := &linkCursor{ctx: p.ctx, files: p.files, cols: []string{"customer_id"}}
+	defer c.close()
+	for {
+		ok, err := c.next()
+		if err != nil {
+			p.err = err
+			return
+		}
+		if !ok {
+			return
+		}
+		fn(c.customer())
+	}
 }
 
 // previous is the identity links of the current snapshot, in typed

@@ -140,52 +140,88 @@ func word(t model.Type, v pgo.Value) uint64 {
 // dst, reading only the named scalar columns (the others stay null):
 // column by column, with no boxed row per record.
 func ReadInto(ctx context.Context, path string, dst *rowset.Set, cols ...string) error {
-	f, pf, err := Open(path, pgo.SkipPageIndex(true), pgo.SkipBloomFilters(true))
+	r, err := OpenColumns(path, dst.Table(), cols...)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	t := dst.Table()
-	n := pf.NumRows()
-	if int64(dst.Len())+n > math.MaxInt32 {
+	defer r.Close()
+	if int64(dst.Len())+r.pf.NumRows() > math.MaxInt32 {
 		return fmt.Errorf("parquet %s: more than %d rows", path, math.MaxInt32)
+	}
+	for g := range r.RowGroups() {
+		if err := r.ReadRowGroup(ctx, g, dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ColumnReader reads named scalar columns of a Parquet file written for a
+// model table, a row group at a time.
+type ColumnReader struct {
+	path   string
+	f      io.Closer
+	pf     *pgo.File
+	leaves []int  // per column read: the file's leaf column
+	dest   []Leaf // per column read: where it goes
+}
+
+// OpenColumns opens the file at path to read the named scalar columns of
+// table t.
+func OpenColumns(path string, t *model.Table, cols ...string) (*ColumnReader, error) {
+	f, pf, err := Open(path, pgo.SkipPageIndex(true), pgo.SkipBloomFilters(true))
+	if err != nil {
+		return nil, err
+	}
+	r := &ColumnReader{path: path, f: f, pf: pf}
+	for _, name := range cols {
+		i, ok := t.Index(name)
+		if !ok || t.Columns[i].List {
+			f.Close()
+			return nil, fmt.Errorf("parquet %s: table %s has no scalar column %q", path, t.Name, name)
+		}
+		leaf, ok := pf.Schema().Lookup(name)
+		if !ok {
+			f.Close()
+			return nil, fmt.Errorf("parquet %s: no column %q", path, name)
+		}
+		c := t.Columns[i]
+		if typ, ok := LeafType(leaf.Node); !ok || typ != c.Type || leaf.MaxRepetitionLevel > 0 {
+			f.Close()
+			return nil, fmt.Errorf("parquet %s: column %s is not a %s", path, name, c.Type)
+		}
+		r.leaves = append(r.leaves, leaf.ColumnIndex)
+		r.dest = append(r.dest, Leaf{Col: i, Type: c.Type, Nullable: leaf.MaxDefinitionLevel > 0, MaxDef: leaf.MaxDefinitionLevel})
+	}
+	return r, nil
+}
+
+// RowGroups is the number of row groups in the file.
+func (r *ColumnReader) RowGroups() int { return len(r.pf.RowGroups()) }
+
+// ReadRowGroup appends the rows of row group g to dst, whose table is
+// the one the reader was opened for.
+func (r *ColumnReader) ReadRowGroup(ctx context.Context, g int, dst *rowset.Set) error {
+	rg := r.pf.RowGroups()[g]
+	n := rg.NumRows()
+	if int64(dst.Len())+n > math.MaxInt32 {
+		return fmt.Errorf("parquet %s: more than %d rows", r.path, math.MaxInt32)
 	}
 	at := make([]int32, n)
 	first := dst.Extend(int(n))
 	for i := range at {
 		at[i] = int32(first + i)
 	}
-	for _, name := range cols {
-		i, ok := t.Index(name)
-		if !ok || t.Columns[i].List {
-			return fmt.Errorf("parquet %s: table %s has no scalar column %q", path, t.Name, name)
-		}
-		leaf, ok := pf.Schema().Lookup(name)
-		if !ok {
-			return fmt.Errorf("parquet %s: no column %q", path, name)
-		}
-		c := t.Columns[i]
-		if typ, ok := LeafType(leaf.Node); !ok || typ != c.Type || leaf.MaxRepetitionLevel > 0 {
-			return fmt.Errorf("parquet %s: column %s is not a %s", path, name, c.Type)
-		}
-		d := Leaf{Col: i, Type: c.Type, Nullable: leaf.MaxDefinitionLevel > 0, MaxDef: leaf.MaxDefinitionLevel}
-		off := int64(0)
-		for _, rg := range pf.RowGroups() {
-			rows := rg.NumRows()
-			if off+rows > n {
-				return fmt.Errorf("parquet %s: row groups hold more than the file's %d rows", path, n)
-			}
-			if err := FillColumn(ctx, rg, leaf.ColumnIndex, d, at[off:off+rows], dst); err != nil {
-				return fmt.Errorf("parquet %s: %w", path, err)
-			}
-			off += rows
-		}
-		if off != n {
-			return fmt.Errorf("parquet %s: row groups hold %d of the file's %d rows", path, off, n)
+	for k, leaf := range r.leaves {
+		if err := FillColumn(ctx, rg, leaf, r.dest[k], at, dst); err != nil {
+			return fmt.Errorf("parquet %s: %w", r.path, err)
 		}
 	}
 	return nil
 }
+
+// Close closes the file.
+func (r *ColumnReader) Close() error { return r.f.Close() }
 
 // LeafType is the model type a leaf column holds, as this package
 // writes it.
