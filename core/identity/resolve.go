@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"unsafe"
 )
 
 // Resolve links records by rules. previous maps each record of the
@@ -515,38 +514,13 @@ func (s *resolver) explain() error {
 			}
 		}
 	}
-	s.res.values = s.compactValues()
+	// The links point into the index's values, which the result keeps:
+	// a copy of just the link values would cost more at this, identity's
+	// peak, than the values not linked save while the result lives (the
+	// build drops it early).
+	vals := s.ix.arena
+	s.res.values = &vals
 	return nil
-}
-
-// compactValues copies the link values into a buffer of their own and
-// points the records at it. The arena holds every normalized value of
-// every record, most of which link nothing; the result outlives the
-// index, and keeping the arena alive for the links would keep all of it.
-// A value shared by consecutive records is copied once.
-func (s *resolver) compactValues() string {
-	recs := s.res.recs
-	size := 0
-	for i := range recs {
-		if recs[i].linkKey != linkAnchor {
-			size += int(recs[i].valEnd - recs[i].valStart)
-		}
-	}
-	buf := make([]byte, 0, size)
-	var lastStart, lastEnd, newStart uint32
-	have := false
-	for i := range recs {
-		r := &recs[i]
-		if r.linkKey == linkAnchor {
-			continue
-		}
-		if !have || r.valStart != lastStart || r.valEnd != lastEnd {
-			lastStart, lastEnd, newStart, have = r.valStart, r.valEnd, uint32(len(buf)), true
-			buf = append(buf, s.arena.slice(r.valStart, r.valEnd)...)
-		}
-		r.valStart, r.valEnd = newStart, newStart+(lastEnd-lastStart)
-	}
-	return unsafe.String(unsafe.SliceData(buf), len(buf)) // buf is not written again
 }
 
 // merge writes one merge row for each previous id that no cluster keeps:

@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// Result is the outcome of a resolution. Link and report values are
-// substrings of one buffer holding every normalized value, which stays in
-// memory while any of them does.
+// Result is the outcome of a resolution. Link values share the memory of
+// the index's normalized values, which stay in memory while any of them
+// does.
 //
 // Records are numbered in canonical order, (Source, Stream, Key): Record(i)
 // is the i-th. A result keeps about 32 bytes a record (plus its key, in a
@@ -23,7 +23,7 @@ type Result struct {
 	streams  []string  // by assignment.stream
 	ids      []string  // customer ids, by assignment.cust
 	keyNames []string  // link keys, by assignment.linkKey
-	values   string    // the normalized values links point into
+	values   *values   // the normalized values links point into
 	// Added maps the order records were added in (Add, AddBatch) to
 	// their number: Record(Added[i]) is the i-th record added. It saves
 	// callers that kept records in that order a search.
@@ -43,7 +43,7 @@ type Result struct {
 // assignment is one record's customer and link, in numbers.
 type assignment struct {
 	key              uint64 // in recKeys
-	valStart, valEnd uint32 // the link's value: values[valStart:valEnd]
+	valStart, valEnd uint32 // the link's value: values.slice(valStart, valEnd)
 	via              int32  // the link's Via
 	cust             int32  // index into ids
 	source, stream   uint16
@@ -88,7 +88,7 @@ func (r *Result) link(i int) Link {
 	if a.linkKey == linkAnchor {
 		return Link{Record: i, Key: AnchorKey, Via: -1}
 	}
-	return Link{Record: i, Key: r.keyNames[a.linkKey], Value: r.values[a.valStart:a.valEnd], Via: int(a.via)}
+	return Link{Record: i, Key: r.keyNames[a.linkKey], Value: r.values.slice(a.valStart, a.valEnd), Via: int(a.via)}
 }
 
 // Link is an edge of the explanation forest: Record joined its customer
