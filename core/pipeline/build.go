@@ -348,11 +348,14 @@ func (b *builder) resolve(ctx context.Context) error {
 	}
 	debug.FreeOSMemory()
 	res, err := b.index.Resolve(ctx, prev.p)
+	if p, ok := prev.p.(*streamed); ok {
+		_ = p.Close()
+		if err == nil && p.Err() != nil {
+			err = fmt.Errorf("previous identity links: %w", p.Err())
+		}
+	}
 	if err != nil {
 		return err
-	}
-	if p, ok := prev.p.(interface{ Err() error }); ok && p.Err() != nil {
-		return fmt.Errorf("previous identity links: %w", p.Err())
 	}
 	b.result = res
 	b.index = nil // the index is the largest thing in memory; let it go

@@ -279,6 +279,14 @@ func (p *streamed) Len() int { return p.n }
 // Err is the first error reading the links.
 func (p *streamed) Err() error { return p.err }
 
+// Close closes the file a lookup left open.
+func (p *streamed) Close() error {
+	if p.c != nil {
+		p.c.close()
+	}
+	return nil
+}
+
 func (p *streamed) Lookup(r identity.RecordRef) string {
 	if p.err != nil {
 		return ""
