@@ -42,8 +42,8 @@ type Index struct {
 	sources  interner
 	streams  interner
 	recs     []rec
-	recKeys  *keyStore // the records' keys, which the result keeps
-	entries  [][]entry // per key
+	recKeys  *arena.Arena // the records' keys, which the result keeps
+	entries  [][]entry    // per key
 	arena    values
 	scratch  []byte
 	buf      []value
@@ -81,18 +81,11 @@ func NewIndex(rules Rules) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix := &Index{keys: keys, entries: make([][]entry, len(keys)), recKeys: &keyStore{}}
+	ix := &Index{keys: keys, entries: make([][]entry, len(keys)), recKeys: &arena.Arena{}}
 	ix.sources.ids = map[string]int32{}
 	ix.streams.ids = map[string]int32{}
 	return ix, nil
 }
-
-// keyStore holds copies of the records' keys in a pointer-free arena.
-type keyStore struct{ text arena.Arena }
-
-func (k *keyStore) add(key string) uint64 { return k.text.Add(key) }
-
-func (k *keyStore) get(ref uint64) string { return k.text.Get(ref) }
 
 // Add extracts and normalizes the record's key values.
 func (ix *Index) Add(r Record) error {
@@ -176,7 +169,7 @@ func (ix *Index) store(r *Record, vals []value) error {
 	if !r.Seen.IsZero() {
 		seen = r.Seen.UnixMicro()
 	}
-	key := ix.recKeys.add(r.Key)
+	key := ix.recKeys.Add(r.Key)
 	ix.recs = append(ix.recs, rec{key: key, seen: seen, source: ix.sources.id(r.Source), stream: ix.streams.id(r.Stream)})
 
 	// The ref rule's values are "source NUL key", so refs never cross

@@ -115,7 +115,7 @@ func (s *resolver) order() error {
 		}
 		run = run[:0]
 		for _, a := range order[lo:hi] {
-			run = append(run, keyed{ix.recKeys.get(ix.recs[a].key), a})
+			run = append(run, keyed{ix.recKeys.Get(ix.recs[a].key), a})
 		}
 		slices.SortFunc(run, func(x, y keyed) int { return strings.Compare(x.key, y.key) })
 		for k, e := range run {

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"sort"
 	"strings"
+
+	"github.com/desilo/desilo/core/arena"
 )
 
 // Result is the outcome of a resolution. Link values share the memory of
@@ -18,12 +20,12 @@ import (
 // keys are numbers into small tables.
 type Result struct {
 	recs     []assignment
-	recKeys  *keyStore // the records' keys
-	sources  []string  // by assignment.source
-	streams  []string  // by assignment.stream
-	ids      []string  // customer ids, by assignment.cust
-	keyNames []string  // link keys, by assignment.linkKey
-	values   *values   // the normalized values links point into
+	recKeys  *arena.Arena // the records' keys
+	sources  []string     // by assignment.source
+	streams  []string     // by assignment.stream
+	ids      []string     // customer ids, by assignment.cust
+	keyNames []string     // link keys, by assignment.linkKey
+	values   *values      // the normalized values links point into
 	// Added maps the order records were added in (Add, AddBatch) to
 	// their number: Record(Added[i]) is the i-th record added. It saves
 	// callers that kept records in that order a search.
@@ -65,7 +67,7 @@ func (r *Result) Len() int { return len(r.recs) }
 // Ref identifies record i.
 func (r *Result) Ref(i int) RecordRef {
 	a := &r.recs[i]
-	return RecordRef{Source: r.sources[a.source], Stream: r.streams[a.stream], Key: r.recKeys.get(a.key)}
+	return RecordRef{Source: r.sources[a.source], Stream: r.streams[a.stream], Key: r.recKeys.Get(a.key)}
 }
 
 // CustomerOf is record i's customer id.

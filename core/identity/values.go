@@ -12,7 +12,10 @@ import (
 // buffer doubling as it fills would hold both copies for a moment, about
 // the size of all values at once. Offsets address the chunks as one
 // space of valueChunk-byte pages; a value never crosses a page, so a
-// page may end unused.
+// page may end unused. Unlike core/arena's 64-bit references, offsets
+// are 32 bits, which keeps an index entry at 16 bytes, and a value's
+// substrings (the part after a ref value's source) are addressed by
+// offset too.
 type values struct {
 	chunks [][]byte
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/desilo/desilo/core/model"
 	"github.com/desilo/desilo/core/profile"
-	"github.com/desilo/desilo/core/rowset"
 	"github.com/desilo/desilo/core/sink/parquet"
 )
 
@@ -54,6 +53,9 @@ func (b *builder) profiles(ctx context.Context) error {
 		b.open = append(b.open, t)
 		tables[name] = t.w
 	}
+	customers, events := tables["customer"], tables["event"]
+	// The entity tables take their records' rows as staged.
+	entities := map[string]*parquet.Writer{"order": tables["order"], "ticket": tables["ticket"], "message": tables["message"]}
 	rfm, err := profile.NewRFM()
 	if err != nil {
 		return err
@@ -88,18 +90,18 @@ func (b *builder) profiles(ctx context.Context) error {
 	err = b.eachGroup(ctx, groups, nil, func(g *group) error {
 		gctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		entities := make(chan error, 1)
-		go func() { entities <- b.writeEntities(gctx, g, tables) }()
+		written := make(chan error, 1)
+		go func() { written <- b.writeEntities(gctx, g, entities) }()
 		err := b.eachJob(gctx, g.jobs, opts, (*profiler).run, func(j *profileJob) error {
 			for _, row := range j.customers {
 				rfm.Score(n, row)
 				n++
-				if err := tables["customer"].Write(row); err != nil {
+				if err := customers.Write(row); err != nil {
 					return err
 				}
 			}
 			for _, row := range j.events {
-				if err := tables["event"].Write(row); err != nil {
+				if err := events.Write(row); err != nil {
 					return err
 				}
 			}
@@ -109,7 +111,7 @@ func (b *builder) profiles(ctx context.Context) error {
 		if err != nil {
 			cancel()
 		}
-		if werr := <-entities; err == nil {
+		if werr := <-written; err == nil {
 			err = werr
 		}
 		return err
@@ -150,8 +152,8 @@ func (b *builder) eachGroup(ctx context.Context, gs []*group, only map[string]bo
 	return nil
 }
 
-// writeEntities writes the group's order, ticket and message rows to
-// their tables, in customer order, with the customer id identity gave
+// writeEntities writes the rows of the group's records whose entity has a
+// table in tables, in customer order, with the customer id identity gave
 // them.
 func (b *builder) writeEntities(ctx context.Context, g *group, tables map[string]*parquet.Writer) error {
 	n := 0
@@ -163,7 +165,8 @@ func (b *builder) writeEntities(ctx context.Context, g *group, tables map[string
 			}
 			r := b.records[i]
 			s := &b.sets[r.set]
-			if s.entity == "customer" || s.entity == "event" { // the profiles' own tables
+			w := tables[s.entity]
+			if w == nil {
 				continue
 			}
 			if n++; n%checkEvery == 0 {
@@ -171,7 +174,6 @@ func (b *builder) writeEntities(ctx context.Context, g *group, tables map[string
 					return err
 				}
 			}
-			w := tables[s.entity]
 			w.SetString(s.customerID, j.ids[k])
 			w.SetRow(g.sets[r.set], int(r.row))
 			if err := w.EndRow(); err != nil {
@@ -247,10 +249,10 @@ func (b *builder) eachJob(ctx context.Context, jobs []*profileJob, opts profile.
 // and once done its results: RFM inputs (pass 1), customer and event rows
 // (pass 2).
 type profileJob struct {
-	order     []int32       // indexes into builder.records
-	ids       []string      // the customers
-	ends      []int         // customer k's records end at order[ends[k]]
-	sets      []*rowset.Set // per staged set: the rows, while its group is loaded
+	order     []int32  // indexes into builder.records
+	ids       []string // the customers
+	ends      []int    // customer k's records end at order[ends[k]]
+	group     *group   // whose rows hold the job's records while loaded
 	rfm       []profile.RFMInputs
 	customers [][]any
 	events    [][]any
@@ -343,7 +345,7 @@ func (p *profiler) materialize(j *profileJob, only map[string]bool) {
 		off += w
 	}
 	for si, members := range p.bySet {
-		set, rows := &b.sets[si], j.sets[si]
+		set, rows := &b.sets[si], j.group.sets[si]
 		for _, c := range p.reads[set.entity] {
 			for _, n := range members {
 				p.rows[n][c] = rows.Value(int(b.records[j.order[n]].row), c)

@@ -187,7 +187,7 @@ func linksSorted(ctx context.Context, files []string) (bool, error) {
 		if !first && identity.CompareRefs(last, r) > 0 {
 			return false, nil
 		}
-		last = identity.RecordRef{Source: strings.Clone(r.Source), Stream: strings.Clone(r.Stream), Key: strings.Clone(r.Key)}
+		last = r
 	}
 }
 
@@ -245,12 +245,15 @@ var (
 	linkCust   = col(linkTable, "customer_id")
 )
 
-// ref is the current link's record; its strings last until next.
+// ref is the current link's record. Its strings share the row group's
+// memory, which is never written again: they stay valid, and keep it
+// alive, as long as they are kept.
 func (c *linkCursor) ref() identity.RecordRef {
 	return identity.RecordRef{Source: c.rows.String(c.i, linkSource), Stream: c.rows.String(c.i, linkStream), Key: c.rows.String(c.i, linkKey)}
 }
 
-// customer is the current link's customer id, a copy.
+// customer is the current link's customer id, a copy: identity keeps
+// some, which would keep their whole row groups alive.
 func (c *linkCursor) customer() string { return strings.Clone(c.rows.String(c.i, linkCust)) }
 
 func (c *linkCursor) close() {

@@ -193,9 +193,6 @@ type loaded struct {
 // release drops a built group's rows.
 func (g *group) release() {
 	g.sets = nil
-	for _, j := range g.jobs {
-		j.sets = nil
-	}
 }
 
 // remove deletes the scratch directory.
@@ -231,6 +228,7 @@ func (b *builder) groups(ctx context.Context, jobs []*profileJob) ([]*group, err
 		}
 		g := gs[len(gs)-1]
 		g.jobs = append(g.jobs, j)
+		j.group = g
 		n += len(j.order)
 	}
 	of := make([]int32, len(b.records)) // each record's group
@@ -343,9 +341,6 @@ func (b *builder) load(ctx context.Context, g *group, only map[string]bool) erro
 			g.sets[s] = rowset.New(b.sets[s].table)
 			g.sets[s].Reserve(g.count[s])
 		}
-	}
-	for _, j := range g.jobs {
-		j.sets = g.sets
 	}
 	for _, f := range g.files {
 		if err := b.loadFile(ctx, f, g.sets); err != nil {

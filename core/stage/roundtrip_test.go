@@ -131,7 +131,7 @@ func TestRoundTripMappedTables(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			scanIntoMatches(t, s, "crm", "things", tb)
+			scanChunksMatch(t, s, "crm", "things", tb)
 			for n := range want {
 				if !reflect.DeepEqual(got[n], want[n]) {
 					for i, c := range tb.Columns {

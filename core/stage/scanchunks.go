@@ -10,27 +10,14 @@ import (
 	"github.com/desilo/desilo/core/sink/parquet"
 )
 
-// ScanInto appends every record staged for source/stream to dst, which
-// must hold rows of the stream's model table: the same records, in the
-// same order, as Scan yields. It reads the segments column by column
-// straight into dst's typed columns, without making a row of boxed
-// values per record, which makes it several times faster than Scan.
-func (s *Store) ScanInto(ctx context.Context, source, stream string, dst *rowset.Set) error {
-	return s.latest(ctx, source, stream, dst.Table(), func(r *segmentFile, keep []bool) error {
-		for g := range r.pf.RowGroups() {
-			if err := r.into(ctx, g, keep, dst); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// ScanChunks reads the records ScanInto would, in the same order, a row
+// ScanChunks reads the records Scan yields, in the same order, a row
 // group of a segment at a time: fn gets a new set of rows of t, the
-// stream's model table, per row group that holds records. A caller that
-// needs the rows only for a while then holds one row group's worth, not
-// the stream's (staging writes row groups of SegmentRowGroup rows).
+// stream's model table, per row group that holds records. It reads the
+// segments column by column straight into the sets' typed columns,
+// without a row of boxed values per record, which makes it several
+// times faster than Scan; and a caller that needs the rows only for a
+// while holds one row group's worth, not the stream's (staging writes
+// row groups of SegmentRowGroup rows).
 func (s *Store) ScanChunks(ctx context.Context, source, stream string, t *model.Table, fn func(*rowset.Set) error) error {
 	return s.latest(ctx, source, stream, t, func(r *segmentFile, keep []bool) error {
 		for g := range r.pf.RowGroups() {
