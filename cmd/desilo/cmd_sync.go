@@ -129,8 +129,9 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
 			return withCode(codeOf(extractErr, exitSource), extractErr)
 		}
 	}
-	tuneGCForBuild()
+	stopBudget := budgetBuildMemory(stagedRecords(store), a.log)
 	build, err := pipeline.Build(ctx, store, opts)
+	stopBudget()
 	waitBars()
 	if errors.Is(err, pipeline.ErrNothingStaged) && extractErr != nil {
 		// Every source failed on a first run: the sources are the news.
