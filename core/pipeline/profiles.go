@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"slices"
 	"sync"
 
 	"github.com/desilo/desilo/core/model"
 	"github.com/desilo/desilo/core/profile"
+	"github.com/desilo/desilo/core/rowset"
 	"github.com/desilo/desilo/core/sink/parquet"
 )
 
@@ -93,15 +93,17 @@ func (b *builder) profiles(ctx context.Context) error {
 		written := make(chan error, 1)
 		go func() { written <- b.writeEntities(gctx, g, entities) }()
 		err := b.eachJob(gctx, g.jobs, opts, (*profiler).run, func(j *profileJob) error {
-			for _, row := range j.customers {
-				rfm.Score(n, row)
+			for k := range j.customers.Len() {
+				rfm.ScoreRow(n, j.customers, k)
 				n++
-				if err := customers.Write(row); err != nil {
+				customers.SetRow(j.customers, k)
+				if err := customers.EndRow(); err != nil {
 					return err
 				}
 			}
-			for _, row := range j.events {
-				if err := events.Write(row); err != nil {
+			for k := range j.events.Len() {
+				events.SetRow(j.events, k)
+				if err := events.EndRow(); err != nil {
 					return err
 				}
 			}
@@ -254,8 +256,8 @@ type profileJob struct {
 	ends      []int    // customer k's records end at order[ends[k]]
 	group     *group   // whose rows hold the job's records while loaded
 	rfm       []profile.RFMInputs
-	customers [][]any
-	events    [][]any
+	customers *rowset.Set
+	events    *rowset.Set
 }
 
 // chunks cuts the customers into jobs of about profileChunk records.
@@ -277,16 +279,8 @@ func chunks(ids []string, order []int32, start []int) []*profileJob {
 
 // profiler builds the profiles of jobs on one goroutine.
 type profiler struct {
-	b     *builder
-	pb    *profile.Builder
-	width int
-	reads map[string][]int // per entity: the columns profiles read
-	// Per job, reused: the records' rows, and which records of the job
-	// come from each staged set.
-	slab  []any
-	rows  [][]any
-	bySet map[int32][]int32
-	cust  []int32 // per record of the job: its customer in the job
+	b  *builder
+	pb *profile.Builder
 }
 
 func (b *builder) newProfiler(opts profile.Options) (*profiler, error) {
@@ -294,96 +288,31 @@ func (b *builder) newProfiler(opts profile.Options) (*profiler, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &profiler{b: b, pb: pb, width: len(model.MustLoad("customer").Columns),
-		reads: map[string][]int{}, bySet: map[int32][]int32{}}
-	for e, t := range model.Mapped {
-		p.reads[e] = pb.Reads(t)
-	}
-	return p, nil
+	return &profiler{b: b, pb: pb}, nil
 }
 
-// materialize fills p.rows with the rows of the job's records whose
-// entity is in only (every entity when nil), holding only the columns
-// profiles read. It goes set by set and column by column: the records of
-// a job are scattered over the sets, and reading one column array at a
-// time keeps the working set small enough for the CPU's caches, where
-// row by row every read is a miss.
-func (p *profiler) materialize(j *profileJob, only map[string]bool) {
-	b := p.b
-	need := 0
-	for k := range p.bySet {
-		p.bySet[k] = p.bySet[k][:0]
-	}
-	p.cust = p.cust[:0]
-	for k, end := range j.ends {
-		for len(p.cust) < end {
-			p.cust = append(p.cust, int32(k))
-		}
-	}
-	for n, i := range j.order {
-		r := b.records[i]
-		if set := &b.sets[r.set]; only == nil || only[set.entity] {
-			need += len(set.table.Columns)
-			p.bySet[r.set] = append(p.bySet[r.set], int32(n))
-		}
-	}
-	if cap(p.slab) < need {
-		p.slab = make([]any, need)
-	}
-	p.slab = p.slab[:need]
-	clear(p.slab)
-	p.rows = p.rows[:0]
-	off := 0
-	for _, i := range j.order {
-		set := &b.sets[b.records[i].set]
-		if only != nil && !only[set.entity] {
-			p.rows = append(p.rows, nil)
-			continue
-		}
-		w := len(set.table.Columns)
-		p.rows = append(p.rows, p.slab[off:off+w:off+w])
-		off += w
-	}
-	for si, members := range p.bySet {
-		set, rows := &b.sets[si], j.group.sets[si]
-		for _, c := range p.reads[set.entity] {
-			for _, n := range members {
-				p.rows[n][c] = rows.Value(int(b.records[j.order[n]].row), c)
-			}
-		}
-		// Members come in customer order: box each customer id once.
-		k, boxed := int32(-1), any(nil)
-		for _, n := range members {
-			if p.cust[n] != k {
-				k = p.cust[n]
-				boxed = j.ids[k]
-			}
-			p.rows[n][set.customerID] = boxed
-		}
-	}
-}
-
-// eachCustomer materializes the job's records of the entities in only
-// (all when nil) and calls fn with each customer's records, in order;
-// fn is called for every customer of the job, with or without such
-// records.
+// eachCustomer calls fn with each customer's records of the entities in
+// only (all when nil), in order; fn is called for every customer of the
+// job, with or without such records. Profiles read the rows where the
+// job's group holds them.
 func (p *profiler) eachCustomer(ctx context.Context, j *profileJob, only map[string]bool, fn func(*profile.Records) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	b := p.b
-	p.materialize(j, only)
 	var rec profile.Records
 	n := 0
 	for k, id := range j.ids {
 		rec = profile.Records{CustomerID: id, Customers: rec.Customers[:0], Orders: rec.Orders[:0],
 			Tickets: rec.Tickets[:0], Messages: rec.Messages[:0], Events: rec.Events[:0]}
 		for ; n < j.ends[k]; n++ {
-			row := p.rows[n]
-			if row == nil {
+			r := b.records[j.order[n]]
+			set := &b.sets[r.set]
+			if only != nil && !only[set.entity] {
 				continue
 			}
-			switch b.sets[b.records[j.order[n]].set].entity {
+			row := profile.Row{Set: j.group.sets[r.set], I: int(r.row)}
+			switch set.entity {
 			case "customer":
 				rec.Customers = append(rec.Customers, row)
 			case "order":
@@ -418,17 +347,19 @@ func (p *profiler) rfmInputs(ctx context.Context, j *profileJob) error {
 	})
 }
 
-// run builds the profiles and journeys of the job's customers (pass 2).
+// run builds the profiles and journeys of the job's customers (pass 2)
+// into typed rows, which the writers copy as they are.
 func (p *profiler) run(ctx context.Context, j *profileJob) error {
+	j.customers, j.events = rowset.New(customerTable), rowset.New(eventTable)
+	j.customers.Reserve(len(j.ids))
+	j.events.Reserve(len(j.order))
 	return p.eachCustomer(ctx, j, nil, func(rec *profile.Records) error {
-		row := make([]any, p.width)
-		if err := p.pb.Profile(rec, row); err != nil {
+		if err := p.pb.Profile(rec, j.customers); err != nil {
 			return fmt.Errorf("customer %s: %w", rec.CustomerID, err)
 		}
-		j.customers = append(j.customers, row)
-		return p.pb.Journey(rec, func(ev []any) error {
-			j.events = append(j.events, slices.Clone(ev))
-			return nil
-		})
+		return p.pb.Journey(rec, j.events)
 	})
 }
+
+// The tables profiles write.
+var customerTable, eventTable = model.MustLoad("customer"), model.MustLoad("event")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/desilo/desilo/core/config"
 	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/rowset"
 )
 
 // typical is a customer of 3 customer records, 5 orders, 2 tickets and 4
@@ -16,7 +17,7 @@ func typical(b testing.TB) *Records {
 	at := func(days int) time.Time { return t0.Add(time.Duration(days) * 24 * time.Hour) }
 	r := &Records{
 		CustomerID: "c_0123456789abcdef",
-		Customers: [][]any{
+		Customers: []Row{
 			cust(b, "crm", "17", fields{"email": "Jane.Doe@Example.com", "phone": "030 1234567", "first_name": "Jane", "last_name": "Doe",
 				"city": "Berlin", "postal_code": "10115", "country": "DE", "created_at": at(0), "updated_at": at(300)}),
 			cust(b, "shop", "gid://shopify/Customer/9", fields{"email": "jane.doe@example.com", "phone": "+49 151 23456789", "first_name": "Jane",
@@ -49,9 +50,12 @@ func BenchmarkProfile(b *testing.B) {
 		"last_name": {Rule: config.SourcePriority, SourcePriority: []string{"crm"}},
 	}})
 	r := typical(b)
-	out := make([]any, len(model.MustLoad("customer").Columns))
+	out := rowset.New(model.MustLoad("customer"))
 	b.ReportAllocs()
 	for b.Loop() {
+		if out.Len() == 1024 { // a job's worth of customers
+			out = rowset.New(model.MustLoad("customer"))
+		}
 		if err := bl.Profile(r, out); err != nil {
 			b.Fatal(err)
 		}
@@ -61,11 +65,13 @@ func BenchmarkProfile(b *testing.B) {
 func BenchmarkJourney(b *testing.B) {
 	bl := newBuilder(b, config.Survivorship{})
 	r := typical(b)
-	n := 0
-	emit := func([]any) error { n++; return nil }
+	out := rowset.New(model.MustLoad("event"))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := bl.Journey(r, emit); err != nil {
+		if out.Len() > 8192 { // a job's worth of events
+			out = rowset.New(model.MustLoad("event"))
+		}
+		if err := bl.Journey(r, out); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -12,14 +12,30 @@ import (
 	"github.com/desilo/desilo/core/config"
 	"github.com/desilo/desilo/core/model"
 	"github.com/desilo/desilo/core/normalize"
+	"github.com/desilo/desilo/core/rowset"
 )
 
-// Records are the mapped rows of one customer, each table's rows in its
-// column order, with customer_id already set by identity.
+// Records are the mapped rows of one customer. Profiles read them where
+// they are held, typed (core/rowset): nothing is boxed per value.
 type Records struct {
 	CustomerID string
 	// Rows of the tables customer_record, order, ticket, message, event.
-	Customers, Orders, Tickets, Messages, Events [][]any
+	Customers, Orders, Tickets, Messages, Events []Row
+}
+
+// Row is one input record: row I of Set, a set of the record's table.
+type Row struct {
+	Set *rowset.Set
+	I   int
+}
+
+// str returns a String column trimmed; "" when null.
+func (r Row) str(col int) string { return trim(r.Set.String(r.I, col)) }
+
+// when returns a Timestamp or Date column; ok false when null or zero.
+func (r Row) when(col int) tval {
+	t, ok := r.Set.Time(r.I, col)
+	return tval{t, ok && !t.IsZero()}
 }
 
 // Options configure a Builder.
@@ -58,7 +74,6 @@ func (s *Stats) Add(o Stats) {
 // Builder builds profiles and journeys. It is not safe for concurrent use.
 type Builder struct {
 	asOf     time.Time
-	asOfAny  any
 	phoneFn  normalize.Func
 	scalars  []scalar
 	address  rule
@@ -70,10 +85,13 @@ type Builder struct {
 	msg      messageCols
 	evt      eventCols
 	out      outCols
-	outWidth int
-	evWidth  int
-	reads    map[string][]int // per input table, the columns read
+	outTable string
+	evTable  string
 	stats    Stats
+
+	// The output row being filled: row di of dst.
+	dst *rowset.Set
+	di  int
 
 	// Per-call state and buffers, reused between customers.
 	cid        string
@@ -90,7 +108,6 @@ type Builder struct {
 	emailMemo  []memo
 	phoneMemo  []memo
 	items      []item
-	evRow      []any
 	first      tval
 	last       tval
 	lastAction tval
@@ -105,11 +122,10 @@ type memo struct {
 
 const memoSize = 16
 
-// tval is a time and the boxed value it was read from, which outputs
-// reuse instead of boxing the time again. v is nil when there is no time.
+// tval is a time that may be absent (ok false).
 type tval struct {
-	t time.Time
-	v any
+	t  time.Time
+	ok bool
 }
 
 // base holds the columns every mapped table shares.
@@ -172,7 +188,7 @@ func New(opts Options) (*Builder, error) {
 		return nil, err
 	}
 	asOf := opts.AsOf.UTC()
-	b := &Builder{asOf: asOf, asOfAny: asOf, phoneFn: phoneFn}
+	b := &Builder{asOf: asOf, phoneFn: phoneFn}
 	if err := b.resolve(); err != nil {
 		return nil, fmt.Errorf("profile: the model does not have the columns profiles need: %w", err)
 	}
@@ -181,7 +197,6 @@ func New(opts Options) (*Builder, error) {
 		b.scalars[i].rule = compile(s.For(b.scalars[i].name))
 	}
 	b.address, b.email, b.phone = compile(s.For("address")), compile(s.For("email")), compile(s.For("phone"))
-	b.evRow = make([]any, b.evWidth)
 	return b, nil
 }
 
@@ -219,7 +234,6 @@ func checkRule(field string, r config.Rule) error {
 type resolver struct {
 	t    *model.Table
 	errs []error
-	used []int // the columns found, in the order asked for
 }
 
 func (r *resolver) col(name string, typ model.Type, list bool) int {
@@ -228,7 +242,6 @@ func (r *resolver) col(name string, typ model.Type, list bool) int {
 		r.errs = append(r.errs, fmt.Errorf("table %s has no column %q", r.t.Name, name))
 		return 0
 	}
-	r.used = append(r.used, i)
 	if c := r.t.Columns[i]; c.Type != typ || c.List != list {
 		r.errs = append(r.errs, fmt.Errorf("table %s column %q is %v (list %v), want %v (list %v)", r.t.Name, name, c.Type, c.List, typ, list))
 	}
@@ -299,27 +312,18 @@ func (b *Builder) resolve() error {
 		channels: out.list("channels"), daysSince: integer("days_since_last_purchase"),
 		rfmRecency: integer("rfm_recency_days"), rfmFreq: integer("rfm_frequency"), rfmMoney: out.num("rfm_monetary"),
 	}
-	b.outWidth, b.evWidth = len(out.t.Columns), len(e.t.Columns)
-	b.reads = map[string][]int{}
-	for _, r := range rs[:5] {
-		b.reads[r.t.Name] = slices.Compact(slices.Sorted(slices.Values(r.used)))
-	}
+	b.outTable, b.evTable = out.t.Name, e.t.Name
 	for _, r := range rs {
 		errs = append(errs, r.errs...)
 	}
 	return errors.Join(errs...)
 }
 
-// Reads lists the columns of an input table (customer_record, order,
-// ticket, message, event) that Profile and Journey read, ascending. Rows
-// given to them need only these; the other columns may be nil. A caller
-// that materializes rows for profiles can skip the rest.
-func (b *Builder) Reads(table string) []int { return b.reads[table] }
-
 // Stats returns what the builder left out so far, over all customers.
 func (b *Builder) Stats() Stats { return b.stats }
 
-// start resets the per-customer state and checks the rows' widths.
+// start resets the per-customer state and checks that each row comes
+// from a set of its table.
 func (b *Builder) start(r *Records) error {
 	if r.CustomerID == "" {
 		return errors.New("profile: a customer without a customer_id")
@@ -327,39 +331,23 @@ func (b *Builder) start(r *Records) error {
 	b.cid, b.err = r.CustomerID, nil
 	for _, t := range []struct {
 		cols *base
-		rows [][]any
+		rows []Row
 	}{{&b.cust.base, r.Customers}, {&b.ord.base, r.Orders}, {&b.tick.base, r.Tickets}, {&b.msg.base, r.Messages}, {&b.evt.base, r.Events}} {
 		for i, row := range t.rows {
-			if len(row) != t.cols.width {
-				return fmt.Errorf("profile of customer %s: %s row %d has %d values, the table has %d columns", r.CustomerID, t.cols.name, i, len(row), t.cols.width)
+			if row.Set == nil || row.Set.Table().Name != t.cols.name || len(row.Set.Table().Columns) != t.cols.width {
+				return fmt.Errorf("profile of customer %s: %s row %d is not a row of table %s", r.CustomerID, t.cols.name, i, t.cols.name)
 			}
 		}
 	}
 	return nil
 }
 
-// fail records the first wrongly typed value of the current customer.
-func (b *Builder) fail(t *base, row []any, col int, want string) {
+// fail records the first bad value of the current customer.
+func (b *Builder) fail(t *base, row Row, col int, want string) {
 	if b.err == nil {
-		got := fmt.Sprintf("holds %T", row[col])
-		if row[col] == nil {
-			got = "is empty"
-		}
-		b.err = fmt.Errorf("profile of customer %s: %s record %v/%v/%v: column %s %s, want %s",
-			b.cid, t.name, row[t.source], row[t.stream], row[t.key], t.cols[col].Name, got, want)
+		b.err = fmt.Errorf("profile of customer %s: %s record %s/%s/%s: column %s: want %s",
+			b.cid, t.name, row.str(t.source), row.str(t.stream), row.str(t.key), t.cols[col].Name, want)
 	}
-}
-
-// str returns a string column trimmed; "" when absent.
-func (b *Builder) str(t *base, row []any, col int) string {
-	switch v := row[col].(type) {
-	case nil:
-		return ""
-	case string:
-		return trim(v)
-	}
-	b.fail(t, row, col, "string")
-	return ""
 }
 
 // trim is strings.TrimSpace with the common case, nothing to trim, decided
@@ -371,90 +359,79 @@ func trim(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// strAny is str boxed, reusing the row's value when it needs no trimming.
-func (b *Builder) strAny(t *base, row []any, col int) any {
-	s := b.str(t, row, col)
-	switch {
-	case s == "":
-		return nil
-	case s == row[col]:
-		return row[col]
-	}
-	return s
-}
-
-// when returns a time column; the zero tval when absent.
-func (b *Builder) when(t *base, row []any, col int) tval {
-	switch v := row[col].(type) {
-	case nil:
-		return tval{}
-	case time.Time:
-		if v.IsZero() {
-			return tval{}
-		}
-		return tval{v, row[col]}
-	}
-	b.fail(t, row, col, "time.Time")
-	return tval{}
-}
-
 // maxAmount bounds amounts so that their sum in units of 1/10000 fits an int64.
 const maxAmount = 1e14
 
 // num returns an amount column.
-func (b *Builder) num(t *base, row []any, col int) (float64, bool) {
-	switch v := row[col].(type) {
-	case nil:
-		return 0, false
-	case float64:
-		if math.Abs(v) < maxAmount { // false for NaN too
-			return v, true
-		}
-		b.fail(t, row, col, "an amount below 10^14")
+func (b *Builder) num(t *base, row Row, col int) (float64, bool) {
+	if row.Set.Null(row.I, col) {
 		return 0, false
 	}
-	b.fail(t, row, col, "float64")
+	if v := math.Float64frombits(row.Set.Word(row.I, col)); math.Abs(v) < maxAmount { // false for NaN too
+		return v, true
+	}
+	b.fail(t, row, col, "an amount below 10^14")
 	return 0, false
 }
 
-// flag returns a boolean column boxed, or nil.
-func (b *Builder) flag(t *base, row []any, col int) any {
-	switch row[col].(type) {
-	case nil, bool:
-		return row[col]
+// The output row's setters: each sets column col of row di of dst.
+
+func (b *Builder) putStr(col int, s string) {
+	if s != "" {
+		b.dst.PutText(b.di, col, s)
 	}
-	b.fail(t, row, col, "bool")
-	return nil
+}
+
+func (b *Builder) putTime(col int, v tval) {
+	if v.ok {
+		b.dst.PutWord(b.di, col, uint64(v.t.UnixMicro()))
+	}
+}
+
+func (b *Builder) putInt(col int, x int64) { b.dst.PutWord(b.di, col, uint64(x)) }
+
+func (b *Builder) putFloat(col int, x float64) { b.dst.PutWord(b.di, col, math.Float64bits(x)) }
+
+// copyCol sets column col to column from of row as it is, untrimmed; a
+// null leaves it null. The two columns must have the same type.
+func (b *Builder) copyCol(col int, row Row, from int) {
+	switch {
+	case row.Set.Null(row.I, from):
+	case row.Set.Table().Columns[from].Type == model.String:
+		b.dst.PutText(b.di, col, row.Set.String(row.I, from))
+	default:
+		b.dst.PutWord(b.di, col, row.Set.Word(row.I, from))
+	}
 }
 
 // seen widens first/last by a record's times and its journey time.
-func (b *Builder) seen(t *base, row []any, at tval) {
-	b.widen(b.when(t, row, t.created))
-	b.widen(b.when(t, row, t.updated))
+func (b *Builder) seen(t *base, row Row, at tval) {
+	b.widen(row.when(t.created))
+	b.widen(row.when(t.updated))
 	b.widen(at)
 }
 
 func (b *Builder) widen(v tval) {
-	if v.v == nil {
+	if !v.ok {
 		return
 	}
-	if b.first.v == nil || v.t.Before(b.first.t) {
+	if !b.first.ok || v.t.Before(b.first.t) {
 		b.first = v
 	}
-	if b.last.v == nil || v.t.After(b.last.t) {
+	if !b.last.ok || v.t.After(b.last.t) {
 		b.last = v
 	}
 }
 
 func later(cur, v tval) tval {
-	if v.v != nil && (cur.v == nil || v.t.After(cur.t)) {
+	if v.ok && (!cur.ok || v.t.After(cur.t)) {
 		return v
 	}
 	return cur
 }
 
 func earlier(cur, v tval) tval {
-	if v.v != nil && (cur.v == nil || v.t.Before(cur.t)) {
+	if v.ok && (!cur.ok || v.t.Before(cur.t)) {
 		return v
 	}
 	return cur
@@ -481,22 +458,19 @@ func (b *Builder) memoized(m *[]memo, raw string, f func(string) (string, bool))
 	return n, ok
 }
 
-// sortedSet sorts and dedupes buf in place and returns a copy the caller
-// may keep, never nil; first, when not empty, goes to the front.
-func sortedSet(buf []string, first string) []string {
+// putSet sets list column col to buf sorted and deduplicated (in place),
+// an empty list when buf is empty; first, when not empty, goes to the
+// front.
+func (b *Builder) putSet(col int, buf []string, first string) {
 	slices.Sort(buf)
 	buf = slices.Compact(buf)
-	if len(buf) == 0 {
-		return []string{}
-	}
-	out := make([]string, 0, len(buf))
+	b.dst.PutEmptyList(b.di, col)
 	if first != "" {
-		out = append(out, first)
+		b.dst.AddText(b.di, col, first)
 	}
 	for _, s := range buf {
 		if s != first {
-			out = append(out, s)
+			b.dst.AddText(b.di, col, s)
 		}
 	}
-	return out
 }

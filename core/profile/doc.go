@@ -3,10 +3,13 @@
 // to the customer, then scores recency, frequency and monetary value
 // across all customers (AssignRFM).
 //
-// Rows are model rows: []any in the column order of schema/*.schema.json
-// (see core/model). A Builder resolves the column positions once; it keeps
-// buffers between calls and is not safe for concurrent use: give each
-// goroutine its own.
+// Rows are typed (core/rowset), in the column order of
+// schema/*.schema.json (see core/model): a Builder reads each record where
+// its set holds it and appends the customer and event rows to sets of
+// those tables, so no value is boxed on the way. AssignRFM and RFM.Score
+// also take []any rows. A Builder resolves the column positions once; it
+// keeps buffers between calls and is not safe for concurrent use: give
+// each goroutine its own.
 //
 // # Survivorship
 //

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/desilo/desilo/core/config"
-	"github.com/desilo/desilo/core/model"
 )
 
 // FuzzProfile feeds source text into every field a profile normalizes or
@@ -16,7 +15,6 @@ func FuzzProfile(f *testing.F) {
 	f.Add("not an email", "+", "", "", "", "", "", -1.0)
 	f.Add("a@b.c", "+1 212 555 0100", "\u200b", "UK", "refunded", "ÉMAIL", "usd", 1e13)
 	b := newBuilder(f, config.Survivorship{Default: config.MostFrequent})
-	width := len(model.MustLoad("customer").Columns)
 	f.Fuzz(func(t *testing.T, email, phone, name, country, status, channel, cur string, total float64) {
 		if math.IsNaN(total) || math.Abs(total) >= maxAmount {
 			t.Skip("amounts are finite and below 10^14 (the order schema and num enforce it)")
@@ -28,25 +26,22 @@ func FuzzProfile(f *testing.F) {
 		at := ts("2024-01-01T00:00:00Z")
 		r := &Records{
 			CustomerID: "c_fuzz",
-			Customers: [][]any{
+			Customers: []Row{
 				cust(t, "crm", "1", fields{"email": email, "phone": phone, "last_name": name, "city": name, "country": country, "updated_at": at}),
 				cust(t, "shop", "1", fields{"email": name, "phone": country, "last_name": email, "country": name}),
 			},
-			Orders:  [][]any{order(t, "1", fields{"email": email, "phone": phone, "status": status, "total": total, "currency": curV, "ordered_at": at})},
-			Tickets: [][]any{ticket(t, "1", fields{"email": name, "channel": channel})},
-			Events:  [][]any{event(t, "crm", "1", fields{"type": "refund", "amount": total, "currency": curV, "channel": channel})},
+			Orders:  []Row{order(t, "1", fields{"email": email, "phone": phone, "status": status, "total": total, "currency": curV, "ordered_at": at})},
+			Tickets: []Row{ticket(t, "1", fields{"email": name, "channel": channel})},
+			Events:  []Row{event(t, "crm", "1", fields{"type": "refund", "amount": total, "currency": curV, "channel": channel})},
 		}
-		out := make([]any, width)
-		if err := b.Profile(r, out); err != nil {
-			t.Fatal(err)
-		}
+		out := build(t, b, r)
 		checkInputs(t, b, r, out)
 		if err := AssignRFM([][]any{out}); err != nil {
 			t.Fatal(err)
 		}
 		validate(t, "customer", out)
-		if err := b.Journey(r, func(row []any) error { validate(t, "event", row); return nil }); err != nil {
-			t.Fatal(err)
+		for _, row := range journey(t, b, r) {
+			validate(t, "event", row)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/desilo/desilo/core/config"
 	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/rowset"
 )
 
 // asOf is the build time of every test.
@@ -30,9 +31,25 @@ func day(s string) time.Time {
 // fields are a row's values by column name.
 type fields map[string]any
 
-// row builds a row of table from its values by name; source, stream and
-// record_key come from id "source/stream/key".
-func row(t testing.TB, table, source, stream, key string, f fields) []any {
+// row builds a row of table from its values by name, in a set of its
+// own.
+func row(t testing.TB, table, source, stream, key string, f fields) Row {
+	t.Helper()
+	return rowOf(t, table, values(t, table, source, stream, key, f))
+}
+
+// rowOf puts the values of one row of table into a set of its own.
+func rowOf(t testing.TB, table string, vals []any) Row {
+	t.Helper()
+	s := rowset.New(model.MustLoad(table))
+	if err := s.Append(vals); err != nil {
+		t.Fatal(err)
+	}
+	return Row{Set: s, I: 0}
+}
+
+// values is a row of table from its values by name.
+func values(t testing.TB, table, source, stream, key string, f fields) []any {
 	t.Helper()
 	tb := model.MustLoad(table)
 	r := make([]any, len(tb.Columns))
@@ -52,23 +69,23 @@ func row(t testing.TB, table, source, stream, key string, f fields) []any {
 	return r
 }
 
-func cust(t testing.TB, source, key string, f fields) []any {
+func cust(t testing.TB, source, key string, f fields) Row {
 	return row(t, "customer_record", source, "contacts", key, f)
 }
 
-func order(t testing.TB, key string, f fields) []any {
+func order(t testing.TB, key string, f fields) Row {
 	return row(t, "order", "shop", "orders", key, f)
 }
 
-func ticket(t testing.TB, key string, f fields) []any {
+func ticket(t testing.TB, key string, f fields) Row {
 	return row(t, "ticket", "desk", "tickets", key, f)
 }
 
-func message(t testing.TB, key string, f fields) []any {
+func message(t testing.TB, key string, f fields) Row {
 	return row(t, "message", "mail", "inbox", key, f)
 }
 
-func event(t testing.TB, source, key string, f fields) []any {
+func event(t testing.TB, source, key string, f fields) Row {
 	return row(t, "event", source, "events", key, f)
 }
 
@@ -94,23 +111,26 @@ func newBuilder(t testing.TB, s config.Survivorship) *Builder {
 // build returns the customer row of r.
 func build(t testing.TB, b *Builder, r *Records) []any {
 	t.Helper()
-	out := make([]any, len(model.MustLoad("customer").Columns))
+	out := rowset.New(model.MustLoad("customer"))
 	if err := b.Profile(r, out); err != nil {
 		t.Fatal(err)
 	}
-	return out
+	if out.Len() != 1 {
+		t.Fatalf("Profile added %d rows, want 1", out.Len())
+	}
+	return out.Row(0, nil)
 }
 
-// journey returns copies of the journey rows of r.
+// journey returns the journey rows of r.
 func journey(t testing.TB, b *Builder, r *Records) [][]any {
 	t.Helper()
-	var rows [][]any
-	err := b.Journey(r, func(row []any) error {
-		rows = append(rows, append([]any(nil), row...))
-		return nil
-	})
-	if err != nil {
+	out := rowset.New(model.MustLoad("event"))
+	if err := b.Journey(r, out); err != nil {
 		t.Fatal(err)
+	}
+	rows := make([][]any, out.Len())
+	for i := range rows {
+		rows[i] = out.Row(i, nil)
 	}
 	return rows
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/desilo/desilo/core/rowset"
 )
 
 // entity is the table a journey row comes from.
@@ -22,14 +24,14 @@ type item struct {
 	at                  tval
 	source, stream, key string
 	from                entity
-	row                 []any
+	row                 Row
 }
 
 // byJourney orders by time (rows without one last), then source, stream,
 // record_key; the entity only separates records that share all of those.
 func byJourney(a, b item) int {
-	if (a.at.v == nil) != (b.at.v == nil) {
-		if a.at.v == nil {
+	if a.at.ok != b.at.ok {
+		if !a.at.ok {
 			return 1
 		}
 		return -1
@@ -38,20 +40,22 @@ func byJourney(a, b item) int {
 		strings.Compare(a.stream, b.stream), strings.Compare(a.key, b.key), cmp.Compare(a.from, b.from))
 }
 
-// Journey calls emit with one event-table row per order, ticket, message
-// and event of the customer, in journey order (see the package
-// documentation). emit must not keep row: it is reused for the next call.
-// An error from emit stops the journey and is returned.
-func (b *Builder) Journey(r *Records, emit func(row []any) error) error {
+// Journey appends to out, a set of the event table, one row per order,
+// ticket, message and event of the customer, in journey order (see the
+// package documentation). After an error out may hold some of the rows.
+func (b *Builder) Journey(r *Records, out *rowset.Set) error {
+	if out.Table().Name != b.evTable {
+		return fmt.Errorf("profile: the journey goes to a set of table %s, want %s", out.Table().Name, b.evTable)
+	}
 	if err := b.start(r); err != nil {
 		return err
 	}
 	b.items = b.items[:0]
-	add := func(t *base, rows [][]any, from entity, timeCol int) {
+	add := func(t *base, rows []Row, from entity, timeCol int) {
 		for _, row := range rows {
 			b.items = append(b.items, item{
 				at:     b.journeyTime(t, row, timeCol),
-				source: b.str(t, row, t.source), stream: b.str(t, row, t.stream), key: b.str(t, row, t.key),
+				source: row.str(t.source), stream: row.str(t.stream), key: row.str(t.key),
 				from: from, row: row,
 			})
 		}
@@ -61,7 +65,7 @@ func (b *Builder) Journey(r *Records, emit func(row []any) error) error {
 	add(&b.msg.base, r.Messages, fromMessage, b.msg.sentAt)
 	add(&b.evt.base, r.Events, fromEvent, b.evt.occurredAt)
 	for _, row := range r.Events {
-		if b.str(&b.evt.base, row, b.evt.typ) == "" {
+		if row.str(b.evt.typ) == "" {
 			b.fail(&b.evt.base, row, b.evt.typ, "an event type")
 		}
 	}
@@ -70,44 +74,43 @@ func (b *Builder) Journey(r *Records, emit func(row []any) error) error {
 	}
 	slices.SortFunc(b.items, byJourney)
 
-	cid := any(r.CustomerID)
 	e := &b.evt
+	b.dst = out
 	for i := range b.items {
 		it := &b.items[i]
-		row := b.evRow
+		b.di = out.Extend(1)
 		if it.from == fromEvent {
-			copy(row, it.row)
+			out.CopyRow(b.di, it.row.Set, it.row.I)
 		} else {
-			clear(row)
-			b.common(row, it)
+			b.common(it)
 		}
-		row[e.customerID], row[e.occurredAt] = cid, it.at.v
+		b.putStr(e.customerID, r.CustomerID)
+		b.putTime(e.occurredAt, it.at)
 		switch it.from {
 		case fromOrder:
 			o := &b.ord
-			row[e.typ], row[e.channel] = "order", "shop"
-			row[e.amount], row[e.currency], row[e.description] = it.row[o.total], it.row[o.currency], it.row[o.number]
+			b.putStr(e.typ, "order")
+			b.putStr(e.channel, "shop")
+			b.copyCol(e.amount, it.row, o.total)
+			b.copyCol(e.currency, it.row, o.currency)
+			b.copyCol(e.description, it.row, o.number)
 		case fromTicket:
 			t := &b.tick
-			row[e.typ], row[e.channel] = "ticket", b.channelAny(&t.base, it.row, t.channel, channelSupport)
-			row[e.description] = it.row[t.subject]
+			b.putStr(e.typ, "ticket")
+			b.putStr(e.channel, channel(it.row.str(t.channel), "support"))
+			b.copyCol(e.description, it.row, t.subject)
 		case fromMessage:
 			m := &b.msg
-			row[e.typ], row[e.channel] = messageType(b.str(&m.base, it.row, m.direction)), b.channelAny(&m.base, it.row, m.channel, channelEmail)
-			row[e.description] = it.row[m.subject]
-		}
-		if b.err != nil {
-			return b.err
-		}
-		if err := emit(row); err != nil {
-			return fmt.Errorf("journey of customer %s: %w", r.CustomerID, err)
+			b.putStr(e.typ, messageType(it.row.str(m.direction)))
+			b.putStr(e.channel, channel(it.row.str(m.channel), "email"))
+			b.copyCol(e.description, it.row, m.subject)
 		}
 	}
 	return nil
 }
 
-// common copies the columns every mapped table shares into an event row.
-func (b *Builder) common(row []any, it *item) {
+// common copies the columns every mapped table shares into the event row.
+func (b *Builder) common(it *item) {
 	var t *base
 	switch it.from {
 	case fromOrder:
@@ -118,36 +121,29 @@ func (b *Builder) common(row []any, it *item) {
 		t = &b.msg.base
 	}
 	e := &b.evt
-	row[e.source], row[e.stream], row[e.key] = it.row[t.source], it.row[t.stream], it.row[t.key]
-	row[e.created], row[e.updated], row[e.ref] = it.row[t.created], it.row[t.updated], it.row[t.ref]
-	row[e.email] = it.row[t.email]
+	b.copyCol(e.source, it.row, t.source)
+	b.copyCol(e.stream, it.row, t.stream)
+	b.copyCol(e.key, it.row, t.key)
+	b.copyCol(e.created, it.row, t.created)
+	b.copyCol(e.updated, it.row, t.updated)
+	b.copyCol(e.ref, it.row, t.ref)
+	b.copyCol(e.email, it.row, t.email)
 }
 
-// Values boxed once: boxing a string that is not a constant allocates.
-var (
-	channelSupport, channelEmail      any = "support", "email"
-	messageIn, messageOut, messageAny any = "message_in", "message_out", "message"
-)
-
-// channelAny is a record's channel lowercased, or fallback, boxed without
-// allocating when the value needs no change.
-func (b *Builder) channelAny(t *base, row []any, col int, fallback any) any {
-	s := b.str(t, row, col)
-	switch {
-	case s == "":
+// channel is a record's channel (trimmed) lowercased, or fallback.
+func channel(s, fallback string) string {
+	if s == "" {
 		return fallback
-	case s == row[col] && s == strings.ToLower(s):
-		return row[col]
 	}
-	return strings.ToLower(s)
+	return strings.ToLower(s) // no copy when s is lower case already
 }
 
-func messageType(direction string) any {
+func messageType(direction string) string {
 	switch {
 	case strings.EqualFold(direction, "in"):
-		return messageIn
+		return "message_in"
 	case strings.EqualFold(direction, "out"):
-		return messageOut
+		return "message_out"
 	}
-	return messageAny
+	return "message"
 }

@@ -56,14 +56,14 @@ func TestJourneyOrder(t *testing.T) {
 	at := ts("2024-05-01T10:00:00Z")
 	r := &Records{
 		CustomerID: "c_1",
-		Events:     [][]any{event(t, "crm", "e2", fields{"type": "note"}), event(t, "shop", "z", fields{"type": "note", "occurred_at": at})},
-		Orders: [][]any{
+		Events:     []Row{event(t, "crm", "e2", fields{"type": "note"}), event(t, "shop", "z", fields{"type": "note", "occurred_at": at})},
+		Orders: []Row{
 			order(t, "b", nil),
 			order(t, "c", fields{"ordered_at": at}),
 			order(t, "a", fields{"ordered_at": at, "email": "a@example.com", "customer_ref": "17"}),
 		},
-		Tickets:  [][]any{ticket(t, "1", fields{"created_at": at})},
-		Messages: [][]any{message(t, "1", fields{"sent_at": ts("2024-05-01T09:00:00Z")})},
+		Tickets:  []Row{ticket(t, "1", fields{"created_at": at})},
+		Messages: []Row{message(t, "1", fields{"sent_at": ts("2024-05-01T09:00:00Z")})},
 	}
 	rows := journey(t, newBuilder(t, config.Survivorship{}), r)
 	var got []string

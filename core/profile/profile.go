@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/desilo/desilo/core/rowset"
 )
 
 // amount is an order total (positive) or a refund (negative) in units of
@@ -26,12 +28,12 @@ type currency struct {
 	last time.Time
 }
 
-// Profile fills out, a row of the customer table, from the customer's
-// records. Every column is set; rfm_r, rfm_f, rfm_m and rfm_score stay
-// nil until AssignRFM.
-func (b *Builder) Profile(r *Records, out []any) error {
-	if len(out) != b.outWidth {
-		return fmt.Errorf("profile: the customer row has %d values, the table has %d columns", len(out), b.outWidth)
+// Profile appends the customer's row to out, a set of the customer table,
+// built from the customer's records. rfm_r, rfm_f, rfm_m and rfm_score
+// stay null (see RFM). After an error out may hold a partial row.
+func (b *Builder) Profile(r *Records, out *rowset.Set) error {
+	if out.Table().Name != b.outTable {
+		return fmt.Errorf("profile: the output is a set of table %s, want %s", out.Table().Name, b.outTable)
 	}
 	if err := b.start(r); err != nil {
 		return err
@@ -40,48 +42,50 @@ func (b *Builder) Profile(r *Records, out []any) error {
 	if n == 0 {
 		return fmt.Errorf("profile of customer %s: no records", r.CustomerID)
 	}
-	clear(out)
 	b.reset()
-	out[b.out.customerID] = r.CustomerID
-	out[b.out.recordCount] = int64(n)
+	b.dst, b.di = out, out.Extend(1)
+	b.putStr(b.out.customerID, r.CustomerID)
+	b.putInt(b.out.recordCount, int64(n))
 
 	b.scanCustomers(r.Customers)
 	ordersCount, firstOrder, lastOrder := b.scanOrders(r.Orders)
-	b.scanTickets(r.Tickets, out)
-	b.scanMessages(r.Messages, out)
+	b.scanTickets(r.Tickets)
+	b.scanMessages(r.Messages)
 	b.scanEvents(r.Events)
 	if b.err != nil {
 		return b.err
 	}
 	slices.SortFunc(b.crecs, byRecency)
 	slices.SortFunc(b.orecs, byRecency)
-	b.survive(out)
+	b.survive()
 	if b.err != nil {
 		return b.err
 	}
 
-	if b.first.v == nil {
-		b.first.v, b.last.v = b.asOfAny, b.asOfAny
+	if !b.first.ok {
+		b.first, b.last = tval{b.asOf, true}, tval{b.asOf, true}
 	}
-	out[b.out.firstSeen], out[b.out.lastSeen] = b.first.v, b.last.v
-	out[b.out.sources] = sortedSet(b.srcs, "")
-	out[b.out.channels] = sortedSet(b.chans, "")
-	out[b.out.lastContact] = b.lastAction.v
+	b.putTime(b.out.firstSeen, b.first)
+	b.putTime(b.out.lastSeen, b.last)
+	b.putSet(b.out.sources, b.srcs, "")
+	b.putSet(b.out.channels, b.chans, "")
+	b.putTime(b.out.lastContact, b.lastAction)
 
 	revenue, counted := b.revenue()
-	boxed := any(revenue) // once for both columns
-	out[b.out.ordersCount] = int64(ordersCount)
-	out[b.out.revenue] = boxed
-	out[b.out.firstOrder], out[b.out.lastOrder] = firstOrder.v, lastOrder.v
+	b.putInt(b.out.ordersCount, int64(ordersCount))
+	b.putFloat(b.out.revenue, revenue)
+	b.putTime(b.out.firstOrder, firstOrder)
+	b.putTime(b.out.lastOrder, lastOrder)
 	if counted > 0 {
-		out[b.out.avgOrder] = revenue / float64(counted)
+		b.putFloat(b.out.avgOrder, revenue/float64(counted))
 	}
 	in := b.rfmInputs(ordersCount, lastOrder, revenue)
 	if in.Frequency > 0 {
-		out[b.out.rfmFreq] = in.Frequency
-		out[b.out.rfmMoney] = boxed
+		b.putInt(b.out.rfmFreq, in.Frequency)
+		b.putFloat(b.out.rfmMoney, revenue)
 		if in.HasRecency {
-			out[b.out.daysSince], out[b.out.rfmRecency] = in.RecencyDays, in.RecencyDays
+			b.putInt(b.out.daysSince, in.RecencyDays)
+			b.putInt(b.out.rfmRecency, in.RecencyDays)
 		}
 	}
 	b.stats.Customers++
@@ -102,8 +106,7 @@ type RFMInputs struct {
 // RFMInputs computes a customer's RFM inputs from its orders and events
 // alone (the other tables of r are ignored), by the same rules as
 // Profile, for a caller that must know every customer's scores before it
-// builds the first profile. The rows need only the columns Reads lists.
-// It leaves Stats alone: Profile counts what it leaves out.
+// builds the first profile. It leaves Stats alone: Profile counts what it leaves out.
 func (b *Builder) RFMInputs(r *Records) (RFMInputs, error) {
 	defer func(s Stats) { b.stats = s }(b.stats)
 	if err := b.start(r); err != nil {
@@ -121,7 +124,7 @@ func (b *Builder) rfmInputs(orders int, last tval, revenue float64) RFMInputs {
 		return RFMInputs{}
 	}
 	in := RFMInputs{Frequency: int64(orders), Monetary: revenue}
-	if last.v != nil {
+	if last.ok {
 		in.RecencyDays, in.HasRecency = int64(max(0, b.asOf.Sub(last.t))/(24*time.Hour)), true
 	}
 	return in
@@ -138,18 +141,18 @@ func (b *Builder) reset() {
 // record does what every record needs: its source, its times, its email
 // and phone (phoneCol < 0 when the table has none). It returns the
 // record for survivorship.
-func (b *Builder) record(t *base, row []any, at tval, phoneCol int) rec {
-	r := rec{t: t, row: row, source: b.str(t, row, t.source), stream: b.str(t, row, t.stream), key: b.str(t, row, t.key)}
+func (b *Builder) record(t *base, row Row, at tval, phoneCol int) rec {
+	r := rec{t: t, row: row, source: row.str(t.source), stream: row.str(t.stream), key: row.str(t.key)}
 	if n := len(b.srcs); n == 0 || b.srcs[n-1] != r.source {
 		b.srcs = append(b.srcs, r.source)
 	}
 	b.seen(t, row, at)
-	if u := b.when(t, row, t.updated); u.v != nil {
+	if u := row.when(t.updated); u.ok {
 		r.at = u.t
-	} else if c := b.when(t, row, t.created); c.v != nil {
+	} else if c := row.when(t.created); c.ok {
 		r.at = c.t
 	}
-	if raw := b.str(t, row, t.email); raw != "" {
+	if raw := row.str(t.email); raw != "" {
 		if e, ok := b.normEmail(raw); ok {
 			r.email = e
 			b.emails = append(b.emails, e)
@@ -158,7 +161,7 @@ func (b *Builder) record(t *base, row []any, at tval, phoneCol int) rec {
 		}
 	}
 	if phoneCol >= 0 {
-		if raw := b.str(t, row, phoneCol); raw != "" {
+		if raw := row.str(phoneCol); raw != "" {
 			if p, ok := b.normPhone(raw); ok {
 				r.phone = p
 				b.phones = append(b.phones, p)
@@ -177,18 +180,18 @@ func (b *Builder) other(r rec) {
 	}
 }
 
-func (b *Builder) scanCustomers(rows [][]any) {
+func (b *Builder) scanCustomers(rows []Row) {
 	for _, row := range rows {
 		b.crecs = append(b.crecs, b.record(&b.cust.base, row, tval{}, b.cust.phone))
 	}
 }
 
 // journeyTime is a record's time in the journey: its own, else created_at.
-func (b *Builder) journeyTime(t *base, row []any, col int) tval {
-	if v := b.when(t, row, col); v.v != nil {
+func (b *Builder) journeyTime(t *base, row Row, col int) tval {
+	if v := row.when(col); v.ok {
 		return v
 	}
-	return b.when(t, row, t.created)
+	return row.when(t.created)
 }
 
 func (b *Builder) contact(at tval) { b.lastAction = later(b.lastAction, at) }
@@ -200,7 +203,7 @@ func (b *Builder) channel(raw string, fallback string) {
 	b.chans = append(b.chans, strings.ToLower(raw))
 }
 
-func (b *Builder) scanOrders(rows [][]any) (count int, first, last tval) {
+func (b *Builder) scanOrders(rows []Row) (count int, first, last tval) {
 	o := &b.ord
 	for _, row := range rows {
 		at := b.journeyTime(&o.base, row, o.orderedAt)
@@ -213,7 +216,7 @@ func (b *Builder) scanOrders(rows [][]any) (count int, first, last tval) {
 
 // orderMetrics counts the orders that are not cancelled, with their first
 // and last time, and adds their totals to the amounts.
-func (b *Builder) orderMetrics(rows [][]any) (count int, first, last tval) {
+func (b *Builder) orderMetrics(rows []Row) (count int, first, last tval) {
 	o := &b.ord
 	for _, row := range rows {
 		if b.cancelled(row) {
@@ -223,18 +226,18 @@ func (b *Builder) orderMetrics(rows [][]any) (count int, first, last tval) {
 		count++
 		first, last = earlier(first, at), later(last, at)
 		if total, ok := b.num(&o.base, row, o.total); ok {
-			b.addAmount(b.str(&o.base, row, o.currency), total, false, at)
+			b.addAmount(row.str(o.currency), total, false, at)
 		}
 	}
 	return count, first, last
 }
 
 // cancelled says whether an order counts for nothing but the journey.
-func (b *Builder) cancelled(row []any) bool {
-	if b.when(&b.ord.base, row, b.ord.cancelledAt).v != nil {
+func (b *Builder) cancelled(row Row) bool {
+	if row.when(b.ord.cancelledAt).ok {
 		return true
 	}
-	s := b.str(&b.ord.base, row, b.ord.status)
+	s := row.str(b.ord.status)
 	for _, c := range [...]string{"cancelled", "canceled", "refunded", "failed", "voided"} {
 		if strings.EqualFold(s, c) {
 			return true
@@ -299,7 +302,7 @@ func (b *Builder) revenue() (float64, int) {
 	return float64(units) / unitsPerMajor, orders
 }
 
-func (b *Builder) scanTickets(rows [][]any, out []any) {
+func (b *Builder) scanTickets(rows []Row) {
 	t := &b.tick
 	var open int64
 	var last tval
@@ -308,41 +311,44 @@ func (b *Builder) scanTickets(rows [][]any, out []any) {
 		b.other(b.record(&t.base, row, at, -1))
 		b.contact(at)
 		last = later(last, at)
-		b.channel(b.str(&t.base, row, t.channel), "support")
-		s := b.str(&t.base, row, t.status)
-		solved := strings.EqualFold(s, "solved") || strings.EqualFold(s, "closed") || b.when(&t.base, row, t.solvedAt).v != nil
+		b.channel(row.str(t.channel), "support")
+		s := row.str(t.status)
+		solved := strings.EqualFold(s, "solved") || strings.EqualFold(s, "closed") || row.when(t.solvedAt).ok
 		if !solved {
 			open++
 		}
 	}
-	out[b.out.ticketsTotal], out[b.out.ticketsOpen], out[b.out.lastTicket] = int64(len(rows)), open, last.v
+	b.putInt(b.out.ticketsTotal, int64(len(rows)))
+	b.putInt(b.out.ticketsOpen, open)
+	b.putTime(b.out.lastTicket, last)
 }
 
-func (b *Builder) scanMessages(rows [][]any, out []any) {
+func (b *Builder) scanMessages(rows []Row) {
 	m := &b.msg
 	var in, outbound int64
 	for _, row := range rows {
 		at := b.journeyTime(&m.base, row, m.sentAt)
 		b.other(b.record(&m.base, row, at, -1))
 		b.contact(at)
-		b.channel(b.str(&m.base, row, m.channel), "email")
-		switch d := b.str(&m.base, row, m.direction); {
+		b.channel(row.str(m.channel), "email")
+		switch d := row.str(m.direction); {
 		case strings.EqualFold(d, "in"):
 			in++
 		case strings.EqualFold(d, "out"):
 			outbound++
 		}
 	}
-	out[b.out.messagesIn], out[b.out.messagesOut] = in, outbound
+	b.putInt(b.out.messagesIn, in)
+	b.putInt(b.out.messagesOut, outbound)
 }
 
-func (b *Builder) scanEvents(rows [][]any) {
+func (b *Builder) scanEvents(rows []Row) {
 	e := &b.evt
 	for _, row := range rows {
 		at := b.journeyTime(&e.base, row, e.occurredAt)
 		b.other(b.record(&e.base, row, at, -1))
 		b.contact(at)
-		if ch := b.str(&e.base, row, e.channel); ch != "" {
+		if ch := row.str(e.channel); ch != "" {
 			b.channel(ch, "")
 		}
 	}
@@ -350,12 +356,12 @@ func (b *Builder) scanEvents(rows [][]any) {
 }
 
 // refunds adds the amounts of refund events.
-func (b *Builder) refunds(rows [][]any) {
+func (b *Builder) refunds(rows []Row) {
 	e := &b.evt
 	for _, row := range rows {
-		if strings.EqualFold(b.str(&e.base, row, e.typ), "refund") {
+		if strings.EqualFold(row.str(e.typ), "refund") {
 			if amt, ok := b.num(&e.base, row, e.amount); ok {
-				b.addAmount(b.str(&e.base, row, e.currency), amt, true, b.journeyTime(&e.base, row, e.occurredAt))
+				b.addAmount(row.str(e.currency), amt, true, b.journeyTime(&e.base, row, e.occurredAt))
 			}
 		}
 	}

@@ -1,7 +1,6 @@
 package profile
 
 import (
-	"errors"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/desilo/desilo/core/config"
 	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/rowset"
 )
 
 // rich is a customer with something of everything; TestTraits holds the
@@ -16,11 +16,11 @@ import (
 func rich(t testing.TB) *Records {
 	return &Records{
 		CustomerID: "c_rich",
-		Customers: [][]any{
+		Customers: []Row{
 			cust(t, "crm", "1", fields{"email": "jane@example.com", "first_name": "Jane",
 				"created_at": ts("2022-01-10T00:00:00Z"), "updated_at": ts("2024-01-01T00:00:00Z")}),
 		},
-		Orders: [][]any{
+		Orders: []Row{
 			order(t, "o1", fields{"order_number": "#1001", "ordered_at": ts("2024-01-10T10:00:00Z"), "created_at": ts("2024-01-10T10:00:00Z"),
 				"total": 100.10, "currency": "EUR", "status": "fulfilled"}),
 			order(t, "o2", fields{"created_at": ts("2024-03-05T00:00:00Z"), "total": 50.25, "currency": "eur"}),
@@ -28,19 +28,19 @@ func rich(t testing.TB) *Records {
 			order(t, "o4", fields{"ordered_at": ts("2024-06-20T12:00:00Z"), "total": 20.0, "currency": "EUR", "status": "Canceled"}),
 			order(t, "o5", fields{"ordered_at": ts("2024-06-01T00:00:00Z")}),
 		},
-		Tickets: [][]any{
+		Tickets: []Row{
 			ticket(t, "t1", fields{"created_at": ts("2024-02-01T00:00:00Z"), "status": "open", "channel": "Web", "subject": "Where is my order?"}),
 			ticket(t, "t2", fields{"created_at": ts("2024-05-01T00:00:00Z"), "updated_at": ts("2024-06-30T00:00:00Z"), "status": "solved"}),
 			ticket(t, "t3", fields{"created_at": ts("2024-05-15T00:00:00Z"), "solved_at": ts("2024-05-16T00:00:00Z")}),
 			ticket(t, "t4", fields{"created_at": ts("2024-03-01T00:00:00Z"), "status": "pending"}),
 		},
-		Messages: [][]any{
+		Messages: []Row{
 			message(t, "m1", fields{"direction": "in", "sent_at": ts("2024-06-25T08:00:00Z"), "subject": "Hello"}),
 			message(t, "m2", fields{"direction": "out", "sent_at": ts("2024-06-26T09:00:00Z")}),
 			message(t, "m3", fields{"created_at": ts("2024-06-27T00:00:00Z")}),
 			message(t, "m4", fields{"direction": "in", "channel": "WhatsApp", "sent_at": ts("2024-06-10T00:00:00Z")}),
 		},
-		Events: [][]any{
+		Events: []Row{
 			event(t, "shop", "r1", fields{"type": "Refund", "amount": 10.10, "currency": "EUR", "occurred_at": ts("2024-06-02T00:00:00Z")}),
 			event(t, "crm", "d1", fields{"type": "deal", "channel": "phone", "occurred_at": ts("2024-06-28T00:00:00Z")}),
 		},
@@ -85,7 +85,7 @@ func TestTraits(t *testing.T) {
 }
 
 func TestNoTimesAtAll(t *testing.T) {
-	out := build(t, newBuilder(t, config.Survivorship{}), &Records{CustomerID: "c_1", Customers: [][]any{cust(t, "files", "1", fields{"last_name": "Doe"})}})
+	out := build(t, newBuilder(t, config.Survivorship{}), &Records{CustomerID: "c_1", Customers: []Row{cust(t, "files", "1", fields{"last_name": "Doe"})}})
 	for _, name := range []string{"first_seen", "last_seen"} {
 		if got := get(t, "customer", out, name); got != asOf {
 			t.Errorf("%s = %v, want AsOf", name, got)
@@ -128,7 +128,7 @@ func TestCancelledOrders(t *testing.T) {
 			for k, v := range tt.f {
 				f[k] = v
 			}
-			out := build(t, newBuilder(t, config.Survivorship{}), &Records{CustomerID: "c_1", Orders: [][]any{order(t, "1", f)}})
+			out := build(t, newBuilder(t, config.Survivorship{}), &Records{CustomerID: "c_1", Orders: []Row{order(t, "1", f)}})
 			wantN, wantRev, wantLast := int64(0), 0.0, any(nil)
 			if tt.counted {
 				wantN, wantRev, wantLast = 1, 10.0, ts("2024-06-01T00:00:00Z")
@@ -155,63 +155,63 @@ func TestCancelledOrders(t *testing.T) {
 
 func TestRevenue(t *testing.T) {
 	at := func(s string) fields { return fields{"ordered_at": ts(s)} }
-	o := func(t *testing.T, key string, total any, cur any, f fields) []any {
+	o := func(t *testing.T, key string, total any, cur any, f fields) Row {
 		f["total"], f["currency"] = total, cur
 		return order(t, key, f)
 	}
-	refund := func(t *testing.T, key string, amount any, cur any) []any {
+	refund := func(t *testing.T, key string, amount any, cur any) Row {
 		return event(t, "shop", key, fields{"type": "refund", "amount": amount, "currency": cur})
 	}
 	tests := []struct {
 		name              string
-		orders, events    func(t *testing.T) [][]any
+		orders, events    func(t *testing.T) []Row
 		revenue           float64
 		avg               any
 		foreign, foreignR int64
 	}{
-		{"refund subtracts", func(t *testing.T) [][]any {
-			return [][]any{o(t, "1", 30.0, "EUR", at("2024-01-01T00:00:00Z"))}
-		}, func(t *testing.T) [][]any {
-			return [][]any{refund(t, "r1", 5.5, "EUR"), refund(t, "r2", -4.5, "eur"), refund(t, "r3", nil, "EUR"),
+		{"refund subtracts", func(t *testing.T) []Row {
+			return []Row{o(t, "1", 30.0, "EUR", at("2024-01-01T00:00:00Z"))}
+		}, func(t *testing.T) []Row {
+			return []Row{refund(t, "r1", 5.5, "EUR"), refund(t, "r2", -4.5, "eur"), refund(t, "r3", nil, "EUR"),
 				event(t, "shop", "x", fields{"type": "deal", "amount": 100.0, "currency": "EUR"})}
 		}, 20, 20.0, 0, 0},
-		{"refunds alone", nil, func(t *testing.T) [][]any {
-			return [][]any{refund(t, "r1", 5.0, nil)}
+		{"refunds alone", nil, func(t *testing.T) []Row {
+			return []Row{refund(t, "r1", 5.0, nil)}
 		}, -5, nil, 0, 0},
-		{"sums exactly", func(t *testing.T) [][]any {
-			return [][]any{o(t, "1", 0.1, "EUR", fields{}), o(t, "2", 0.2, "EUR", fields{})}
+		{"sums exactly", func(t *testing.T) []Row {
+			return []Row{o(t, "1", 0.1, "EUR", fields{}), o(t, "2", 0.2, "EUR", fields{})}
 		}, nil, 0.3, 0.15, 0, 0},
-		{"main currency by count", func(t *testing.T) [][]any {
-			return [][]any{
+		{"main currency by count", func(t *testing.T) []Row {
+			return []Row{
 				o(t, "1", 10.0, "EUR", at("2024-01-01T00:00:00Z")),
 				o(t, "2", 20.0, "EUR", at("2024-02-01T00:00:00Z")),
 				o(t, "3", 500.0, "USD", at("2024-06-01T00:00:00Z")),
 			}
-		}, func(t *testing.T) [][]any {
-			return [][]any{refund(t, "r1", 100.0, "USD"), refund(t, "r2", 1.0, "EUR")}
+		}, func(t *testing.T) []Row {
+			return []Row{refund(t, "r1", 100.0, "USD"), refund(t, "r2", 1.0, "EUR")}
 		}, 29, 14.5, 1, 1},
-		{"tie goes to the currency used last", func(t *testing.T) [][]any {
-			return [][]any{
+		{"tie goes to the currency used last", func(t *testing.T) []Row {
+			return []Row{
 				o(t, "1", 10.0, "EUR", at("2024-01-01T00:00:00Z")),
 				o(t, "2", 20.0, "USD", at("2024-02-01T00:00:00Z")),
 			}
 		}, nil, 20, 20.0, 1, 0},
-		{"tie at the same time goes to the first code", func(t *testing.T) [][]any {
-			return [][]any{
+		{"tie at the same time goes to the first code", func(t *testing.T) []Row {
+			return []Row{
 				o(t, "1", 20.0, "USD", at("2024-01-01T00:00:00Z")),
 				o(t, "2", 10.0, "EUR", at("2024-01-01T00:00:00Z")),
 			}
 		}, nil, 10, 10.0, 1, 0},
-		{"no currency is the main currency", func(t *testing.T) [][]any {
-			return [][]any{o(t, "1", 10.0, nil, fields{}), o(t, "2", 5.0, "CHF", fields{}), o(t, "3", 7.0, "EUR", fields{})}
+		{"no currency is the main currency", func(t *testing.T) []Row {
+			return []Row{o(t, "1", 10.0, nil, fields{}), o(t, "2", 5.0, "CHF", fields{}), o(t, "3", 7.0, "EUR", fields{})}
 		}, nil, 15, 7.5, 1, 0}, // CHF and EUR tie at no time: CHF
-		{"no currency anywhere", func(t *testing.T) [][]any {
-			return [][]any{o(t, "1", 10.0, nil, fields{}), o(t, "2", 5.0, nil, fields{})}
+		{"no currency anywhere", func(t *testing.T) []Row {
+			return []Row{o(t, "1", 10.0, nil, fields{}), o(t, "2", 5.0, nil, fields{})}
 		}, nil, 15, 7.5, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Records{CustomerID: "c_1", Customers: [][]any{cust(t, "crm", "1", nil)}}
+			r := &Records{CustomerID: "c_1", Customers: []Row{cust(t, "crm", "1", nil)}}
 			if tt.orders != nil {
 				r.Orders = tt.orders(t)
 			}
@@ -244,7 +244,7 @@ func TestDaysSinceLastPurchase(t *testing.T) {
 		{"2023-07-01T12:00:00Z", 366},
 		{"2024-08-01T00:00:00Z", 0}, // after AsOf
 	} {
-		out := build(t, newBuilder(t, config.Survivorship{}), &Records{CustomerID: "c_1", Orders: [][]any{order(t, "1", fields{"ordered_at": ts(tt.at)})}})
+		out := build(t, newBuilder(t, config.Survivorship{}), &Records{CustomerID: "c_1", Orders: []Row{order(t, "1", fields{"ordered_at": ts(tt.at)})}})
 		if got := get(t, "customer", out, "days_since_last_purchase"); got != tt.want {
 			t.Errorf("ordered %s: days_since_last_purchase = %v, want %d", tt.at, got, tt.want)
 		}
@@ -253,8 +253,8 @@ func TestDaysSinceLastPurchase(t *testing.T) {
 
 func shuffled(r *Records, rng *rand.Rand) *Records {
 	s := *r
-	for _, rows := range []*[][]any{&s.Customers, &s.Orders, &s.Tickets, &s.Messages, &s.Events} {
-		*rows = append([][]any(nil), *rows...)
+	for _, rows := range []*[]Row{&s.Customers, &s.Orders, &s.Tickets, &s.Messages, &s.Events} {
+		*rows = append([]Row(nil), *rows...)
 		rng.Shuffle(len(*rows), func(i, j int) { (*rows)[i], (*rows)[j] = (*rows)[j], (*rows)[i] })
 	}
 	return &s
@@ -285,22 +285,19 @@ func TestDeterminism(t *testing.T) {
 }
 
 func TestProfileErrors(t *testing.T) {
-	width := len(model.MustLoad("customer").Columns)
-	bad := cust(t, "crm", "7", nil)
-	i, _ := model.MustLoad("customer_record").Index("created_at")
-	bad[i] = "2024-01-01"
+	customers := rowset.New(model.MustLoad("customer"))
 	tests := []struct {
 		name string
 		r    *Records
-		out  []any
+		out  *rowset.Set
 		want string
 	}{
-		{"no id", &Records{Customers: [][]any{cust(t, "crm", "1", nil)}}, make([]any, width), "without a customer_id"},
-		{"no records", &Records{CustomerID: "c_1"}, make([]any, width), "c_1: no records"},
-		{"short output", &Records{CustomerID: "c_1", Customers: [][]any{cust(t, "crm", "1", nil)}}, make([]any, 3), "has 3 values"},
-		{"short input", &Records{CustomerID: "c_1", Orders: [][]any{{"shop", "orders", "1"}}}, make([]any, width), "order row 0 has 3 values"},
-		{"wrong type", &Records{CustomerID: "c_1", Customers: [][]any{bad}}, make([]any, width), "customer_record record crm/contacts/7: column created_at holds string"},
-		{"amount too large", &Records{CustomerID: "c_1", Orders: [][]any{order(t, "1", fields{"total": 1e15})}}, make([]any, width), "column total"},
+		{"no id", &Records{Customers: []Row{cust(t, "crm", "1", nil)}}, customers, "without a customer_id"},
+		{"no records", &Records{CustomerID: "c_1"}, customers, "c_1: no records"},
+		{"output of another table", &Records{CustomerID: "c_1", Customers: []Row{cust(t, "crm", "1", nil)}}, rowset.New(model.MustLoad("event")), "set of table event, want customer"},
+		{"input of another table", &Records{CustomerID: "c_1", Orders: []Row{ticket(t, "1", nil)}}, customers, "order row 0 is not a row of table order"},
+		{"input without a set", &Records{CustomerID: "c_1", Orders: []Row{{}}}, customers, "order row 0 is not a row of table order"},
+		{"amount too large", &Records{CustomerID: "c_1", Orders: []Row{order(t, "1", fields{"total": 1e15})}}, customers, "shop/orders/1: column total"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,13 +311,11 @@ func TestProfileErrors(t *testing.T) {
 
 func TestJourneyErrors(t *testing.T) {
 	b := newBuilder(t, config.Survivorship{})
-	stop := errors.New("sink full")
-	err := b.Journey(rich(t), func([]any) error { return stop })
-	if !errors.Is(err, stop) || !strings.Contains(err.Error(), "c_rich") {
-		t.Errorf("Journey: %v, want the emit error with the customer id", err)
+	if err := b.Journey(rich(t), rowset.New(model.MustLoad("customer"))); err == nil || !strings.Contains(err.Error(), "set of table customer, want event") {
+		t.Errorf("Journey into a customer set: %v", err)
 	}
-	noType := &Records{CustomerID: "c_1", Events: [][]any{event(t, "crm", "1", nil)}}
-	if err := b.Journey(noType, func([]any) error { return nil }); err == nil || !strings.Contains(err.Error(), "column type") {
+	noType := &Records{CustomerID: "c_1", Events: []Row{event(t, "crm", "1", nil)}}
+	if err := b.Journey(noType, rowset.New(model.MustLoad("event"))); err == nil || !strings.Contains(err.Error(), "column type") {
 		t.Errorf("Journey of an event without type: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/rowset"
 )
 
 // AssignRFM scores every customer row with orders against all the others:
@@ -110,17 +111,40 @@ func (s *RFM) AddInputs(i int, in RFMInputs) error {
 // the customer has none.
 func (s *RFM) Score(i int, row []any) {
 	rScore, fScore, mScore, score := s.cols[3], s.cols[4], s.cols[5], s.cols[6]
+	row[rScore], row[fScore], row[mScore], row[score] = nil, nil, nil, nil
+	if r, f, m, ok := s.scores(i); ok {
+		row[rScore], row[fScore], row[mScore], row[score] = r, f, m, digits(r, f, m)
+	}
+}
+
+// ScoreRow sets the scores of customer number i in row of set, a set of
+// the customer table, as Profile left it: a customer without scores
+// keeps them null.
+func (s *RFM) ScoreRow(i int, set *rowset.Set, row int) {
+	if r, f, m, ok := s.scores(i); ok {
+		set.PutWord(row, s.cols[3], uint64(r))
+		set.PutWord(row, s.cols[4], uint64(f))
+		set.PutWord(row, s.cols[5], uint64(m))
+		set.PutText(row, s.cols[6], digits(r, f, m))
+	}
+}
+
+// scores returns customer i's quintile scores; ok is false when it has
+// none.
+func (s *RFM) scores(i int) (r, f, m int64, ok bool) {
 	if s.sr == nil {
 		s.sr, s.sf, s.sm = slices.Sorted(slices.Values(s.r)), slices.Sorted(slices.Values(s.f)), slices.Sorted(slices.Values(s.m))
 	}
-	row[rScore], row[fScore], row[mScore], row[score] = nil, nil, nil, nil
 	k, ok := slices.BinarySearch(s.members, int32(i))
 	if !ok {
-		return
+		return 0, 0, 0, false
 	}
-	a, b, c := quintile(s.sr, s.r[k]), quintile(s.sf, s.f[k]), quintile(s.sm, s.m[k])
-	row[rScore], row[fScore], row[mScore] = a, b, c
-	row[score] = string([]byte{byte('0' + a), byte('0' + b), byte('0' + c)})
+	return quintile(s.sr, s.r[k]), quintile(s.sf, s.f[k]), quintile(s.sm, s.m[k]), true
+}
+
+// digits is rfm_score: the three scores as digits ("545").
+func digits(r, f, m int64) string {
+	return string([]byte{byte('0' + r), byte('0' + f), byte('0' + m)})
 }
 
 func intValue(row []any, col int) (int64, bool, error) {

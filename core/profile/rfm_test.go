@@ -10,6 +10,7 @@ import (
 
 	"github.com/desilo/desilo/core/config"
 	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/rowset"
 )
 
 // rfmRow is a customer row with only the RFM inputs set.
@@ -130,7 +131,6 @@ func checkInputs(t *testing.T, b *Builder, r *Records, out []any) {
 func TestRFMInputsMatchProfile(t *testing.T) {
 	b := newBuilder(t, config.Survivorship{})
 	rnd := rand.New(rand.NewPCG(5, 6))
-	width := len(model.MustLoad("customer").Columns)
 	pick := func(xs ...any) any { return xs[rnd.IntN(len(xs))] }
 	when := func() any {
 		return pick(nil, ts("2023-05-01T10:00:00Z"), ts("2024-02-29T23:59:59Z"), ts("2024-06-01T00:00:00Z"))
@@ -151,11 +151,8 @@ func TestRFMInputsMatchProfile(t *testing.T) {
 				"occurred_at": when(), "created_at": when(),
 			}))
 		}
-		r.Customers = [][]any{cust(t, "crm", fmt.Sprint(c), fields{"email": "a@example.org"})}
-		out := make([]any, width)
-		if err := b.Profile(r, out); err != nil {
-			t.Fatal(err)
-		}
+		r.Customers = []Row{cust(t, "crm", fmt.Sprint(c), fields{"email": "a@example.org"})}
+		out := build(t, b, r)
 		checkInputs(t, b, r, out)
 		if out[b.out.rfmRecency] != nil {
 			scored++
@@ -163,5 +160,39 @@ func TestRFMInputsMatchProfile(t *testing.T) {
 	}
 	if scored < 500 {
 		t.Fatalf("only %d of 2000 customers had RFM inputs", scored)
+	}
+}
+
+// ScoreRow gives a typed row the scores Score gives an []any row.
+func TestScoreRowMatchesScore(t *testing.T) {
+	rows := [][]any{
+		rfmRow(t, "A", int64(5), int64(1), 10.0),
+		rfmRow(t, "B", int64(5), int64(3), 50.0),
+		rfmRow(t, "C", nil, nil, nil),
+		rfmRow(t, "D", int64(100), int64(2), 50.0),
+		rfmRow(t, "E", nil, int64(1), 10.0),
+	}
+	s, err := NewRFM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := rowset.New(model.MustLoad("customer"))
+	for i, r := range rows {
+		if err := s.Add(i, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := set.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range rows {
+		s.Score(i, r)
+		s.ScoreRow(i, set, i)
+		if got := set.Row(i, nil); !reflect.DeepEqual(got, r) {
+			t.Errorf("customer %d: ScoreRow gives\n%#v\nScore gives\n%#v", i, got, r)
+		}
+	}
+	if get(t, "customer", rows[0], "rfm_score") == nil || get(t, "customer", rows[2], "rfm_score") != nil {
+		t.Errorf("A should have scores and C none: %v, %v", rows[0], rows[2])
 	}
 }

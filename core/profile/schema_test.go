@@ -66,9 +66,9 @@ func TestRowsValidate(t *testing.T) {
 	var customers [][]any
 	for i, r := range []*Records{
 		full,
-		{CustomerID: "c_min", Customers: [][]any{cust(t, "files", "1", nil)}},
-		{CustomerID: "c_guest", Orders: [][]any{order(t, "g", fields{"total": 12.5, "currency": "EUR", "ordered_at": ts("2024-06-01T00:00:00Z")})}},
-		{CustomerID: "c_refund", Events: [][]any{event(t, "shop", "r", fields{"type": "refund", "amount": 12.5})}},
+		{CustomerID: "c_min", Customers: []Row{cust(t, "files", "1", nil)}},
+		{CustomerID: "c_guest", Orders: []Row{order(t, "g", fields{"total": 12.5, "currency": "EUR", "ordered_at": ts("2024-06-01T00:00:00Z")})}},
+		{CustomerID: "c_refund", Events: []Row{event(t, "shop", "r", fields{"type": "refund", "amount": 12.5})}},
 	} {
 		customers = append(customers, build(t, b, r))
 		for _, ev := range journey(t, b, r) {

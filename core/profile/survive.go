@@ -45,7 +45,7 @@ type scalar struct {
 // rec is a record taking part in survivorship.
 type rec struct {
 	t                   *base
-	row                 []any
+	row                 Row
 	source, stream, key string
 	at                  time.Time // updated_at, else created_at; zero when neither
 	email, phone        string    // normalized; "" when absent or invalid
@@ -117,7 +117,7 @@ func (b *Builder) mostFrequent(recs []rec, has func(*rec) bool, key func(*rec) s
 }
 
 // survive fills the scalar fields, the address block, email and phone.
-func (b *Builder) survive(out []any) {
+func (b *Builder) survive() {
 	for i := range b.scalars {
 		f := &b.scalars[i]
 		has := func(r *rec) bool { return b.present(r, f.in, f.kind) }
@@ -125,13 +125,13 @@ func (b *Builder) survive(out []any) {
 		if w := b.pick(b.crecs, f.rule, has, key); w >= 0 {
 			r := &b.crecs[w]
 			if f.kind == kindName || f.kind == kindLower {
-				out[f.out] = b.strAny(r.t, r.row, f.in)
+				b.putStr(f.out, r.row.str(f.in))
 			} else {
-				out[f.out] = r.row[f.in]
+				b.copyCol(f.out, r.row, f.in)
 			}
 		}
 	}
-	b.surviveAddress(out)
+	b.surviveAddress()
 
 	hasEmail := func(r *rec) bool { return r.email != "" }
 	emailKey := func(r *rec) string { return r.email }
@@ -142,9 +142,9 @@ func (b *Builder) survive(out []any) {
 	primaryEmail := ""
 	if w >= 0 {
 		primaryEmail = recs[w].email
-		out[b.out.email] = primaryEmail
+		b.putStr(b.out.email, primaryEmail)
 	}
-	out[b.out.emails] = sortedSet(b.emails, primaryEmail)
+	b.putSet(b.out.emails, b.emails, primaryEmail)
 
 	hasPhone := func(r *rec) bool { return r.phone != "" }
 	phoneKey := func(r *rec) string { return r.phone }
@@ -155,54 +155,54 @@ func (b *Builder) survive(out []any) {
 	primaryPhone := ""
 	if w >= 0 {
 		primaryPhone = recs[w].phone
-		out[b.out.phone] = primaryPhone
+		b.putStr(b.out.phone, primaryPhone)
 	}
-	out[b.out.phones] = sortedSet(b.phones, primaryPhone)
+	b.putSet(b.out.phones, b.phones, primaryPhone)
 }
 
 func (b *Builder) present(r *rec, col int, k kind) bool {
 	switch k {
 	case kindDate:
-		return b.when(r.t, r.row, col).v != nil
+		return r.row.when(col).ok
 	case kindFlag:
-		return b.flag(r.t, r.row, col) != nil
+		return !r.row.Set.Null(r.row.I, col)
 	}
-	return b.str(r.t, r.row, col) != ""
+	return r.row.str(col) != ""
 }
 
 func (b *Builder) compareKey(r *rec, col int, k kind) string {
 	switch k {
 	case kindDate:
-		return b.when(r.t, r.row, col).t.Format(time.DateOnly)
+		return r.row.when(col).t.Format(time.DateOnly)
 	case kindFlag:
-		if r.row[col] == true {
+		if r.row.Set.Word(r.row.I, col) != 0 {
 			return "t"
 		}
 		return "f"
 	case kindLower:
-		s, _ := normalize.Lower(b.str(r.t, r.row, col))
+		s, _ := normalize.Lower(r.row.str(col))
 		return s
 	}
-	s, _ := normalize.Name(b.str(r.t, r.row, col))
+	s, _ := normalize.Name(r.row.str(col))
 	return s
 }
 
 // surviveAddress takes street, city, postal_code, region and country from
 // one record: one with a street, city or postal code when there is one,
 // else one with a region or country.
-func (b *Builder) surviveAddress(out []any) {
+func (b *Builder) surviveAddress() {
 	c := &b.cust
 	local := func(r *rec) bool {
-		return b.str(r.t, r.row, c.street) != "" || b.str(r.t, r.row, c.city) != "" || b.str(r.t, r.row, c.postal) != ""
+		return r.row.str(c.street) != "" || r.row.str(c.city) != "" || r.row.str(c.postal) != ""
 	}
 	coarse := func(r *rec) bool {
-		return b.str(r.t, r.row, c.region) != "" || b.str(r.t, r.row, c.country) != ""
+		return r.row.str(c.region) != "" || r.row.str(c.country) != ""
 	}
 	key := func(r *rec) string {
-		street, _ := normalize.Name(b.str(r.t, r.row, c.street))
-		city, _ := normalize.Name(b.str(r.t, r.row, c.city))
-		postal, _ := normalize.PostalCode(b.str(r.t, r.row, c.postal))
-		region, _ := normalize.Lower(b.str(r.t, r.row, c.region))
+		street, _ := normalize.Name(r.row.str(c.street))
+		city, _ := normalize.Name(r.row.str(c.city))
+		postal, _ := normalize.PostalCode(r.row.str(c.postal))
+		region, _ := normalize.Lower(r.row.str(c.region))
 		return strings.Join([]string{street, city, postal, region, b.country(r)}, "\x00")
 	}
 	w := b.pick(b.crecs, b.address, local, key)
@@ -213,19 +213,17 @@ func (b *Builder) surviveAddress(out []any) {
 		return
 	}
 	r := &b.crecs[w]
-	out[b.out.street] = b.strAny(r.t, r.row, c.street)
-	out[b.out.city] = b.strAny(r.t, r.row, c.city)
-	out[b.out.postal] = b.strAny(r.t, r.row, c.postal)
-	out[b.out.region] = b.strAny(r.t, r.row, c.region)
-	if s := b.country(r); s != "" {
-		out[b.out.country] = s
-	}
+	b.putStr(b.out.street, r.row.str(c.street))
+	b.putStr(b.out.city, r.row.str(c.city))
+	b.putStr(b.out.postal, r.row.str(c.postal))
+	b.putStr(b.out.region, r.row.str(c.region))
+	b.putStr(b.out.country, b.country(r))
 }
 
 // country is the record's country as an ISO 3166-1 alpha-2 code when
 // known, else as written.
 func (b *Builder) country(r *rec) string {
-	s := b.str(r.t, r.row, b.cust.country)
+	s := r.row.str(b.cust.country)
 	if code, ok := normalize.Country(s); ok {
 		return code
 	}

@@ -179,13 +179,15 @@ func (c *column) word(i int) uint64 {
 }
 
 // extend lengthens s to n elements of value v, with capacity hint when
-// it must reallocate and hint is enough.
+// it must reallocate and hint is enough. A column that outgrows its
+// capacity at least doubles it: rows added one at a time (Extend(1), then
+// the Put methods) would otherwise copy the column at every row.
 func extend[T any](s []T, n, hint int, v T) []T {
 	if len(s) >= n {
 		return s
 	}
 	if cap(s) < n && hint >= n {
-		s = append(make([]T, 0, hint), s...)
+		s = append(make([]T, 0, max(hint, 2*cap(s))), s...)
 	}
 	for len(s) < n {
 		s = append(s, v)
@@ -503,4 +505,42 @@ func (s *Set) AppendStrings(dst []string, i, col int) []string {
 		dst = append(dst, s.text.Get(w))
 	}
 	return dst
+}
+
+// PutText sets String column col of row i to a copy of s.
+func (s *Set) PutText(i, col int, x string) {
+	c := &s.cols[col]
+	s.set(c, i, s.putText(c, x), max(s.n, s.reserve))
+}
+
+// AddText appends a copy of x to String list column col of row i.
+func (s *Set) AddText(i, col int, x string) {
+	s.AddItem(i, col, s.text.Add(x))
+}
+
+// CopyRow sets the columns of row i to the values of row j of src, a set
+// of the same table; src's null columns leave row i's as they are.
+func (s *Set) CopyRow(i int, src *Set, j int) {
+	for col := range s.cols {
+		c := &src.cols[col]
+		if c.isNull(j) {
+			continue
+		}
+		switch {
+		case c.list && c.typ == model.String:
+			s.PutEmptyList(i, col)
+			for _, w := range c.items[c.itemsEnd(j):c.ends[j]] {
+				s.AddText(i, col, src.text.Get(w))
+			}
+		case c.list:
+			s.PutEmptyList(i, col)
+			for _, w := range c.items[c.itemsEnd(j):c.ends[j]] {
+				s.AddItem(i, col, w)
+			}
+		case c.typ == model.String:
+			s.PutText(i, col, src.text.Get(c.word(j)))
+		default:
+			s.PutWord(i, col, c.word(j))
+		}
+	}
 }

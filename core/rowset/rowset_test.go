@@ -73,19 +73,8 @@ func listOf[T any](n int, one func() any) []T {
 }
 
 func TestRoundTrip(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	s := New(every)
 	var want [][]any
-	for range 5000 {
-		row := make([]any, len(every.Columns))
-		for j, c := range every.Columns {
-			row[j] = randomValue(r, c)
-		}
-		if err := s.Append(row); err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, row)
-	}
+	s := randomSet(t, rand.New(rand.NewPCG(1, 2)), 5000, func(row []any) { want = append(want, row) })
 	if s.Len() != len(want) {
 		t.Fatalf("Len = %d, want %d", s.Len(), len(want))
 	}
@@ -297,5 +286,32 @@ func TestConstantColumns(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// CopyRow copies every value, lists and text included, into a row being
+// filled; PutText and AddText set strings without a []byte.
+func TestCopyRowAndText(t *testing.T) {
+	var want [][]any
+	src := randomSet(t, rand.New(rand.NewPCG(3, 4)), 500, func(row []any) { want = append(want, row) })
+	dst := New(every)
+	for j := src.Len() - 1; j >= 0; j-- { // backwards: the rows land in another order
+		dst.CopyRow(dst.Extend(1), src, j)
+	}
+	for i := range want {
+		got := dst.Row(i, nil)
+		if w := want[len(want)-1-i]; !reflect.DeepEqual(got, w) {
+			t.Fatalf("copied row %d:\n got %#v\nwant %#v", i, got, w)
+		}
+	}
+
+	s := New(every)
+	i := s.Extend(1)
+	s.PutText(i, 0, "plain")
+	s.PutEmptyList(i, 6)
+	s.AddText(i, 6, "a")
+	s.AddText(i, 6, "ä")
+	if got := s.Row(i, nil); got[0] != "plain" || !reflect.DeepEqual(got[6], []string{"a", "ä"}) {
+		t.Errorf("PutText/AddText row: %#v", got)
 	}
 }
