@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Resolve links records by rules. previous maps each record of the
@@ -174,23 +176,10 @@ func ranks(names []string) []int32 {
 func (s *resolver) group() error {
 	ix := s.ix
 	s.groups = make([][]uint32, len(ix.keys))
+	s.sortEntries()
 	for k := range ix.keys {
 		key := &ix.keys[k]
 		es := ix.entries[k]
-		slices.SortFunc(es, func(a, b entry) int {
-			if c := cmp.Compare(a.hash, b.hash); c != 0 {
-				return c
-			}
-			va, fa := s.arena.value(a.off)
-			vb, fb := s.arena.value(b.off)
-			if c := strings.Compare(va, vb); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(a.rec, b.rec); c != 0 {
-				return c
-			}
-			return cmp.Compare(fb, fa) // a ref target before a referrer
-		})
 		out := es[:0]
 		var starts []uint32
 		for i := 0; i < len(es); {
@@ -236,6 +225,44 @@ func (s *resolver) group() error {
 		s.groups[k] = append(starts, uint32(len(out)))
 	}
 	return nil
+}
+
+// sortEntries sorts each key's entries by (hash, value, record), a ref
+// target before a referrer, the keys on all cores, largest first: the
+// sorts are most of identity's time, which otherwise runs on one core.
+func (s *resolver) sortEntries() {
+	keys := make([]int, len(s.ix.entries))
+	for k := range keys {
+		keys[k] = k
+	}
+	slices.SortFunc(keys, func(a, b int) int { return cmp.Compare(len(s.ix.entries[b]), len(s.ix.entries[a])) })
+	next := make(chan int, len(keys))
+	for _, k := range keys {
+		next <- k
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(keys)) {
+		wg.Go(func() {
+			for k := range next {
+				slices.SortFunc(s.ix.entries[k], func(a, b entry) int {
+					if c := cmp.Compare(a.hash, b.hash); c != 0 {
+						return c
+					}
+					va, fa := s.arena.value(a.off)
+					vb, fb := s.arena.value(b.off)
+					if c := strings.Compare(va, vb); c != 0 {
+						return c
+					}
+					if c := cmp.Compare(a.rec, b.rec); c != 0 {
+						return c
+					}
+					return cmp.Compare(fb, fa) // a ref target before a referrer
+				})
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // refGroup keeps a ref value's entries when exactly one customer record
