@@ -563,11 +563,16 @@ func (s *resolver) merge(previous Previous) error {
 		if err := s.tick(i); err != nil {
 			return err
 		}
+		// Most records keep their customer: then the id is current
+		// without a look into the map of a million ids.
 		p := previous.Lookup(res.Ref(i))
-		if p == "" || current[p] {
+		if p == "" || p == res.CustomerOf(i) || current[p] {
 			continue
 		}
 		if j, ok := earliest[p]; !ok || s.seen[i] < s.seen[j] {
+			if !ok {
+				p = strings.Clone(p) // Lookup's string may share a larger buffer
+			}
 			earliest[p] = i
 		}
 	}
@@ -579,8 +584,8 @@ func (s *resolver) merge(previous Previous) error {
 	retired := map[string]bool{}
 	previous.Each(func(p string) {
 		if p != "" && !current[p] {
-			if _, absorbed := earliest[p]; !absorbed {
-				retired[p] = true
+			if _, absorbed := earliest[p]; !absorbed && !retired[p] {
+				retired[strings.Clone(p)] = true
 			}
 		}
 	})

@@ -200,9 +200,12 @@ type Previous interface {
 	// Len is the number of records.
 	Len() int
 	// Lookup returns the customer id the record had, "" if it was not
-	// seen.
+	// seen. The string may share memory with more than it: a caller
+	// that keeps it long should clone it.
 	Lookup(RecordRef) string
-	// Each calls fn with each record's customer id.
+	// Each calls fn with every customer id of the previous run, each at
+	// least once (once per record, say, or once per customer). fn must
+	// not keep the string without cloning it.
 	Each(fn func(customerID string))
 }
 

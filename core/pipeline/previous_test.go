@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/desilo/desilo/core/identity"
 	"github.com/desilo/desilo/core/model"
@@ -16,6 +17,8 @@ import (
 // The previous links answer like a map of the same links, streamed when
 // the snapshot's rows are in (source, stream, record_key) order, held and
 // sorted when they are not; lookups in any order are right either way.
+// Streamed, Each reads the ids from the snapshot's customer table when
+// it has one.
 func TestPreviousLookup(t *testing.T) {
 	tb := model.MustLoad("identity_link")
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -30,7 +33,8 @@ func TestPreviousLookup(t *testing.T) {
 			}
 		}
 	}
-	for _, shuffled := range []bool{false, true} {
+	for _, v := range []struct{ shuffled, customers bool }{{false, false}, {true, false}, {false, true}} {
+		shuffled := v.shuffled
 		order := append([]identity.RecordRef(nil), refs...)
 		if shuffled {
 			rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
@@ -59,6 +63,36 @@ func TestPreviousLookup(t *testing.T) {
 		}
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
+		}
+		if v.customers {
+			w, err := snap.Table("customer")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := map[string]bool{}
+			want.Each(func(id string) { ids[id] = true })
+			for _, id := range slices.Sorted(maps.Keys(ids)) {
+				w.SetString(col(customerTable, "customer_id"), id)
+				for i, c := range customerTable.Columns { // the other required columns, zero
+					switch {
+					case !c.Required || c.Name == "customer_id":
+					case c.List:
+						w.SetStrings(i, []string{})
+					case c.Type == model.Timestamp:
+						w.SetTime(i, time.Unix(0, 0))
+					case c.Type == model.Integer:
+						w.SetInt(i, 0)
+					case c.Type == model.Number:
+						w.SetFloat(i, 0)
+					}
+				}
+				if err := w.EndRow(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if _, err := snap.Commit(parquet.Manifest{RunID: "previous"}); err != nil {
 			t.Fatal(err)
@@ -104,12 +138,17 @@ func TestPreviousLookup(t *testing.T) {
 				t.Errorf("Lookup(%v) of an unknown record = %q", r, got)
 			}
 		}
+		// Each gives every id once a link, or once a customer.
 		counts := map[string]int{}
 		p.Each(func(id string) { counts[id]++ })
 		wantCounts := map[string]int{}
-		want.Each(func(id string) { wantCounts[id]++ })
+		want.Each(func(id string) {
+			if wantCounts[id] == 0 || !v.customers {
+				wantCounts[id]++
+			}
+		})
 		if fmt.Sprint(counts) != fmt.Sprint(wantCounts) {
-			t.Errorf("Each gave %v, want %v", counts, wantCounts)
+			t.Errorf("customers=%v: Each gave %v, want %v", v.customers, counts, wantCounts)
 		}
 	}
 }

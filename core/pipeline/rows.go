@@ -159,7 +159,15 @@ func previousAssignments(ctx context.Context, outDir string) (identity.Previous,
 		return nil, fmt.Errorf("previous identity links: %w", err)
 	}
 	if sorted {
-		return &streamed{ctx: ctx, files: files, n: int(mt.Rows)}, nil
+		p := &streamed{ctx: ctx, files: files, n: int(mt.Rows)}
+		// Each needs every previous customer id: the customer table
+		// holds each once, where the links hold it once a record.
+		if ct, ok := m.Tables["customer"]; ok {
+			for _, f := range ct.Files {
+				p.customers = append(p.customers, filepath.Join(dir, f))
+			}
+		}
+		return p, nil
 	}
 	p := &previous{rows: rowset.New(t), src: col(t, "source"), stream: col(t, "stream"), key: col(t, "record_key"), cust: col(t, "customer_id")}
 	p.rows.Reserve(int(mt.Rows))
@@ -192,11 +200,13 @@ func linksSorted(ctx context.Context, files []string) (bool, error) {
 }
 
 // linkCursor steps through the identity links of files in file order,
-// holding one row group.
+// holding one row group. It reads the columns cols of table, the
+// identity links unless set.
 type linkCursor struct {
 	ctx   context.Context
 	files []string
 	cols  []string
+	table *model.Table
 	file  int // the next file to open
 	r     *parquet.ColumnReader
 	group int // the next row group of r
@@ -206,6 +216,13 @@ type linkCursor struct {
 
 var linkTable = model.MustLoad("identity_link")
 
+func (c *linkCursor) tab() *model.Table {
+	if c.table == nil {
+		return linkTable
+	}
+	return c.table
+}
+
 // next moves to the next link; false at the end.
 func (c *linkCursor) next() (bool, error) {
 	if c.rows != nil && c.i+1 < c.rows.Len() {
@@ -214,7 +231,7 @@ func (c *linkCursor) next() (bool, error) {
 	}
 	for {
 		if c.r != nil && c.group < c.r.RowGroups() {
-			c.rows, c.i = rowset.New(linkTable), 0
+			c.rows, c.i = rowset.New(c.tab()), 0
 			if err := c.r.ReadRowGroup(c.ctx, c.group, c.rows); err != nil {
 				return false, err
 			}
@@ -229,7 +246,7 @@ func (c *linkCursor) next() (bool, error) {
 			c.rows = nil
 			return false, nil
 		}
-		r, err := parquet.OpenColumns(c.files[c.file], linkTable, c.cols...)
+		r, err := parquet.OpenColumns(c.files[c.file], c.tab(), c.cols...)
 		if err != nil {
 			return false, err
 		}
@@ -252,9 +269,9 @@ func (c *linkCursor) ref() identity.RecordRef {
 	return identity.RecordRef{Source: c.rows.String(c.i, linkSource), Stream: c.rows.String(c.i, linkStream), Key: c.rows.String(c.i, linkKey)}
 }
 
-// customer is the current link's customer id, a copy: identity keeps
-// some, which would keep their whole row groups alive.
-func (c *linkCursor) customer() string { return strings.Clone(c.rows.String(c.i, linkCust)) }
+// customer is the current link's customer id. It shares the row group's
+// memory, as ref's strings do; identity clones the few it keeps.
+func (c *linkCursor) customer() string { return c.rows.String(c.i, linkCust) }
 
 func (c *linkCursor) close() {
 	if c.r != nil {
@@ -268,13 +285,14 @@ func (c *linkCursor) close() {
 // over from the first link: slow, but right. Errors reading the files
 // end the lookups; Err reports them.
 type streamed struct {
-	ctx   context.Context
-	files []string
-	n     int
-	c     *linkCursor
-	at    bool // c is on a link
-	last  identity.RecordRef
-	err   error
+	ctx       context.Context
+	files     []string
+	customers []string // the snapshot's customer table, for Each; nil: none
+	n         int
+	c         *linkCursor
+	at        bool // c is on a link
+	last      identity.RecordRef
+	err       error
 }
 
 func (p *streamed) Len() int { return p.n }
@@ -323,7 +341,10 @@ func (p *streamed) Each(fn func(string)) {
 	if p.err != nil {
 		return
 	}
-	c := &linkCursor{ctx: p.ctx, files: p.files, cols: []string{"customer_id"}}
+	c, cust := &linkCursor{ctx: p.ctx, files: p.files, cols: []string{"customer_id"}}, linkCust
+	if p.customers != nil {
+		c.files, c.table, cust = p.customers, customerTable, col(customerTable, "customer_id")
+	}
 	defer c.close()
 	for {
 		ok, err := c.next()
@@ -334,7 +355,7 @@ func (p *streamed) Each(fn func(string)) {
 		if !ok {
 			return
 		}
-		fn(c.customer())
+		fn(c.rows.String(c.i, cust))
 	}
 }
 
