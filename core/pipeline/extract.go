@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -79,6 +80,9 @@ func extractSource(ctx context.Context, store *stage.Store, src *config.Source, 
 	sum := SourceSummary{Name: src.Name, Connector: src.Connector}
 	opts.Observer.SourceStarted(src.Name)
 	err := runSource(ctx, store, src, opts, &sum)
+	if err == nil {
+		compactSource(ctx, store, src.Name, opts.Logger)
+	}
 	sum.Duration = Duration(time.Since(start))
 	if err != nil {
 		sum.Error = err.Error()
@@ -88,6 +92,22 @@ func extractSource(ctx context.Context, store *stage.Store, src *config.Source, 
 	}
 	opts.Observer.SourceDone(src.Name, sum)
 	return sum
+}
+
+// compactSource merges the segments of each of the source's streams
+// that has gathered more than stage.Options.CompactSegments, so that
+// staging keeps about one version of each record and builds read no more
+// than that. The records are durable already: a failed compaction leaves
+// the segments as they were, for the next sync to try again.
+func compactSource(ctx context.Context, store *stage.Store, source string, log *slog.Logger) {
+	for _, ref := range store.Streams() {
+		if ref.Source != source {
+			continue
+		}
+		if _, err := store.Compact(ctx, source, ref.Stream); err != nil && ctx.Err() == nil {
+			log.Warn("staging: compaction failed; the next sync tries again", "source", source, "stream", ref.Stream, "error", err)
+		}
+	}
 }
 
 func runSource(ctx context.Context, store *stage.Store, src *config.Source, opts *Options, sum *SourceSummary) error {

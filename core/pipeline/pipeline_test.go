@@ -218,6 +218,27 @@ func TestDeletesAndFullRefresh(t *testing.T) {
 	}
 }
 
+// Each sync that brings changes adds a segment per stream; a sync
+// compacts a stream once it has more than stage.DefaultCompactSegments,
+// and nothing is lost by it.
+func TestSyncCompactsStaging(t *testing.T) {
+	e := newEnv(t, "crm")
+	src := &memSource{}
+	for i := range 2*stage.DefaultCompactSegments + 3 {
+		src.records = append(src.records, contact(strconv.Itoa(i), "p"+strconv.Itoa(i)+"@kundenpost.de", "N"+strconv.Itoa(i), "2024-01-01T00:00:00Z"))
+		if _, err := e.sync(memLauncher{"crm": src}, false); err != nil {
+			t.Fatal(err)
+		}
+		refs := e.store.Streams()
+		if len(refs) != 1 || refs[0].Segments > stage.DefaultCompactSegments || refs[0].Rows != int64(i+1) {
+			t.Fatalf("sync %d: staged %+v, want at most %d segments holding %d rows", i, refs, stage.DefaultCompactSegments, i+1)
+		}
+		if got := e.customers(); len(got) != i+1 {
+			t.Fatalf("sync %d: %d customers, want %d", i, len(got), i+1)
+		}
+	}
+}
+
 // TestRecordsJoinAcrossSources splits records over two sources, both
 // ways round, and expects one customer for the two spellings of an email.
 func TestRecordsJoinAcrossSources(t *testing.T) {
