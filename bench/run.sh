@@ -27,6 +27,9 @@ echo "building desilo"
 go build -o "$BIN" ./cmd/desilo
 
 echo "generating $PEOPLE people in $WORK/data"
+# A fresh directory: a kept WORK's staging and snapshots would make the
+# first sync an incremental one.
+rm -rf "$WORK/data"
 gen_start=$(date +%s.%N)
 "$BIN" gen --people "$PEOPLE" --seed "$SEED" --out "$WORK/data" >"$OUT/gen.txt"
 gen_end=$(date +%s.%N)
