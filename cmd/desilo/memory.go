@@ -75,7 +75,7 @@ func budgetBuildMemory(records int64, log *slog.Logger) (stop func()) {
 
 // buildLimit is the memory budget for a build of records staged records.
 func buildLimit(records int64) int64 {
-	if records > (math.MaxInt64-buildMemoryFloor)/buildBytesPerRecord {
+	if records > math.MaxInt64/buildBytesPerRecord {
 		return math.MaxInt64
 	}
 	return max(buildMemoryFloor, records*buildBytesPerRecord)
@@ -100,16 +100,17 @@ func watchGC(done <-chan struct{}, every time.Duration, limit int64, share func(
 	}
 }
 
-// newGCShare returns a func that reports the collector's share of the
-// process's CPU time since its previous call.
+// newGCShare returns a func that reports the collector's share, since
+// its previous call, of the CPU time the process had (GOMAXPROCS times
+// the wall time): the measure the runtime caps at half when it holds a
+// memory limit.
 func newGCShare() func() float64 {
 	samples := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"}}
-	var lastGC, lastAll float64
 	read := func() (float64, float64) {
 		metrics.Read(samples)
 		return samples[0].Value.Float64(), samples[1].Value.Float64()
 	}
-	lastGC, lastAll = read()
+	lastGC, lastAll := read()
 	return func() float64 {
 		gc, all := read()
 		dGC, dAll := gc-lastGC, all-lastAll

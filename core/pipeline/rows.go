@@ -183,7 +183,7 @@ func previousAssignments(ctx context.Context, outDir string) (identity.Previous,
 // linksSorted reports whether the identity links in files are in
 // (source, stream, record_key) order, reading a row group at a time.
 func linksSorted(ctx context.Context, files []string) (bool, error) {
-	c := &linkCursor{ctx: ctx, files: files, cols: []string{"source", "stream", "record_key"}}
+	c := newCursor(ctx, files, linkTable, "source", "stream", "record_key")
 	defer c.close()
 	var last identity.RecordRef
 	for first := true; ; first = false {
@@ -199,15 +199,15 @@ func linksSorted(ctx context.Context, files []string) (bool, error) {
 	}
 }
 
-// linkCursor steps through the identity links of files in file order,
-// holding one row group. It reads the columns cols of table, the
-// identity links unless set.
+// linkCursor steps through the rows of files in file order, holding one
+// row group: the identity links, or for Each a customer table.
 type linkCursor struct {
 	ctx   context.Context
 	files []string
-	cols  []string
 	table *model.Table
-	file  int // the next file to open
+	cols  []string // the columns read
+	cust  int      // the customer_id column
+	file  int      // the next file to open
 	r     *parquet.ColumnReader
 	group int // the next row group of r
 	rows  *rowset.Set
@@ -216,11 +216,10 @@ type linkCursor struct {
 
 var linkTable = model.MustLoad("identity_link")
 
-func (c *linkCursor) tab() *model.Table {
-	if c.table == nil {
-		return linkTable
-	}
-	return c.table
+// newCursor reads the columns cols of table t, customer_id among them
+// when customer is called, from files.
+func newCursor(ctx context.Context, files []string, t *model.Table, cols ...string) *linkCursor {
+	return &linkCursor{ctx: ctx, files: files, table: t, cols: cols, cust: col(t, "customer_id")}
 }
 
 // next moves to the next link; false at the end.
@@ -231,7 +230,7 @@ func (c *linkCursor) next() (bool, error) {
 	}
 	for {
 		if c.r != nil && c.group < c.r.RowGroups() {
-			c.rows, c.i = rowset.New(c.tab()), 0
+			c.rows, c.i = rowset.New(c.table), 0
 			if err := c.r.ReadRowGroup(c.ctx, c.group, c.rows); err != nil {
 				return false, err
 			}
@@ -246,7 +245,7 @@ func (c *linkCursor) next() (bool, error) {
 			c.rows = nil
 			return false, nil
 		}
-		r, err := parquet.OpenColumns(c.files[c.file], c.tab(), c.cols...)
+		r, err := parquet.OpenColumns(c.files[c.file], c.table, c.cols...)
 		if err != nil {
 			return false, err
 		}
@@ -259,7 +258,6 @@ var (
 	linkSource = col(linkTable, "source")
 	linkStream = col(linkTable, "stream")
 	linkKey    = col(linkTable, "record_key")
-	linkCust   = col(linkTable, "customer_id")
 )
 
 // ref is the current link's record. Its strings share the row group's
@@ -269,9 +267,9 @@ func (c *linkCursor) ref() identity.RecordRef {
 	return identity.RecordRef{Source: c.rows.String(c.i, linkSource), Stream: c.rows.String(c.i, linkStream), Key: c.rows.String(c.i, linkKey)}
 }
 
-// customer is the current link's customer id. It shares the row group's
+// customer is the current row's customer id. It shares the row group's
 // memory, as ref's strings do; identity clones the few it keeps.
-func (c *linkCursor) customer() string { return c.rows.String(c.i, linkCust) }
+func (c *linkCursor) customer() string { return c.rows.String(c.i, c.cust) }
 
 func (c *linkCursor) close() {
 	if c.r != nil {
@@ -316,7 +314,7 @@ func (p *streamed) Lookup(r identity.RecordRef) string {
 		if p.c != nil {
 			p.c.close()
 		}
-		p.c, p.at = &linkCursor{ctx: p.ctx, files: p.files, cols: []string{"source", "stream", "record_key", "customer_id"}}, false
+		p.c, p.at = newCursor(p.ctx, p.files, linkTable, "source", "stream", "record_key", "customer_id"), false
 		if p.at, p.err = p.c.next(); p.err != nil {
 			return ""
 		}
@@ -341,9 +339,9 @@ func (p *streamed) Each(fn func(string)) {
 	if p.err != nil {
 		return
 	}
-	c, cust := &linkCursor{ctx: p.ctx, files: p.files, cols: []string{"customer_id"}}, linkCust
+	c := newCursor(p.ctx, p.files, linkTable, "customer_id")
 	if p.customers != nil {
-		c.files, c.table, cust = p.customers, customerTable, col(customerTable, "customer_id")
+		c = newCursor(p.ctx, p.customers, customerTable, "customer_id")
 	}
 	defer c.close()
 	for {
@@ -355,7 +353,7 @@ func (p *streamed) Each(fn func(string)) {
 		if !ok {
 			return
 		}
-		fn(c.rows.String(c.i, cust))
+		fn(c.customer())
 	}
 }
 

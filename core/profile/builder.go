@@ -85,8 +85,8 @@ type Builder struct {
 	msg      messageCols
 	evt      eventCols
 	out      outCols
-	outTable string
-	evTable  string
+	outTable *model.Table // customer
+	evTable  *model.Table // event
 	stats    Stats
 
 	// The output row being filled: row di of dst.
@@ -130,9 +130,7 @@ type tval struct {
 
 // base holds the columns every mapped table shares.
 type base struct {
-	name                                                   string
-	cols                                                   []model.Column
-	width                                                  int
+	table                                                  *model.Table // shared (model.Load): rows are checked by pointer
 	source, stream, key, customerID, created, updated, ref int
 	email                                                  int
 }
@@ -255,7 +253,7 @@ func (r *resolver) list(name string) int { return r.col(name, model.String, true
 
 func (r *resolver) base() base {
 	return base{
-		name: r.t.Name, cols: r.t.Columns, width: len(r.t.Columns),
+		table:  r.t,
 		source: r.str("source"), stream: r.str("stream"), key: r.str("record_key"),
 		customerID: r.str("customer_id"), created: r.ts("created_at"), updated: r.ts("updated_at"),
 		ref: r.str("customer_ref"), email: r.str("email"),
@@ -312,7 +310,7 @@ func (b *Builder) resolve() error {
 		channels: out.list("channels"), daysSince: integer("days_since_last_purchase"),
 		rfmRecency: integer("rfm_recency_days"), rfmFreq: integer("rfm_frequency"), rfmMoney: out.num("rfm_monetary"),
 	}
-	b.outTable, b.evTable = out.t.Name, e.t.Name
+	b.outTable, b.evTable = out.t, e.t
 	for _, r := range rs {
 		errs = append(errs, r.errs...)
 	}
@@ -334,8 +332,8 @@ func (b *Builder) start(r *Records) error {
 		rows []Row
 	}{{&b.cust.base, r.Customers}, {&b.ord.base, r.Orders}, {&b.tick.base, r.Tickets}, {&b.msg.base, r.Messages}, {&b.evt.base, r.Events}} {
 		for i, row := range t.rows {
-			if row.Set == nil || row.Set.Table().Name != t.cols.name || len(row.Set.Table().Columns) != t.cols.width {
-				return fmt.Errorf("profile of customer %s: %s row %d is not a row of table %s", r.CustomerID, t.cols.name, i, t.cols.name)
+			if row.Set == nil || row.Set.Table() != t.cols.table {
+				return fmt.Errorf("profile of customer %s: %s row %d is not a row of table %s", r.CustomerID, t.cols.table.Name, i, t.cols.table.Name)
 			}
 		}
 	}
@@ -346,7 +344,7 @@ func (b *Builder) start(r *Records) error {
 func (b *Builder) fail(t *base, row Row, col int, want string) {
 	if b.err == nil {
 		b.err = fmt.Errorf("profile of customer %s: %s record %s/%s/%s: column %s: want %s",
-			b.cid, t.name, row.str(t.source), row.str(t.stream), row.str(t.key), t.cols[col].Name, want)
+			b.cid, t.table.Name, row.str(t.source), row.str(t.stream), row.str(t.key), t.table.Columns[col].Name, want)
 	}
 }
 

@@ -44,8 +44,8 @@ func byJourney(a, b item) int {
 // ticket, message and event of the customer, in journey order (see the
 // package documentation). After an error out may hold some of the rows.
 func (b *Builder) Journey(r *Records, out *rowset.Set) error {
-	if out.Table().Name != b.evTable {
-		return fmt.Errorf("profile: the journey goes to a set of table %s, want %s", out.Table().Name, b.evTable)
+	if out.Table() != b.evTable {
+		return fmt.Errorf("profile: the journey goes to a set of table %s, want %s", out.Table().Name, b.evTable.Name)
 	}
 	if err := b.start(r); err != nil {
 		return err

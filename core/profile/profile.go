@@ -32,8 +32,8 @@ type currency struct {
 // built from the customer's records. rfm_r, rfm_f, rfm_m and rfm_score
 // stay null (see RFM). After an error out may hold a partial row.
 func (b *Builder) Profile(r *Records, out *rowset.Set) error {
-	if out.Table().Name != b.outTable {
-		return fmt.Errorf("profile: the output is a set of table %s, want %s", out.Table().Name, b.outTable)
+	if out.Table() != b.outTable {
+		return fmt.Errorf("profile: the output is a set of table %s, want %s", out.Table().Name, b.outTable.Name)
 	}
 	if err := b.start(r); err != nil {
 		return err

@@ -467,8 +467,13 @@ func (s *Set) PutWord(i, col int, w uint64) {
 
 // PutString sets String column col of row i to a copy of b.
 func (s *Set) PutString(i, col int, b []byte) {
+	s.PutText(i, col, unsafe.String(unsafe.SliceData(b), len(b))) // PutText copies b
+}
+
+// PutText sets String column col of row i to a copy of x.
+func (s *Set) PutText(i, col int, x string) {
 	c := &s.cols[col]
-	s.set(c, i, s.putText(c, unsafe.String(unsafe.SliceData(b), len(b))), max(s.n, s.reserve)) // putText copies b
+	s.set(c, i, s.putText(c, x), max(s.n, s.reserve))
 }
 
 // PutEmptyList makes list column col of row i an empty list rather than
@@ -494,6 +499,11 @@ func (s *Set) AddStringItem(i, col int, b []byte) {
 	s.AddItem(i, col, s.text.AddBytes(b))
 }
 
+// AddText appends a copy of x to String list column col of row i.
+func (s *Set) AddText(i, col int, x string) {
+	s.AddItem(i, col, s.text.Add(x))
+}
+
 // AppendStrings appends the items of String list column col of row i to
 // dst, without copying their bytes.
 func (s *Set) AppendStrings(dst []string, i, col int) []string {
@@ -505,17 +515,6 @@ func (s *Set) AppendStrings(dst []string, i, col int) []string {
 		dst = append(dst, s.text.Get(w))
 	}
 	return dst
-}
-
-// PutText sets String column col of row i to a copy of s.
-func (s *Set) PutText(i, col int, x string) {
-	c := &s.cols[col]
-	s.set(c, i, s.putText(c, x), max(s.n, s.reserve))
-}
-
-// AddText appends a copy of x to String list column col of row i.
-func (s *Set) AddText(i, col int, x string) {
-	s.AddItem(i, col, s.text.Add(x))
 }
 
 // CopyRow sets the columns of row i to the values of row j of src, a set
