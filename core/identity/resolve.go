@@ -91,41 +91,56 @@ func (s *resolver) order() error {
 	ix := s.ix
 	n := len(ix.recs)
 	srcRank, stRank := ranks(ix.sources.names), ranks(ix.streams.names)
-	order := make([]int32, n)
-	for i := range order {
-		order[i] = int32(i)
+	// By source and stream first: a counting sort on their ranks, which
+	// keeps each stream's records in the order they were added. Then each
+	// stream's records by key, streams on all cores, with a stream's keys
+	// fetched once: a key is a lookup away, and a sort compares each
+	// about 2·log2(n) times. Fetching one stream's keys at a time per core
+	// bounds the extra memory by the largest streams.
+	nst := len(ix.streams.names)
+	bucket := func(r *rec) int { return int(srcRank[r.source])*nst + int(stRank[r.stream]) }
+	start := make([]int, len(ix.sources.names)*nst+1)
+	for i := range ix.recs {
+		start[bucket(&ix.recs[i])+1]++
 	}
-	// By source and stream first, comparing integers; then each stream's
-	// records by key, with that stream's keys fetched once: a key is a
-	// lookup away, and a sort compares each about 2·log2(n) times.
-	// Fetching one stream's keys at a time bounds the extra memory by the
-	// largest stream.
-	slices.SortFunc(order, func(a, b int32) int {
-		ra, rb := &ix.recs[a], &ix.recs[b]
-		return cmp.Or(cmp.Compare(srcRank[ra.source], srcRank[rb.source]), cmp.Compare(stRank[ra.stream], stRank[rb.stream]), cmp.Compare(a, b))
-	})
+	for b := 1; b < len(start); b++ {
+		start[b] += start[b-1]
+	}
+	order := make([]int32, n)
+	next := slices.Clone(start)
+	for i := range ix.recs {
+		b := bucket(&ix.recs[i])
+		order[next[b]] = int32(i)
+		next[b]++
+	}
 	type keyed struct {
 		key string
 		rec int32
 	}
-	var run []keyed
-	for lo := 0; lo < n; {
-		r := &ix.recs[order[lo]]
-		hi := lo + 1
-		for hi < n && ix.recs[order[hi]].source == r.source && ix.recs[order[hi]].stream == r.stream {
-			hi++
+	runs := make(chan []int32, len(start))
+	for b := range len(start) - 1 {
+		if start[b+1]-start[b] > 1 {
+			runs <- order[start[b]:start[b+1]]
 		}
-		run = run[:0]
-		for _, a := range order[lo:hi] {
-			run = append(run, keyed{ix.recKeys.Get(ix.recs[a].key), a})
-		}
-		slices.SortFunc(run, func(x, y keyed) int { return strings.Compare(x.key, y.key) })
-		for k, e := range run {
-			order[lo+k] = e.rec
-		}
-		lo = hi
 	}
-	run = nil
+	close(runs)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			var run []keyed
+			for recs := range runs {
+				run = run[:0]
+				for _, a := range recs {
+					run = append(run, keyed{ix.recKeys.Get(ix.recs[a].key), a})
+				}
+				slices.SortFunc(run, func(x, y keyed) int { return strings.Compare(x.key, y.key) })
+				for k, e := range run {
+					recs[k] = e.rec
+				}
+			}
+		})
+	}
+	wg.Wait()
 	if len(ix.sources.names) > math.MaxUint16 || len(ix.streams.names) > math.MaxUint16 {
 		return fmt.Errorf("identity: more than %d sources or streams", math.MaxUint16)
 	}
@@ -228,24 +243,32 @@ func (s *resolver) group() error {
 }
 
 // sortEntries sorts each key's entries by (hash, value, record), a ref
-// target before a referrer, the keys on all cores, largest first: the
-// sorts are most of identity's time, which otherwise runs on one core.
+// target before a referrer. The sorts are most of identity's time, and
+// one key holds most entries, so each key is first partitioned in place
+// by its hashes' top bits, which keeps the order between buckets, and the
+// buckets of every key are then sorted on all cores.
 func (s *resolver) sortEntries() {
-	keys := make([]int, len(s.ix.entries))
-	for k := range keys {
-		keys[k] = k
+	type bucket struct{ key, lo, hi int }
+	var buckets []bucket
+	for k, es := range s.ix.entries {
+		var bounds [hashBuckets + 1]int
+		partitionByHash(es, &bounds)
+		for b := range hashBuckets {
+			if bounds[b+1]-bounds[b] > 1 {
+				buckets = append(buckets, bucket{k, bounds[b], bounds[b+1]})
+			}
+		}
 	}
-	slices.SortFunc(keys, func(a, b int) int { return cmp.Compare(len(s.ix.entries[b]), len(s.ix.entries[a])) })
-	next := make(chan int, len(keys))
-	for _, k := range keys {
-		next <- k
+	next := make(chan bucket, len(buckets))
+	for _, b := range buckets {
+		next <- b
 	}
 	close(next)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(keys)) {
+	for range min(runtime.GOMAXPROCS(0), len(buckets)) {
 		wg.Go(func() {
-			for k := range next {
-				slices.SortFunc(s.ix.entries[k], func(a, b entry) int {
+			for b := range next {
+				slices.SortFunc(s.ix.entries[b.key][b.lo:b.hi], func(a, b entry) int {
 					if c := cmp.Compare(a.hash, b.hash); c != 0 {
 						return c
 					}
@@ -263,6 +286,44 @@ func (s *resolver) sortEntries() {
 		})
 	}
 	wg.Wait()
+}
+
+// hashBuckets is how many parts sortEntries cuts a key's entries into:
+// enough for an even share per core, few enough to count on the stack.
+const (
+	hashBits    = 8
+	hashBuckets = 1 << hashBits
+)
+
+// partitionByHash reorders es in place so that bucket b, entries whose
+// hash has top bits b, is es[bounds[b]:bounds[b+1]] (an American flag
+// sort's one pass: no second array, which at this stage would be the
+// largest allocation of the build).
+func partitionByHash(es []entry, bounds *[hashBuckets + 1]int) {
+	top := func(e entry) int { return int(e.hash >> (64 - hashBits)) }
+	var count [hashBuckets]int
+	for _, e := range es {
+		count[top(e)]++
+	}
+	var next [hashBuckets]int
+	for b := range hashBuckets {
+		bounds[b+1] = bounds[b] + count[b]
+		next[b] = bounds[b]
+	}
+	for b := range hashBuckets {
+		for next[b] < bounds[b+1] {
+			e := es[next[b]]
+			t := top(e)
+			if t == b {
+				next[b]++
+				continue
+			}
+			// Swap e into its bucket's next free place, and place what
+			// was there next round.
+			es[next[b]], es[next[t]] = es[next[t]], e
+			next[t]++
+		}
+	}
 }
 
 // refGroup keeps a ref value's entries when exactly one customer record
@@ -470,15 +531,28 @@ func (s *resolver) assign() error {
 	for i := range recs {
 		recs[i].cust = -1
 	}
+	var anchorOf []int32 // per customer
 	for i := range recs {
 		r := s.find(int32(i))
 		if recs[r].cust < 0 {
-			recs[r].cust = int32(len(s.res.ids))
-			s.res.ids = append(s.res.ids, CustomerID(s.res.Ref(int(s.anchors[r]))))
-			s.res.Counts.Customers++
+			recs[r].cust = int32(len(anchorOf))
+			anchorOf = append(anchorOf, s.anchors[r])
 		}
 		recs[i].cust = recs[r].cust
 	}
+	// An id is a hash: computed on all cores.
+	s.res.ids = make([]string, len(anchorOf))
+	s.res.Counts.Customers = len(anchorOf)
+	parts := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Go(func() {
+			for c := p * len(anchorOf) / parts; c < (p+1)*len(anchorOf)/parts; c++ {
+				s.res.ids[c] = CustomerID(s.res.Ref(int(anchorOf[c])))
+			}
+		})
+	}
+	wg.Wait()
 	for i := range s.res.Refusals {
 		f := &s.res.Refusals[i]
 		f.Customers = [2]string{s.res.CustomerOf(f.Records[0]), s.res.CustomerOf(f.Records[1])}
@@ -512,6 +586,17 @@ func (s *resolver) explain() error {
 		recs[i].via = unlinked
 	}
 	queue := make([]int32, 0, 64)
+	anchors, links := 0, make([]int, len(s.ix.keys)) // counted here, not in the map: a lookup per record
+	defer func() {
+		if anchors > 0 {
+			s.res.Counts.Links[AnchorKey] += anchors
+		}
+		for k, n := range links {
+			if n > 0 {
+				s.res.Counts.Links[s.ix.keys[k].name] += n
+			}
+		}
+	}()
 	for i := range recs {
 		if err := s.tick(i); err != nil {
 			return err
@@ -520,7 +605,7 @@ func (s *resolver) explain() error {
 			continue
 		}
 		recs[i].via, recs[i].linkKey = -1, linkAnchor
-		s.res.Counts.Links[AnchorKey]++
+		anchors++
 		queue = append(queue[:0], int32(i))
 		for len(queue) > 0 {
 			u := queue[0]
@@ -536,7 +621,7 @@ func (s *resolver) explain() error {
 				}
 				start, end := s.displaySpan(e.key, e.off)
 				recs[v].via, recs[v].linkKey, recs[v].valStart, recs[v].valEnd = u, int16(e.key), start, end
-				s.res.Counts.Links[s.ix.keys[e.key].name]++
+				links[e.key]++
 				queue = append(queue, v)
 			}
 		}

@@ -184,14 +184,12 @@ func CompareRefs(a, b RecordRef) int {
 
 // CustomerID is the id of a customer anchored at ref.
 func CustomerID(ref RecordRef) string {
-	h := sha256.New()
-	h.Write([]byte(ref.Source))
-	h.Write([]byte{0})
-	h.Write([]byte(ref.Stream))
-	h.Write([]byte{0})
-	h.Write([]byte(ref.Key))
-	var sum [sha256.Size]byte
-	return "c_" + hex.EncodeToString(h.Sum(sum[:0])[:8])
+	var buf [128]byte
+	sum := sha256.Sum256(append(append(append(append(append(buf[:0], ref.Source...), 0), ref.Stream...), 0), ref.Key...))
+	var id [2 + 16]byte
+	id[0], id[1] = 'c', '_'
+	hex.Encode(id[2:], sum[:8])
+	return string(id[:])
 }
 
 // Previous is what an earlier resolution assigned: the customer id of
