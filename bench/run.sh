@@ -9,7 +9,8 @@
 #   PEOPLE=100000 bench/run.sh   # a quicker run
 #
 # Results go to bench/results/<date>-<people>/ (summary.json, eval.json,
-# sync.log, time.txt, cpu.pprof, heap.pprof; summary2.json, sync2.log and
+# sync.log, time.txt, cpu.pprof, heap.pprof, cores.json (cores busy per
+# stage, see bench/cores.py); summary2.json, sync2.log and
 # time2.txt for the second sync; report.md); the data to $WORK (default a
 # temporary directory, removed at the end unless KEEP=1).
 set -euo pipefail
@@ -35,10 +36,13 @@ gen_start=$(date +%s.%N)
 gen_end=$(date +%s.%N)
 
 echo "syncing"
+CORES=$(pwd)/bench/cores.py
 cd "$WORK/data"
-/usr/bin/time -v -o "$OUT/time.txt" "$BIN" sync -c desilo.yaml \
+# cores.py keeps the log and samples how busy the cores are per stage.
+python3 "$CORES" "$OUT/sync.log" "$OUT/cores.json" -- \
+  /usr/bin/time -v -o "$OUT/time.txt" "$BIN" sync -c desilo.yaml \
   --log-format json --summary-json "$OUT/summary.json" \
-  --cpuprofile "$OUT/cpu.pprof" --memprofile "$OUT/heap.pprof" 2>"$OUT/sync.log"
+  --cpuprofile "$OUT/cpu.pprof" --memprofile "$OUT/heap.pprof"
 "$BIN" eval -c desilo.yaml --truth truth.csv --json >"$OUT/eval.json"
 # A nightly run's shape: sync again with no source change. The build now
 # also reads the previous snapshot's identity links (merges, stable ids).
@@ -88,6 +92,9 @@ lines = [
 ]
 for st in s["build"]["stages"]:
     lines.append(f"| build: {st['stage']} | {st['duration']:.1f} s |")
+busy = json.load(open(f"{out}/cores.json"))
+lines.append("| cores busy (CPU ÷ wall, plugins included): "
+             + ", ".join(busy) + " | " + " / ".join(f"{b['cores_busy']:.1f}" for b in busy.values()) + " |")
 lines += [
     f"| customers | {s['build']['customers']:,} |",
     f"| Parquet output | {size('output-size.txt'):,.0f} MiB |",
