@@ -91,56 +91,41 @@ func (s *resolver) order() error {
 	ix := s.ix
 	n := len(ix.recs)
 	srcRank, stRank := ranks(ix.sources.names), ranks(ix.streams.names)
-	// By source and stream first: a counting sort on their ranks, which
-	// keeps each stream's records in the order they were added. Then each
-	// stream's records by key, streams on all cores, with a stream's keys
-	// fetched once: a key is a lookup away, and a sort compares each
-	// about 2·log2(n) times. Fetching one stream's keys at a time per core
-	// bounds the extra memory by the largest streams.
-	nst := len(ix.streams.names)
-	bucket := func(r *rec) int { return int(srcRank[r.source])*nst + int(stRank[r.stream]) }
-	start := make([]int, len(ix.sources.names)*nst+1)
-	for i := range ix.recs {
-		start[bucket(&ix.recs[i])+1]++
-	}
-	for b := 1; b < len(start); b++ {
-		start[b] += start[b-1]
-	}
 	order := make([]int32, n)
-	next := slices.Clone(start)
-	for i := range ix.recs {
-		b := bucket(&ix.recs[i])
-		order[next[b]] = int32(i)
-		next[b]++
+	for i := range order {
+		order[i] = int32(i)
 	}
+	// By source and stream first, comparing integers; then each stream's
+	// records by key, with that stream's keys fetched once: a key is a
+	// lookup away, and a sort compares each about 2·log2(n) times.
+	// Fetching one stream's keys at a time bounds the extra memory by the
+	// largest stream.
+	slices.SortFunc(order, func(a, b int32) int {
+		ra, rb := &ix.recs[a], &ix.recs[b]
+		return cmp.Or(cmp.Compare(srcRank[ra.source], srcRank[rb.source]), cmp.Compare(stRank[ra.stream], stRank[rb.stream]), cmp.Compare(a, b))
+	})
 	type keyed struct {
 		key string
 		rec int32
 	}
-	runs := make(chan []int32, len(start))
-	for b := range len(start) - 1 {
-		if start[b+1]-start[b] > 1 {
-			runs <- order[start[b]:start[b+1]]
+	var run []keyed
+	for lo := 0; lo < n; {
+		r := &ix.recs[order[lo]]
+		hi := lo + 1
+		for hi < n && ix.recs[order[hi]].source == r.source && ix.recs[order[hi]].stream == r.stream {
+			hi++
 		}
+		run = run[:0]
+		for _, a := range order[lo:hi] {
+			run = append(run, keyed{ix.recKeys.Get(ix.recs[a].key), a})
+		}
+		slices.SortFunc(run, func(x, y keyed) int { return strings.Compare(x.key, y.key) })
+		for k, e := range run {
+			order[lo+k] = e.rec
+		}
+		lo = hi
 	}
-	close(runs)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			var run []keyed
-			for recs := range runs {
-				run = run[:0]
-				for _, a := range recs {
-					run = append(run, keyed{ix.recKeys.Get(ix.recs[a].key), a})
-				}
-				slices.SortFunc(run, func(x, y keyed) int { return strings.Compare(x.key, y.key) })
-				for k, e := range run {
-					recs[k] = e.rec
-				}
-			}
-		})
-	}
-	wg.Wait()
+	run = nil
 	if len(ix.sources.names) > math.MaxUint16 || len(ix.streams.names) > math.MaxUint16 {
 		return fmt.Errorf("identity: more than %d sources or streams", math.MaxUint16)
 	}
