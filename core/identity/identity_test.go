@@ -566,3 +566,21 @@ func TestCustomers(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomerIDPinned pins ids to values computed outside Go (Python's
+// hashlib: "c_" and the first 8 bytes of SHA-256 of source NUL stream NUL
+// key, in hex): ids must survive any rewrite of CustomerID, or every
+// customer would change id on the next run.
+func TestCustomerIDPinned(t *testing.T) {
+	for _, c := range []struct {
+		ref  RecordRef
+		want string
+	}{
+		{RecordRef{"crm", "contacts", "1"}, "c_fd0b5159e2c743b8"},
+		{RecordRef{"shop", "customers", strings.Repeat("k", 200)}, "c_f0fad5d8cec4561c"}, // longer than the stack buffer
+	} {
+		if got := CustomerID(c.ref); got != c.want {
+			t.Errorf("CustomerID(%v) = %s, want %s", c.ref, got, c.want)
+		}
+	}
+}

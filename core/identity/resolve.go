@@ -572,16 +572,6 @@ func (s *resolver) explain() error {
 	}
 	queue := make([]int32, 0, 64)
 	anchors, links := 0, make([]int, len(s.ix.keys)) // counted here, not in the map: a lookup per record
-	defer func() {
-		if anchors > 0 {
-			s.res.Counts.Links[AnchorKey] += anchors
-		}
-		for k, n := range links {
-			if n > 0 {
-				s.res.Counts.Links[s.ix.keys[k].name] += n
-			}
-		}
-	}()
 	for i := range recs {
 		if err := s.tick(i); err != nil {
 			return err
@@ -609,6 +599,14 @@ func (s *resolver) explain() error {
 				links[e.key]++
 				queue = append(queue, v)
 			}
+		}
+	}
+	if anchors > 0 {
+		s.res.Counts.Links[AnchorKey] += anchors
+	}
+	for k, n := range links {
+		if n > 0 {
+			s.res.Counts.Links[s.ix.keys[k].name] += n
 		}
 	}
 	// The links point into the index's values, which the result keeps:

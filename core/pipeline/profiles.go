@@ -301,28 +301,33 @@ func (p *profiler) eachCustomer(ctx context.Context, j *profileJob, only map[str
 	}
 	b := p.b
 	var rec profile.Records
+	// Per staged set, the list of rec its records join (nil: skipped),
+	// decided once per job rather than per record.
+	into := make([]*[]profile.Row, len(b.sets))
+	for s := range b.sets {
+		if e := b.sets[s].entity; only == nil || only[e] {
+			switch e {
+			case "customer":
+				into[s] = &rec.Customers
+			case "order":
+				into[s] = &rec.Orders
+			case "ticket":
+				into[s] = &rec.Tickets
+			case "message":
+				into[s] = &rec.Messages
+			case "event":
+				into[s] = &rec.Events
+			}
+		}
+	}
 	n := 0
 	for k, id := range j.ids {
 		rec = profile.Records{CustomerID: id, Customers: rec.Customers[:0], Orders: rec.Orders[:0],
 			Tickets: rec.Tickets[:0], Messages: rec.Messages[:0], Events: rec.Events[:0]}
 		for ; n < j.ends[k]; n++ {
 			r := b.records[j.order[n]]
-			set := &b.sets[r.set]
-			if only != nil && !only[set.entity] {
-				continue
-			}
-			row := profile.Row{Set: j.group.sets[r.set], I: int(r.row)}
-			switch set.entity {
-			case "customer":
-				rec.Customers = append(rec.Customers, row)
-			case "order":
-				rec.Orders = append(rec.Orders, row)
-			case "ticket":
-				rec.Tickets = append(rec.Tickets, row)
-			case "message":
-				rec.Messages = append(rec.Messages, row)
-			case "event":
-				rec.Events = append(rec.Events, row)
+			if l := into[r.set]; l != nil {
+				*l = append(*l, profile.Row{Set: j.group.sets[r.set], I: int(r.row)})
 			}
 		}
 		if err := fn(&rec); err != nil {
