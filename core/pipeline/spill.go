@@ -32,8 +32,9 @@ import (
 // customer has more. A variable for tests.
 var groupRecords = 1 << 16
 
-// maxGroups bounds the files the scatter keeps open.
-const maxGroups = 512
+// maxGroups bounds the files the scatter keeps open: a worker writes a
+// file per group and part.
+const maxGroups = 256
 
 // spill is the build's scratch directory and the staged rows' files.
 type spill struct {
@@ -210,8 +211,27 @@ func noEOF(err error) error {
 type group struct {
 	jobs  []*profileJob
 	count []int // per staged set: how many of the group's records it holds
-	files []string
+	files []groupFile
 	sets  []*rowset.Set // per staged set, when loaded: the group's rows
+}
+
+// A group's rows are kept in two parts, each in files of its own: the
+// rows RFM needs (rfmEntities), and the rest. The profiles' first pass,
+// which needs only the first part, reads about a quarter of the rows.
+const parts = 2
+
+// partOf is the part that holds an entity's rows.
+func partOf(entity string) int {
+	if rfmEntities[entity] {
+		return 0
+	}
+	return 1
+}
+
+// groupFile is one of a group's files and the part its rows belong to.
+type groupFile struct {
+	path string
+	part int
 }
 
 // groups cuts the jobs, which are in customer order, into groups of about
@@ -255,13 +275,15 @@ func (b *builder) scatter(ctx context.Context, gs []*group, of []int32) error {
 	}
 	close(next)
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(files)))
-	paths := make([][]string, workers) // per worker, per group: its file, "" when none
+	// Per worker, per group and part (at group*parts+part): its file, ""
+	// when none.
+	paths := make([][]string, workers)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
-		paths[w] = make([]string, len(gs))
+		paths[w] = make([]string, len(gs)*parts)
 		wg.Go(func() {
-			out := make([]*rowWriter, len(gs))
+			out := make([]*rowWriter, len(gs)*parts)
 			for f := range next {
 				if err := b.scatterFile(ctx, f, of, paths[w], out, w); err != nil {
 					errs[w] = err
@@ -283,9 +305,11 @@ func (b *builder) scatter(ctx context.Context, gs []*group, of []int32) error {
 		return fmt.Errorf("scattering spilled rows: %w", err)
 	}
 	for k, g := range gs {
-		for w := range workers {
-			if paths[w][k] != "" {
-				g.files = append(g.files, paths[w][k])
+		for part := range parts {
+			for w := range workers {
+				if p := paths[w][k*parts+part]; p != "" {
+					g.files = append(g.files, groupFile{p, part})
+				}
 			}
 		}
 	}
@@ -293,13 +317,18 @@ func (b *builder) scatter(ctx context.Context, gs []*group, of []int32) error {
 }
 
 // scatterFile copies the rows of spilled file f to worker w's group files
-// (out, created as needed, their paths in paths) and removes f.
+// (out, created as needed, their paths in paths; both indexed by
+// group*parts+part) and removes f.
 func (b *builder) scatterFile(ctx context.Context, f spilled, of []int32, paths []string, out []*rowWriter, w int) error {
 	in, err := openRows(f.path)
 	if err != nil {
 		return err
 	}
 	defer in.close()
+	partOfSet := make([]int32, len(b.sets))
+	for s := range b.sets {
+		partOfSet[s] = int32(partOf(b.sets[s].entity))
+	}
 	for i := f.first; i < f.first+f.n; i++ {
 		if i%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -310,17 +339,18 @@ func (b *builder) scatterFile(ctx context.Context, f spilled, of []int32, paths 
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.path, noEOF(err))
 		}
-		g := of[i]
-		if out[g] == nil {
-			paths[g] = filepath.Join(b.spill.dir, fmt.Sprintf("group-%04d-%d", g, w))
-			if out[g], err = createRows(paths[g], 64<<10); err != nil {
+		part := partOfSet[b.records[i].set]
+		o := of[i]*parts + part
+		if out[o] == nil {
+			paths[o] = filepath.Join(b.spill.dir, fmt.Sprintf("group-%04d-%d-%d", of[i], part, w))
+			if out[o], err = createRows(paths[o], 64<<10); err != nil {
 				return err
 			}
 		}
-		if err := out[g].uvarint(uint64(i)); err != nil {
+		if err := out[o].uvarint(uint64(i)); err != nil {
 			return err
 		}
-		if err := out[g].row(row); err != nil {
+		if err := out[o].row(row); err != nil {
 			return err
 		}
 	}
@@ -336,15 +366,20 @@ func (b *builder) scatterFile(ctx context.Context, f spilled, of []int32, paths 
 // belongs to one group.
 func (b *builder) load(ctx context.Context, g *group, only map[string]bool) error {
 	g.sets = make([]*rowset.Set, len(b.sets))
+	var need [parts]bool
 	for s := range b.sets {
-		if only == nil || only[b.sets[s].entity] {
+		if e := b.sets[s].entity; only == nil || only[e] {
 			g.sets[s] = rowset.New(b.sets[s].table)
 			g.sets[s].Reserve(g.count[s])
+			need[partOf(e)] = true
 		}
 	}
 	for _, f := range g.files {
-		if err := b.loadFile(ctx, f, g.sets); err != nil {
-			return fmt.Errorf("spilled rows %s: %w", f, err)
+		if !need[f.part] {
+			continue
+		}
+		if err := b.loadFile(ctx, f.path, g.sets); err != nil {
+			return fmt.Errorf("spilled rows %s: %w", f.path, err)
 		}
 	}
 	return nil
