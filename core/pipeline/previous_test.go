@@ -152,3 +152,78 @@ func TestPreviousLookup(t *testing.T) {
 		}
 	}
 }
+
+// The cursor reads ahead on a goroutine of its own: closing it early
+// stops that goroutine, a file it cannot read is an error from next, and
+// the rows before the error are still read.
+func TestLinkCursorReadsAhead(t *testing.T) {
+	tb := model.MustLoad("identity_link")
+	dir := t.TempDir()
+	write := func(name string, n int) string {
+		path := dir + "/" + name
+		w, err := parquet.NewWriter(context.Background(), path, tb, parquet.Options{RowGroupRows: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range n {
+			w.SetString(col(tb, "source"), "crm")
+			w.SetString(col(tb, "stream"), "contacts")
+			w.SetString(col(tb, "record_key"), fmt.Sprint(k))
+			w.SetString(col(tb, "customer_id"), fmt.Sprintf("c_%d", k))
+			w.SetString(col(tb, "entity"), "customer")
+			w.SetString(col(tb, "rule"), RuleAnchor)
+			if err := w.EndRow(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := write("good.parquet", 10)
+	read := func(c *linkCursor) (keys []string, err error) {
+		for {
+			ok, err := c.next()
+			if err != nil || !ok {
+				return keys, err
+			}
+			keys = append(keys, c.ref().Key)
+		}
+	}
+
+	c := newCursor(context.Background(), []string{good, good}, tb, "source", "stream", "record_key", "customer_id")
+	keys, err := read(c)
+	c.close()
+	if err != nil || len(keys) != 20 || keys[9] != "9" || keys[10] != "0" {
+		t.Fatalf("two files: %v, %v", keys, err)
+	}
+
+	// Closed after one row: the reader, blocked on a full channel, stops.
+	c = newCursor(context.Background(), []string{good}, tb, "record_key")
+	if ok, err := c.next(); !ok || err != nil {
+		t.Fatalf("first row: %v, %v", ok, err)
+	}
+	c.close()
+	c.close() // twice is fine
+	if _, open := <-c.ahead; open {
+		t.Error("the reader still sends after close")
+	}
+
+	missing := dir + "/missing.parquet"
+	c = newCursor(context.Background(), []string{good, missing}, tb, "record_key")
+	keys, err = read(c)
+	c.close()
+	if err == nil || len(keys) != 10 {
+		t.Errorf("a missing second file: %d rows, error %v", len(keys), err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c = newCursor(ctx, []string{good}, tb, "record_key")
+	keys, err = read(c)
+	c.close()
+	if err == nil {
+		t.Errorf("a cancelled cursor ended without an error, after %d rows", len(keys))
+	}
+}
