@@ -60,12 +60,13 @@ type resolver struct {
 	arena *values
 	res   *Result
 
-	seen    []int64
-	groups  [][]uint32 // per key: start of each usable group in ix.entries[k], then the end
-	limits  []limitState
-	uf      []int32 // union-find: parent, or -size at a root
-	edges   []edge  // successful unions, a spanning forest of the clusters
-	anchors []int32 // per root: its anchor
+	seen     []int64
+	groups   [][]uint32 // per key: start of each usable group in ix.entries[k], then the end
+	limits   []limitState
+	uf       []int32 // union-find: parent, or -size at a root
+	edges    []edge  // successful unions, a spanning forest of the clusters
+	anchors  []int32 // per root: its anchor
+	anchorOf []int32 // per customer: its anchor
 }
 
 type limitState struct {
@@ -525,6 +526,7 @@ func (s *resolver) assign() error {
 		}
 		recs[i].cust = recs[r].cust
 	}
+	s.anchorOf = anchorOf
 	// An id is a hash: computed on all cores.
 	s.res.ids = make([]string, len(anchorOf))
 	s.res.Counts.Customers = len(anchorOf)
@@ -570,41 +572,60 @@ func (s *resolver) explain() error {
 	for i := range recs {
 		recs[i].via = unlinked
 	}
-	queue := make([]int32, 0, 64)
-	anchors, links := 0, make([]int, len(s.ix.keys)) // counted here, not in the map: a lookup per record
-	for i := range recs {
-		if err := s.tick(i); err != nil {
+	// Each cluster's tree is walked from its anchor, clusters on all
+	// cores: a walk reads and writes only its own cluster's records, and
+	// its order, so every record's link, does not depend on the others.
+	parts := runtime.GOMAXPROCS(0)
+	links := make([][]int, parts) // per part, per key: counted here, not in the map, a lookup per record
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Go(func() {
+			links[p] = make([]int, len(s.ix.keys))
+			queue := make([]int32, 0, 64)
+			for c := p * len(s.anchorOf) / parts; c < (p+1)*len(s.anchorOf)/parts; c++ {
+				if err := s.tick(c); err != nil {
+					errs[p] = err
+					return
+				}
+				a := s.anchorOf[c]
+				recs[a].via, recs[a].linkKey = -1, linkAnchor
+				queue = append(queue[:0], a)
+				for len(queue) > 0 {
+					u := queue[0]
+					queue = queue[1:]
+					for _, ei := range adj[first[u]:first[u+1]] {
+						e := s.edges[ei]
+						v := e.a
+						if v == u {
+							v = e.b
+						}
+						if recs[v].via != unlinked {
+							continue
+						}
+						start, end := s.displaySpan(e.key, e.off)
+						recs[v].via, recs[v].linkKey, recs[v].valStart, recs[v].valEnd = u, int16(e.key), start, end
+						links[p][e.key]++
+						queue = append(queue, v)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
-		if s.anchors[s.find(int32(i))] != int32(i) {
-			continue
-		}
-		recs[i].via, recs[i].linkKey = -1, linkAnchor
-		anchors++
-		queue = append(queue[:0], int32(i))
-		for len(queue) > 0 {
-			u := queue[0]
-			queue = queue[1:]
-			for _, ei := range adj[first[u]:first[u+1]] {
-				e := s.edges[ei]
-				v := e.a
-				if v == u {
-					v = e.b
-				}
-				if recs[v].via != unlinked {
-					continue
-				}
-				start, end := s.displaySpan(e.key, e.off)
-				recs[v].via, recs[v].linkKey, recs[v].valStart, recs[v].valEnd = u, int16(e.key), start, end
-				links[e.key]++
-				queue = append(queue, v)
-			}
-		}
 	}
-	if anchors > 0 {
-		s.res.Counts.Links[AnchorKey] += anchors
+	if len(s.anchorOf) > 0 {
+		s.res.Counts.Links[AnchorKey] += len(s.anchorOf)
 	}
-	for k, n := range links {
+	for k := range s.ix.keys {
+		n := 0
+		for p := range parts {
+			n += links[p][k]
+		}
 		if n > 0 {
 			s.res.Counts.Links[s.ix.keys[k].name] += n
 		}
