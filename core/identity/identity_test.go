@@ -354,6 +354,38 @@ func TestBridgeMerge(t *testing.T) {
 	}
 }
 
+// countingPrevious counts the lookups made in it.
+type countingPrevious struct {
+	PreviousMap
+	lookups int
+}
+
+func (c *countingPrevious) Lookup(r RecordRef) string {
+	c.lookups++
+	return c.PreviousMap.Lookup(r)
+}
+
+// A run in which every previous id lives on looks up no record's previous
+// id: there is nothing to merge or retire. One in which an id is gone
+// looks them up, and merges.
+func TestMergeLooksUpOnlyWhenAnIDIsGone(t *testing.T) {
+	a := cust("crm", "a", 1, "email", "jane@acme.org")
+	b := cust("shop", "b", 2, "phone", "0171 1234568")
+	first := mustResolve(t, []Record{a, b}, emailPhone, nil)
+	same := &countingPrevious{PreviousMap: previousOf(first)}
+	c := cust("desk", "c", 3, "email", "jane@acme.org") // joins a: no id changes
+	res := mustResolve(t, []Record{a, b, c}, emailPhone, same)
+	if same.lookups != 0 || len(res.Merges) != 0 || res.Counts.RetiredIDs != 0 {
+		t.Errorf("no id gone: %d lookups, merges %+v, %d retired", same.lookups, res.Merges, res.Counts.RetiredIDs)
+	}
+	bridged := &countingPrevious{PreviousMap: previousOf(first)}
+	bridge := cust("desk", "c", 3, "email", "jane@acme.org", "phone", "+491711234568")
+	res = mustResolve(t, []Record{a, b, bridge}, emailPhone, bridged)
+	if bridged.lookups != 3 || len(res.Merges) != 1 {
+		t.Errorf("an id gone: %d lookups (want 3), merges %+v", bridged.lookups, res.Merges)
+	}
+}
+
 func previousOf(res *Result) PreviousMap {
 	m := PreviousMap{}
 	for _, a := range records(res) {
