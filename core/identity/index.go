@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -85,6 +86,12 @@ func NewIndex(rules Rules) (*Index, error) {
 	ix.sources.ids = map[string]int32{}
 	ix.streams.ids = map[string]int32{}
 	return ix, nil
+}
+
+// Expect makes room for n more records: a caller that knows how many it
+// will add saves the copies of growing the index a record at a time.
+func (ix *Index) Expect(n int) {
+	ix.recs = slices.Grow(ix.recs, n)
 }
 
 // Add extracts and normalizes the record's key values.

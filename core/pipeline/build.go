@@ -203,6 +203,15 @@ func (b *builder) scan(ctx context.Context) error {
 		return err
 	}
 	refs := b.store.Streams()
+	// The staged rows, superseded versions included, bound the records:
+	// room for them up front spares growing two large arrays as they fill.
+	rows := 0
+	for _, ref := range refs {
+		rows += int(ref.Rows)
+	}
+	rows = min(rows, math.MaxInt32)
+	b.records = make([]staged, 0, rows)
+	ix.Expect(rows)
 	// Streams are read a chunk (a row group) ahead of identity: reading
 	// is serial, identity's normalization runs on all cores, and
 	// overlapping them keeps both cores busy. The reader also spills each
