@@ -59,6 +59,7 @@ type stats struct {
 	minI, maxI int64
 	minF, maxF float64
 	minS, maxS []byte
+	minP, maxP uint64 // prefix8 of minS and maxS
 }
 
 func newColumn(c model.Column, path []string) *column {
@@ -268,18 +269,33 @@ func (c *column) putString(s string) {
 	// Min and max are copies of our own, so they pin none of the caller's
 	// memory.
 	b := c.vals[len(c.vals)-len(s):]
+	p := prefix8(b)
 	switch {
-	case c.st.set && len(b) > 0 && len(c.st.minS) > 0 && len(c.st.maxS) > 0 &&
-		b[0] > c.st.minS[0] && b[0] < c.st.maxS[0]:
-		// Strictly between min and max by its first byte: most values of
-		// a varied column, decided without two full comparisons.
+	case c.st.set && p > c.st.minP && p < c.st.maxP:
+		// Strictly between min and max by its first eight bytes: most
+		// values of a varied column, ids with a common prefix among
+		// them, decided without two full comparisons.
 	case !c.st.set:
 		c.st.minS, c.st.maxS, c.st.set = append(c.st.minS[:0], b...), append(c.st.maxS[:0], b...), true
+		c.st.minP, c.st.maxP = p, p
 	case bytes.Compare(b, c.st.minS) < 0:
-		c.st.minS = append(c.st.minS[:0], b...)
+		c.st.minS, c.st.minP = append(c.st.minS[:0], b...), p
 	case bytes.Compare(b, c.st.maxS) > 0:
-		c.st.maxS = append(c.st.maxS[:0], b...)
+		c.st.maxS, c.st.maxP = append(c.st.maxS[:0], b...), p
 	}
+}
+
+// prefix8 is b's first eight bytes as a big-endian number, zero-padded.
+// If prefix8(x) > prefix8(y) then x > y byte-wise: at the first byte the
+// two numbers differ in, x has a greater byte, and y either a smaller one
+// or none (a zero of the padding, y ending there).
+func prefix8(b []byte) uint64 {
+	if len(b) >= 8 {
+		return binary.BigEndian.Uint64(b)
+	}
+	var p [8]byte
+	copy(p[:], b)
+	return binary.BigEndian.Uint64(p[:])
 }
 
 func (c *column) putInt64(x int64) {
