@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -75,16 +76,21 @@ func (c *Client) Discover(ctx context.Context, config json.RawMessage) ([]connec
 func (c *Client) Read(ctx context.Context, req connector.ReadRequest, out connector.Emitter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // ends the stream on an early return
+	codec := &batchCodec{}
+	defer codec.release()
 	stream, err := c.rpc.Read(ctx, &proto.ReadRequest{
 		Config:  req.Config,
 		Streams: req.Streams,
 		State:   req.State,
-	})
+	}, grpc.ForceCodecV2(codec))
 	if err != nil {
 		return FromStatus(err)
 	}
+	b := &proto.ReadBatch{}
 	for {
-		b, err := stream.Recv()
+		// Received into the same message each time: its Data points into
+		// the codec's buffer, valid until the next batch.
+		err := stream.RecvMsg(b)
 		if err == io.EOF {
 			return nil
 		}
