@@ -269,7 +269,7 @@ func (c *column) putString(s string) {
 	// Min and max are copies of our own, so they pin none of the caller's
 	// memory.
 	b := c.vals[len(c.vals)-len(s):]
-	p := prefix8(b)
+	p := prefix8(s)
 	switch {
 	case c.st.set && p > c.st.minP && p < c.st.maxP:
 		// Strictly between min and max by its first eight bytes: most
@@ -285,17 +285,26 @@ func (c *column) putString(s string) {
 	}
 }
 
-// prefix8 is b's first eight bytes as a big-endian number, zero-padded.
+// prefix8 is s's first eight bytes as a big-endian number, zero-padded.
 // If prefix8(x) > prefix8(y) then x > y byte-wise: at the first byte the
 // two numbers differ in, x has a greater byte, and y either a smaller one
-// or none (a zero of the padding, y ending there).
-func prefix8(b []byte) uint64 {
-	if len(b) >= 8 {
-		return binary.BigEndian.Uint64(b)
+// or none (a zero of the padding, y ending there). It reads the caller's
+// string, not the copy just appended to the page: an eight-byte load of
+// bytes just stored cannot take them from the store buffer, and stalled
+// until they reached the cache (0.2 s of a 1 M-record sync).
+func prefix8(s string) uint64 {
+	if len(s) >= 8 {
+		return uint64(s[0])<<56 | uint64(s[1])<<48 | uint64(s[2])<<40 | uint64(s[3])<<32 |
+			uint64(s[4])<<24 | uint64(s[5])<<16 | uint64(s[6])<<8 | uint64(s[7])
 	}
-	var p [8]byte
-	copy(p[:], b)
-	return binary.BigEndian.Uint64(p[:])
+	var p uint64
+	for i := range 8 {
+		p <<= 8
+		if i < len(s) {
+			p |= uint64(s[i])
+		}
+	}
+	return p
 }
 
 func (c *column) putInt64(x int64) {
