@@ -266,9 +266,9 @@ func (c *column) level(def, rep uint8) {
 func (c *column) putString(s string) {
 	c.vals = binary.LittleEndian.AppendUint32(c.vals, uint32(len(s)))
 	c.vals = append(c.vals, s...)
+	// The statistics read s, not the bytes just appended (see prefix8).
 	// Min and max are copies of our own, so they pin none of the caller's
 	// memory.
-	b := c.vals[len(c.vals)-len(s):]
 	p := prefix8(s)
 	switch {
 	case c.st.set && p > c.st.minP && p < c.st.maxP:
@@ -276,12 +276,12 @@ func (c *column) putString(s string) {
 		// values of a varied column, ids with a common prefix among
 		// them, decided without two full comparisons.
 	case !c.st.set:
-		c.st.minS, c.st.maxS, c.st.set = append(c.st.minS[:0], b...), append(c.st.maxS[:0], b...), true
+		c.st.minS, c.st.maxS, c.st.set = append(c.st.minS[:0], s...), append(c.st.maxS[:0], s...), true
 		c.st.minP, c.st.maxP = p, p
-	case bytes.Compare(b, c.st.minS) < 0:
-		c.st.minS, c.st.minP = append(c.st.minS[:0], b...), p
-	case bytes.Compare(b, c.st.maxS) > 0:
-		c.st.maxS, c.st.maxP = append(c.st.maxS[:0], b...), p
+	case s < string(c.st.minS):
+		c.st.minS, c.st.minP = append(c.st.minS[:0], s...), p
+	case s > string(c.st.maxS):
+		c.st.maxS, c.st.maxP = append(c.st.maxS[:0], s...), p
 	}
 }
 
