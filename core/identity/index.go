@@ -31,6 +31,21 @@ type Record struct {
 	// Fields holds the raw values of the fields the keys read, by field
 	// name ("email", "ids.hubspot_contact_id", "last_name").
 	Fields map[string][]string
+	// Values, when not nil, holds them instead, by position in the
+	// index's Fields: no map to fill and look up per record.
+	Values [][]string
+}
+
+// values returns the record's raw values of the index's field at
+// position at, named name.
+func (r *Record) values(at int, name string) []string {
+	if r.Values != nil {
+		if at < len(r.Values) {
+			return r.Values[at]
+		}
+		return nil
+	}
+	return r.Fields[name]
 }
 
 // RecordRef identifies a record across runs.
@@ -40,6 +55,7 @@ type RecordRef struct{ Source, Stream, Key string }
 // Record's Fields after Add returns. It is not safe for concurrent use.
 type Index struct {
 	keys     []compiledKey
+	fields   []string // what the keys read, see Fields
 	sources  interner
 	streams  interner
 	recs     []rec
@@ -82,11 +98,15 @@ func NewIndex(rules Rules) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix := &Index{keys: keys, entries: make([][]entry, len(keys)), recKeys: &arena.Arena{}}
+	ix := &Index{keys: keys, fields: fieldsOf(keys), entries: make([][]entry, len(keys)), recKeys: &arena.Arena{}}
 	ix.sources.ids = map[string]int32{}
 	ix.streams.ids = map[string]int32{}
 	return ix, nil
 }
+
+// Fields lists the fields the keys read, each once: the positions of a
+// Record's Values.
+func (ix *Index) Fields() []string { return ix.fields }
 
 // Expect makes room for n more records: a caller that knows how many it
 // will add saves the copies of growing the index a record at a time.
@@ -205,24 +225,59 @@ func extract(keys []compiledKey, r *Record, out []value) []value {
 	for k := 1; k < len(keys); k++ {
 		key := &keys[k]
 		if len(key.fields) == 1 {
-			for _, raw := range r.Fields[key.fields[0]] {
+			for _, raw := range r.values(key.at[0], key.fields[0]) {
 				if v, ok := key.norms[0](raw); ok {
 					out = append(out, value{key: int32(k), flag: key.flag(v, []string{v}), v: v})
 				}
 			}
 			continue
 		}
-		out = extractComposite(int32(k), key, r.Fields, out)
+		out = extractComposite(int32(k), key, r, out)
 	}
 	return out
 }
 
+// maxParts is how many parts a composite key has at most for the common
+// case, one value a part, to need no allocation but the value's.
+const maxParts = 4
+
 // extractComposite yields a value only when every part has one; parts
 // with several values give every combination, up to maxCombinations.
-func extractComposite(k int32, key *compiledKey, fields map[string][]string, out []value) []value {
+func extractComposite(k int32, key *compiledKey, r *Record, out []value) []value {
+	// Most records have one value a part: no slices of candidates.
+	if len(key.fields) <= maxParts {
+		var one [maxParts]string
+		single := true
+		for i, f := range key.fields {
+			raws := r.values(key.at[i], f)
+			n := 0
+			for _, raw := range raws {
+				if v, ok := key.norms[i](raw); ok {
+					if n == 0 {
+						one[i] = v
+					} else if v != one[i] {
+						single = false
+						break
+					}
+					n++
+				}
+			}
+			if n == 0 {
+				return out
+			}
+			if !single {
+				break
+			}
+		}
+		if single {
+			parts := one[:len(key.fields)]
+			whole := strings.Join(parts, "|")
+			return append(out, value{key: k, flag: key.flag(whole, parts), v: whole})
+		}
+	}
 	parts := make([][]string, len(key.fields))
 	for i, f := range key.fields {
-		for _, raw := range fields[f] {
+		for _, raw := range r.values(key.at[i], f) {
 			if v, ok := key.norms[i](raw); ok && !contains(parts[i], v) {
 				parts[i] = append(parts[i], v)
 			}

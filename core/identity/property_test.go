@@ -210,3 +210,48 @@ func TestAddedMapsAddOrder(t *testing.T) {
 		}
 	}
 }
+
+// Records that give their raw values by position (Values, as the build
+// does) resolve exactly like the same records giving them by name
+// (Fields), composite keys with several values a part included.
+func TestValuesByPositionResolveLikeFields(t *testing.T) {
+	ix, err := NewIndex(propRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := ix.Fields()
+	if want := []string{"ids.hubspot_contact_id", "email", "phone", "last_name", "birth_date", "postal_code"}; fmt.Sprint(fields) != fmt.Sprint(want) {
+		t.Fatalf("Fields() = %v, want %v", fields, want)
+	}
+	for seed := uint64(1); seed <= 5; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 9))
+		byName := randomRecords(rng, 150)
+		byPos := make([]Record, len(byName))
+		for i, r := range byName {
+			if ln := r.Fields["last_name"]; len(ln) > 0 && i%5 == 0 {
+				r.Fields["last_name"] = append(ln, "Schulz") // two values: every combination
+			}
+			if bd := r.Fields["birth_date"]; len(bd) > 0 && i%7 == 0 {
+				r.Fields["birth_date"] = append(bd, bd[0]) // the same value twice
+			}
+			p := r
+			p.Fields = nil
+			p.Values = make([][]string, len(fields))
+			for k, f := range fields {
+				p.Values[k] = r.Fields[f]
+			}
+			byPos[i] = p
+		}
+		want, err := Resolve(context.Background(), byName, propRules, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Resolve(context.Background(), byPos, propRules, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, w := serialize(got), serialize(want); s != w {
+			t.Fatalf("seed %d: by position\n %.600s\nby name\n %.600s", seed, s, w)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/desilo/desilo/core/normalize"
@@ -72,6 +73,7 @@ const maxCombinations = 16
 type compiledKey struct {
 	name      string
 	fields    []string         // one field, or a composite's parts
+	at        []int            // per field: its position in Index.Fields
 	norms     []normalize.Func // per field
 	normNames []string         // per field
 	maxPer    int
@@ -109,6 +111,25 @@ func compile(r Rules) ([]compiledKey, error) {
 		keys[k].limit = l.MaxPerCustomer
 	}
 	return keys, nil
+}
+
+// fieldsOf lists the fields the keys read, each once, in the order the
+// keys name them, and sets each key's positions into that list.
+func fieldsOf(keys []compiledKey) []string {
+	var out []string
+	for k := range keys {
+		key := &keys[k]
+		key.at = make([]int, len(key.fields))
+		for i, f := range key.fields {
+			j := slices.Index(out, f)
+			if j < 0 {
+				j = len(out)
+				out = append(out, f)
+			}
+			key.at[i] = j
+		}
+	}
+	return out
 }
 
 func keyNames(ks []Key) string {

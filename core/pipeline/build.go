@@ -193,7 +193,7 @@ func (b *builder) scan(ctx context.Context) error {
 		return err
 	}
 	b.spill = &spill{dir: dir}
-	fields := keyFields(rules)
+	fields := ix.Fields()
 	// Records go to identity in batches, which it normalizes on all cores
 	// (phone parsing is the expensive part).
 	batch := make([]identity.Record, 0, scanBatch)
@@ -225,8 +225,9 @@ func (b *builder) scan(ctx context.Context) error {
 		for range read { // let the reader finish
 		}
 	}()
-	// The batch's records and their field maps are reused batch to batch.
-	fieldMaps := make([]map[string][]string, scanBatch)
+	// The batch's records and their field values are reused batch to
+	// batch.
+	fieldVals := make([][][]string, scanBatch)
 	for sc := range read {
 		if sc.err != nil {
 			return sc.err
@@ -248,13 +249,13 @@ func (b *builder) scan(ctx context.Context) error {
 			if get.ref >= 0 {
 				rec.Ref = rows.String(n, get.ref)
 			}
-			m := fieldMaps[len(batch)]
-			if m == nil {
-				m = make(map[string][]string, len(get.fields))
-				fieldMaps[len(batch)] = m
+			vals := fieldVals[len(batch)]
+			if vals == nil {
+				vals = make([][]string, len(fields))
+				fieldVals[len(batch)] = vals
 			}
-			get.fill(rows, n, m)
-			rec.Fields = m
+			get.fill(rows, n, vals)
+			rec.Values = vals
 			b.records = append(b.records, staged{set: setIdx, row: int32(n)})
 			if batch = append(batch, rec); len(batch) == scanBatch {
 				if err := flush(); err != nil {

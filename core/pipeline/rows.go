@@ -18,27 +18,6 @@ import (
 	"github.com/desilo/desilo/core/sink/parquet"
 )
 
-// keyFields lists the record fields the identity keys read.
-func keyFields(r identity.Rules) []string {
-	var out []string
-	for _, k := range r.Keys {
-		fs := k.Composite
-		if len(fs) == 0 {
-			f := k.Field
-			if f == "" {
-				f = k.Name
-			}
-			fs = []string{f}
-		}
-		for _, f := range fs {
-			if !slices.Contains(out, f) {
-				out = append(out, f)
-			}
-		}
-	}
-	return out
-}
-
 // fieldReader reads the key fields of one table's rows, resolved to
 // column positions once.
 type fieldReader struct {
@@ -48,7 +27,7 @@ type fieldReader struct {
 }
 
 type fieldCol struct {
-	name string
+	at   int    // position in the fields newFieldReader was given
 	col  int    // column position, or -1 for an external id
 	id   string // the external id's name, for "ids.<name>"
 	typ  model.Type
@@ -67,56 +46,60 @@ func newFieldReader(t *model.Table, fields []string) *fieldReader {
 		key: col(t, "record_key"), ref: col(t, "customer_ref"),
 		created: col(t, "created_at"), updated: col(t, "updated_at"), ids: col(t, "ids"),
 	}
-	for _, f := range fields {
+	for at, f := range fields {
 		if id, ok := strings.CutPrefix(f, "ids."); ok {
 			if r.ids >= 0 {
-				r.fields = append(r.fields, fieldCol{name: f, col: -1, id: id})
+				r.fields = append(r.fields, fieldCol{at: at, col: -1, id: id})
 			}
 			continue
 		}
 		if i := col(t, f); i >= 0 {
-			r.fields = append(r.fields, fieldCol{name: f, col: i, typ: t.Columns[i].Type, list: t.Columns[i].List})
+			r.fields = append(r.fields, fieldCol{at: at, col: i, typ: t.Columns[i].Type, list: t.Columns[i].List})
 		}
 	}
 	return r
 }
 
-// fill puts the key-field values of row i of set into m (cleared first).
-func (r *fieldReader) fill(set *rowset.Set, i int, m map[string][]string) {
-	clear(m)
+// fill puts the key-field values of row i of set into vals, by the
+// fields' positions (one entry a field, each emptied first).
+func (r *fieldReader) fill(set *rowset.Set, i int, vals [][]string) {
+	for k := range vals {
+		vals[k] = vals[k][:0]
+	}
 	for _, f := range r.fields {
-		if f.col < 0 {
+		vs := vals[f.at]
+		switch {
+		case f.col < 0:
 			var pairs [8]string
 			for _, p := range set.AppendStrings(pairs[:0], i, r.ids) {
 				if name, v, ok := model.SplitPair(p); ok && name == f.id && v != "" {
-					m[f.name] = append(m[f.name], v)
+					vs = append(vs, v)
 				}
 			}
-			continue
-		}
-		if f.typ == model.String {
+		case f.typ == model.String:
 			if v := set.String(i, f.col); v != "" {
-				m[f.name] = append(m[f.name], v)
+				vs = append(vs, v)
 			}
 			if f.list {
-				m[f.name] = set.AppendStrings(m[f.name], i, f.col)
+				vs = set.AppendStrings(vs, i, f.col)
 			}
-			continue
-		}
-		switch v := set.Value(i, f.col).(type) {
-		case time.Time:
-			layout := time.RFC3339
-			if f.typ == model.Date {
-				layout = time.DateOnly
+		default:
+			switch v := set.Value(i, f.col).(type) {
+			case time.Time:
+				layout := time.RFC3339
+				if f.typ == model.Date {
+					layout = time.DateOnly
+				}
+				vs = append(vs, v.Format(layout))
+			case int64:
+				vs = append(vs, strconv.FormatInt(v, 10))
+			case float64:
+				vs = append(vs, strconv.FormatFloat(v, 'f', -1, 64))
+			case bool:
+				vs = append(vs, strconv.FormatBool(v))
 			}
-			m[f.name] = append(m[f.name], v.Format(layout))
-		case int64:
-			m[f.name] = append(m[f.name], strconv.FormatInt(v, 10))
-		case float64:
-			m[f.name] = append(m[f.name], strconv.FormatFloat(v, 'f', -1, 64))
-		case bool:
-			m[f.name] = append(m[f.name], strconv.FormatBool(v))
 		}
+		vals[f.at] = vs
 	}
 }
 
