@@ -31,10 +31,16 @@ const (
 // Data whose live heap outgrows the budget (many keys a record, say)
 // would make the collector run back to back. The watchdog lifts the
 // limit by a quarter whenever the collector took more than gcShareMax
-// of the CPU over the last watchEvery.
+// of the CPU over the last watchEvery while the process's memory was
+// within nearLimit of the limit. A busy collector with memory well below
+// the limit is the runtime's own pace on a small heap, as at a build's
+// start, which a higher limit does not change: raising it then, as the
+// watchdog did at first, let a 4.2 M-record build peak 25% higher
+// (1.17 GB against 0.95) in about half the runs.
 const (
 	gcShareMax = 0.3
 	watchEvery = 500 * time.Millisecond
+	nearLimit  = 0.9
 )
 
 // stagedRecords counts the store's staged rows, superseded versions
@@ -61,7 +67,7 @@ func budgetBuildMemory(records int64, log *slog.Logger) (stop func()) {
 	exited := make(chan struct{})
 	go func() {
 		defer close(exited)
-		watchGC(done, watchEvery, limit, newGCShare(), func(l int64) {
+		watchGC(done, watchEvery, limit, newGCShare(), memoryInUse, func(l int64) {
 			debug.SetMemoryLimit(l)
 			log.Debug("the collector was busy: build memory budget raised", "limit_bytes", l)
 		})
@@ -83,8 +89,9 @@ func buildLimit(records int64) int64 {
 
 // watchGC samples the collector's share of the CPU every tick until
 // done is closed, and raises limit by a quarter through set each time the
-// share is above gcShareMax.
-func watchGC(done <-chan struct{}, every time.Duration, limit int64, share func() float64, set func(int64)) {
+// share is above gcShareMax while inUse, the memory the process holds, is
+// at least nearLimit of the limit.
+func watchGC(done <-chan struct{}, every time.Duration, limit int64, share func() float64, inUse func() uint64, set func(int64)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -92,12 +99,21 @@ func watchGC(done <-chan struct{}, every time.Duration, limit int64, share func(
 		case <-done:
 			return
 		case <-t.C:
-			if share() > gcShareMax && limit < math.MaxInt64/2 {
+			busy := share() > gcShareMax // sampled every tick: the share is since the last call
+			if busy && float64(inUse()) >= nearLimit*float64(limit) && limit < math.MaxInt64/2 {
 				limit += limit / 4
 				set(limit)
 			}
 		}
 	}
+}
+
+// memoryInUse is the memory the Go runtime holds from the OS, less what
+// it has returned: what the memory limit counts.
+func memoryInUse() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64() - s[1].Value.Uint64()
 }
 
 // newGCShare returns a func that reports the collector's share, since

@@ -22,21 +22,33 @@ func TestBuildLimit(t *testing.T) {
 	}
 }
 
-func TestWatchGCRaisesTheLimitOnlyWhileTheCollectorIsBusy(t *testing.T) {
-	shares := []float64{0.1, 0.5, 0.2, 0.9, 0.3}
+// The limit rises only while the collector is busy and memory is near
+// the limit: a busy collector on a small heap is the runtime's own pace.
+func TestWatchGCRaisesTheLimitOnlyWhileTheCollectorIsBusyAtTheLimit(t *testing.T) {
+	ticks := []struct {
+		share float64
+		inUse uint64
+	}{{0.1, 950}, {0.5, 950}, {0.9, 100}, {0.2, 1200}, {0.9, 1200}, {0.3, 1500}}
 	calls := 0
 	done := make(chan struct{})
 	var set []int64
 	share := func() float64 {
-		s := shares[calls]
-		if calls++; calls == len(shares) {
+		s := ticks[calls].share
+		if calls++; calls == len(ticks) {
 			close(done)
 		}
 		return s
 	}
-	watchGC(done, time.Millisecond, 1000, share, func(l int64) { set = append(set, l) })
+	inUse := func() uint64 { return ticks[calls-1].inUse }
+	watchGC(done, time.Millisecond, 1000, share, inUse, func(l int64) { set = append(set, l) })
 	if len(set) != 2 || set[0] != 1250 || set[1] != 1562 {
-		t.Errorf("limits set: %v, want [1250 1562] (raised by a quarter after each share above %v)", set, gcShareMax)
+		t.Errorf("limits set: %v, want [1250 1562] (raised by a quarter after each share above %v with memory near the limit)", set, gcShareMax)
+	}
+}
+
+func TestMemoryInUse(t *testing.T) {
+	if n := memoryInUse(); n < 1<<20 || n > 1<<40 {
+		t.Errorf("memoryInUse() = %d bytes", n)
 	}
 }
 
