@@ -196,6 +196,9 @@ func TestSyncFourSilos(t *testing.T) {
 	if value(m, "merge", "absorbed_id") != konrad || value(m, "merge", "surviving_id") != gerd {
 		t.Fatalf("merge %v, want %s absorbed into the older %s", m, konrad, gerd)
 	}
+	if r := value(m, "merge", "reason").(string); !strings.Contains(r, "share a match key") {
+		t.Errorf("merge reason %q, want the one for two customers joined", r)
+	}
 	if len(third["customer"]) != 21 {
 		t.Fatalf("customers after the merge = %d, want 21", len(third["customer"]))
 	}

@@ -349,7 +349,25 @@ func TestBridgeMerge(t *testing.T) {
 			t.Errorf("%v: customer %s, want the older id %s", k, res.Record(i).CustomerID, p1)
 		}
 	}
-	if want := []Merge{{Absorbed: p2, Survivor: p1}}; !reflect.DeepEqual(res.Merges, want) {
+	if want := []Merge{{Absorbed: p2, Survivor: p1, Cause: MergeJoined}}; !reflect.DeepEqual(res.Merges, want) {
+		t.Errorf("merges = %+v, want %+v", res.Merges, want)
+	}
+}
+
+// A new record seen before a customer's anchor joins the customer: the id
+// now derives from it, and the merge row says so.
+func TestEarlierRecordMerge(t *testing.T) {
+	a := cust("crm", "a", 5, "email", "jane@acme.org")
+	b := cust("shop", "b", 6, "email", "jane@acme.org")
+	first := mustResolve(t, []Record{a, b}, emailPhone, nil)
+	old := idOf(t, first, "crm", "a")
+	earlier := cust("desk", "c", 1, "email", "JANE@acme.org")
+	res := mustResolve(t, []Record{a, b, earlier}, emailPhone, previousOf(first))
+	now := CustomerID(RecordRef{"desk", "contacts", "c"})
+	if got := idOf(t, res, "crm", "a"); got != now {
+		t.Fatalf("customer %s, want the earlier record's id %s", got, now)
+	}
+	if want := []Merge{{Absorbed: old, Survivor: now, Cause: MergeEarlierRecord}}; !reflect.DeepEqual(res.Merges, want) {
 		t.Errorf("merges = %+v, want %+v", res.Merges, want)
 	}
 }
@@ -424,7 +442,7 @@ func TestSplit(t *testing.T) {
 		if got := idOf(t, res, "desk", "c"); got != want {
 			t.Errorf("customer %s, want %s", got, want)
 		}
-		if m := []Merge{{Absorbed: p, Survivor: want}}; !reflect.DeepEqual(res.Merges, m) {
+		if m := []Merge{{Absorbed: p, Survivor: want, Cause: MergeAnchorGone}}; !reflect.DeepEqual(res.Merges, m) {
 			t.Errorf("merges = %+v, want %+v", res.Merges, m)
 		}
 	})

@@ -661,6 +661,7 @@ func (s *resolver) merge(previous Previous) error {
 		return nil
 	}
 	earliest := map[string]int{}
+	anchored := map[string]bool{} // gone ids whose anchor record is still here
 	for i := range res.recs {
 		if err := s.tick(i); err != nil {
 			return err
@@ -671,15 +672,39 @@ func (s *resolver) merge(previous Previous) error {
 		if p == "" || p == res.CustomerOf(i) || !gone[p] {
 			continue
 		}
-		if j, ok := earliest[p]; !ok || s.seen[i] < s.seen[j] {
-			if !ok {
-				p = strings.Clone(p) // Lookup's string may share a larger buffer
-			}
+		j, ok := earliest[p]
+		if !ok {
+			p = strings.Clone(p) // Lookup's string may share a larger buffer
+		}
+		if !ok || s.seen[i] < s.seen[j] {
 			earliest[p] = i
 		}
+		if CustomerID(res.Ref(i)) == p {
+			anchored[p] = true
+		}
+	}
+	// A survivor that was an id before took the absorbed customer in;
+	// one that was not derives from a record new to the customer.
+	wasID := map[string]bool{}
+	for _, i := range earliest {
+		wasID[res.CustomerOf(i)] = false
+	}
+	if len(wasID) > 0 {
+		previous.Each(func(p string) {
+			if _, ok := wasID[p]; ok {
+				wasID[p] = true
+			}
+		})
 	}
 	for p, i := range earliest {
-		s.res.Merges = append(s.res.Merges, Merge{Absorbed: p, Survivor: res.CustomerOf(i)})
+		m := Merge{Absorbed: p, Survivor: res.CustomerOf(i)}
+		switch {
+		case !anchored[p]:
+			m.Cause = MergeAnchorGone
+		case !wasID[m.Survivor]:
+			m.Cause = MergeEarlierRecord
+		}
+		s.res.Merges = append(s.res.Merges, m)
 	}
 	slices.SortFunc(s.res.Merges, func(a, b Merge) int { return strings.Compare(a.Absorbed, b.Absorbed) })
 	s.res.Counts.Merges = len(s.res.Merges)

@@ -105,8 +105,27 @@ type Link struct {
 }
 
 // Merge says that the previous customer id Absorbed is now part of
-// Survivor.
-type Merge struct{ Absorbed, Survivor string }
+// Survivor, and why.
+type Merge struct {
+	Absorbed, Survivor string
+	Cause              MergeCause
+}
+
+// MergeCause is why a previous customer id gave way to another.
+type MergeCause uint8
+
+const (
+	// MergeJoined: the customer's records now share a key with another
+	// customer's, whose older id survives.
+	MergeJoined MergeCause = iota
+	// MergeEarlierRecord: a record seen before the customer's anchor
+	// joined it (a new one, or one whose earlier customer had no id of
+	// its own left), and the id now derives from that record.
+	MergeEarlierRecord
+	// MergeAnchorGone: the record the id derived from is gone (deleted,
+	// or split off by a rule); the rest carry their new anchor's id.
+	MergeAnchorGone
+)
 
 // Reasons a value linked nothing.
 const (

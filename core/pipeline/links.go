@@ -74,6 +74,13 @@ func (b *builder) links(ctx context.Context, w *parquet.Writer, res *identity.Re
 	return nil
 }
 
+// mergeReasons say in words why a customer id gave way, by cause.
+var mergeReasons = map[identity.MergeCause]string{
+	identity.MergeJoined:        "records of both customers now share a match key; the older customer id survives",
+	identity.MergeEarlierRecord: "a record seen before the customer's first record joined it; the customer id now derives from that record",
+	identity.MergeAnchorGone:    "the record the customer id derived from is gone; the customer's other records now carry the id of their earliest remaining record",
+}
+
 // mergeRows records each previous customer id absorbed into another.
 func (b *builder) mergeRows() [][]any {
 	t := model.MustLoad("merge")
@@ -85,7 +92,7 @@ func (b *builder) mergeRows() [][]any {
 		row[col(t, "surviving_id")] = m.Survivor
 		row[col(t, "run_id")] = b.opts.RunID
 		row[col(t, "merged_at")] = now
-		row[col(t, "reason")] = "records of both customers now share a match key; the older customer id survives"
+		row[col(t, "reason")] = mergeReasons[m.Cause]
 		rows = append(rows, row)
 	}
 	return rows
