@@ -129,7 +129,7 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
 			return withCode(codeOf(extractErr, exitSource), extractErr)
 		}
 	}
-	stopBudget := budgetBuildMemory(stagedRecords(store), a.log)
+	stopBudget := budgetBuildMemory(liveRecords(ctx, store), a.log)
 	build, err := pipeline.Build(ctx, store, opts)
 	stopBudget()
 	waitBars()

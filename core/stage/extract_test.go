@@ -85,6 +85,10 @@ func TestLatestVersionWins(t *testing.T) {
 			if got := emails(t, s); !slices.Equal(got, tt.want) {
 				t.Errorf("scan = %v, want %v", got, tt.want)
 			}
+			// LiveRows counts what Scan yields, from the keys alone.
+			if n, err := s.LiveRows(context.Background(), "crm", "contacts"); err != nil || n != int64(len(tt.want)) {
+				t.Errorf("LiveRows = %d, %v; want %d", n, err, len(tt.want))
+			}
 		})
 	}
 }

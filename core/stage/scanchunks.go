@@ -81,3 +81,19 @@ func (r *segmentFile) into(ctx context.Context, g int, keep []bool, dst *rowset.
 	}
 	return nil
 }
+
+// LiveRows counts the records Scan would yield for source/stream: one per
+// record_key whose latest version is live. It reads only the segments'
+// keys and deleted flags.
+func (s *Store) LiveRows(ctx context.Context, source, stream string) (int64, error) {
+	var n int64
+	err := s.latest(ctx, source, stream, nil, func(_ *segmentFile, keep []bool) error {
+		for _, k := range keep {
+			if k {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
