@@ -129,7 +129,8 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
 			return withCode(codeOf(extractErr, exitSource), extractErr)
 		}
 	}
-	stopBudget := budgetBuildMemory(liveRecords(ctx, store), a.log)
+	opts.LiveRecords = liveRecords(ctx, store)
+	stopBudget := budgetBuildMemory(opts.LiveRecords, a.log)
 	build, err := pipeline.Build(ctx, store, opts)
 	stopBudget()
 	waitBars()

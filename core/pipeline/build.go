@@ -203,11 +203,15 @@ func (b *builder) scan(ctx context.Context) error {
 		return err
 	}
 	refs := b.store.Streams()
-	// The staged rows, superseded versions included, bound the records:
-	// room for them up front spares growing two large arrays as they fill.
-	rows := 0
-	for _, ref := range refs {
-		rows += int(ref.Rows)
+	// Room for the records up front spares growing two large arrays as
+	// they fill: the live records when the caller counted them, else the
+	// staged rows, which bound them (versions awaiting compaction count
+	// there too).
+	rows := int(b.opts.LiveRecords)
+	if rows <= 0 {
+		for _, ref := range refs {
+			rows += int(ref.Rows)
+		}
 	}
 	rows = min(rows, math.MaxInt32)
 	b.records = make([]staged, 0, rows)

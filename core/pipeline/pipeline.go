@@ -52,6 +52,9 @@ type Options struct {
 	Now func() time.Time
 	// RunID names the run; default derived from the start time.
 	RunID string
+	// LiveRecords, when above 0, is how many live records the staging
+	// holds (see stage.Store.LiveRows); a build sizes its arrays by it.
+	LiveRecords int64
 }
 
 func (o *Options) defaults() {
