@@ -660,48 +660,49 @@ func (s *resolver) merge(previous Previous) error {
 	if len(gone) == 0 {
 		return nil
 	}
-	earliest := map[string]int{}
-	anchored := map[string]bool{} // gone ids whose anchor record is still here
+	// Per gone id: its earliest record, and whether its anchor record is
+	// still here.
+	type absorbed struct {
+		rec      int
+		anchored bool
+	}
+	earliest := map[string]*absorbed{} // updated in place: storing again would keep Lookup's string as the key
+	// Per customer: some record of it had its id before. A survivor that
+	// had took the absorbed customer in; one that had not derives from a
+	// record new to the customer.
+	wasID := make([]bool, len(res.ids))
 	for i := range res.recs {
 		if err := s.tick(i); err != nil {
 			return err
 		}
-		// Most records keep their customer: then the id is current
-		// without a look into the map.
 		p := previous.Lookup(res.Ref(i))
-		if p == "" || p == res.CustomerOf(i) || !gone[p] {
+		if p == "" {
 			continue
 		}
-		j, ok := earliest[p]
-		if !ok {
-			p = strings.Clone(p) // Lookup's string may share a larger buffer
+		// Most records keep their customer: then the id is current
+		// without a look into the map.
+		if p == res.CustomerOf(i) {
+			wasID[res.Customer(i)] = true
+			continue
 		}
-		if !ok || s.seen[i] < s.seen[j] {
-			earliest[p] = i
+		if !gone[p] {
+			continue
 		}
-		if CustomerID(res.Ref(i)) == p {
-			anchored[p] = true
+		a := earliest[p]
+		if a == nil {
+			a = &absorbed{rec: i}
+			earliest[strings.Clone(p)] = a // Lookup's string may share a larger buffer
+		} else if s.seen[i] < s.seen[a.rec] {
+			a.rec = i
 		}
+		a.anchored = a.anchored || CustomerID(res.Ref(i)) == p
 	}
-	// A survivor that was an id before took the absorbed customer in;
-	// one that was not derives from a record new to the customer.
-	wasID := map[string]bool{}
-	for _, i := range earliest {
-		wasID[res.CustomerOf(i)] = false
-	}
-	if len(wasID) > 0 {
-		previous.Each(func(p string) {
-			if _, ok := wasID[p]; ok {
-				wasID[p] = true
-			}
-		})
-	}
-	for p, i := range earliest {
-		m := Merge{Absorbed: p, Survivor: res.CustomerOf(i)}
+	for p, a := range earliest {
+		m := Merge{Absorbed: p, Survivor: res.CustomerOf(a.rec)}
 		switch {
-		case !anchored[p]:
+		case !a.anchored:
 			m.Cause = MergeAnchorGone
-		case !wasID[m.Survivor]:
+		case !wasID[res.Customer(a.rec)]:
 			m.Cause = MergeEarlierRecord
 		}
 		s.res.Merges = append(s.res.Merges, m)
