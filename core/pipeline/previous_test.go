@@ -101,9 +101,11 @@ func TestPreviousLookup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Links in order are streamed, others held and sorted.
-		if _, isStreamed := p.(*streamed); isStreamed == shuffled {
-			t.Errorf("shuffled=%v: previous is a %T", shuffled, p)
+		// The links are not read before the first lookup; then those in
+		// order are streamed, others held and sorted.
+		sp := p.(*streamed)
+		if sp.checked || sp.held != nil {
+			t.Errorf("shuffled=%v: links read before any lookup", shuffled)
 		}
 		if p.Len() != len(want) {
 			t.Fatalf("Len = %d, want %d", p.Len(), len(want))
@@ -118,6 +120,9 @@ func TestPreviousLookup(t *testing.T) {
 			if n++; n == 40 {
 				break
 			}
+		}
+		if held := sp.held != nil; held != shuffled {
+			t.Errorf("shuffled=%v: links held after lookups: %v", shuffled, held)
 		}
 		// In record order, as identity asks, with unknown records between.
 		sorted := slices.SortedFunc(maps.Keys(want), identity.CompareRefs)

@@ -125,38 +125,34 @@ func previousAssignments(ctx context.Context, outDir string) (identity.Previous,
 	if err != nil {
 		return nil, err
 	}
-	t := model.MustLoad("identity_link")
-	mt, ok := m.Tables[t.Name]
+	mt, ok := m.Tables[linkTable.Name]
 	if !ok {
-		return nil, fmt.Errorf("snapshot %s has no table %s", dir, t.Name)
+		return nil, fmt.Errorf("snapshot %s has no table %s", dir, linkTable.Name)
 	}
 	var files []string
 	for _, f := range mt.Files {
 		files = append(files, filepath.Join(dir, f))
 	}
-	// desilo writes the links in identity's order, in which identity
-	// looks them up: then they are streamed, not held (about 100 bytes a
-	// link). Others' files are read whole and sorted.
-	sorted, err := linksSorted(ctx, files)
-	if err != nil {
-		return nil, fmt.Errorf("previous identity links: %w", err)
-	}
-	if sorted {
-		p := &streamed{ctx: ctx, files: files, n: int(mt.Rows)}
-		// Each needs every previous customer id: the customer table
-		// holds each once, where the links hold it once a record.
-		if ct, ok := m.Tables["customer"]; ok {
-			for _, f := range ct.Files {
-				p.customers = append(p.customers, filepath.Join(dir, f))
-			}
+	p := &streamed{ctx: ctx, files: files, n: int(mt.Rows)}
+	// Each needs every previous customer id: the customer table holds
+	// each once, where the links hold it once a record.
+	if ct, ok := m.Tables["customer"]; ok {
+		for _, f := range ct.Files {
+			p.customers = append(p.customers, filepath.Join(dir, f))
 		}
-		return p, nil
 	}
+	return p, nil
+}
+
+// holdLinks reads the identity links of files, n of them, whole and
+// sorts them for lookups.
+func holdLinks(ctx context.Context, files []string, n int) (*previous, error) {
+	t := linkTable
 	p := &previous{rows: rowset.New(t), src: col(t, "source"), stream: col(t, "stream"), key: col(t, "record_key"), cust: col(t, "customer_id")}
-	p.rows.Reserve(int(mt.Rows))
+	p.rows.Reserve(n)
 	for _, f := range files {
 		if err := parquet.ReadInto(ctx, f, p.rows, "source", "stream", "record_key", "customer_id"); err != nil {
-			return nil, fmt.Errorf("previous identity links: %w", err)
+			return nil, err
 		}
 	}
 	p.sort()
@@ -189,7 +185,6 @@ func linksSorted(ctx context.Context, files []string) (bool, error) {
 // and decoding was half their time.
 type linkCursor struct {
 	ctx   context.Context
-	table *model.Table
 	cust  int // the customer_id column
 	ahead <-chan decodedGroup
 	stop  context.CancelFunc
@@ -237,7 +232,7 @@ func newCursor(ctx context.Context, files []string, t *model.Table, cols ...stri
 			_ = r.Close()
 		}
 	}()
-	return &linkCursor{ctx: ctx, table: t, cust: col(t, "customer_id"), ahead: ahead, stop: stop}
+	return &linkCursor{ctx: ctx, cust: col(t, "customer_id"), ahead: ahead, stop: stop}
 }
 
 // next moves to the next row; false at the end.
@@ -291,11 +286,19 @@ func (c *linkCursor) close() {
 // them, in order, one row group at a time. A lookup out of order starts
 // over from the first link: slow, but right. Errors reading the files
 // end the lookups; Err reports them.
+//
+// desilo writes the links in identity's order, in which identity looks
+// them up; other writers' links are read whole and sorted (about 100
+// bytes a link), which the first lookup finds out. Most builds make no
+// lookup at all (see identity's merge step), and then the links are not
+// read.
 type streamed struct {
 	ctx       context.Context
 	files     []string
 	customers []string // the snapshot's customer table, for Each; nil: none
 	n         int
+	checked   bool      // the links' order is known
+	held      *previous // the links, when not in order
 	c         *linkCursor
 	at        bool // c is on a link
 	last      identity.RecordRef
@@ -318,6 +321,20 @@ func (p *streamed) Close() error {
 func (p *streamed) Lookup(r identity.RecordRef) string {
 	if p.err != nil {
 		return ""
+	}
+	if !p.checked {
+		p.checked = true
+		sorted, err := linksSorted(p.ctx, p.files)
+		if err == nil && !sorted {
+			p.held, err = holdLinks(p.ctx, p.files, p.n)
+		}
+		if err != nil {
+			p.err = err
+			return ""
+		}
+	}
+	if p.held != nil {
+		return p.held.Lookup(r)
 	}
 	if p.c == nil || identity.CompareRefs(r, p.last) < 0 {
 		if p.c != nil {
