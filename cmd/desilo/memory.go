@@ -46,16 +46,17 @@ const (
 )
 
 // liveRecords counts the records a build of the store will hold, for its
-// memory budget. A stream staged in one segment holds at most its rows. One
-// with several may hold superseded versions until compaction (a files
-// source re-read each night stages every record again), so its live
-// records are counted from the segments' keys. Counted as staged rows,
-// those versions let a 1 M-record build peak at 330-400 B/record. A
-// stream whose keys cannot be read counts its rows, an upper bound.
+// memory budget. A stream staged by one extraction session holds about
+// its rows. One staged by several may hold superseded versions until
+// compaction (a files source re-read each night stages every record
+// again), so its live records are counted from the segments' keys: the
+// build reads those keys again, so only where it pays. Counted as staged
+// rows, those versions let a 1 M-record build peak at 330-400 B/record.
+// A stream whose keys cannot be read counts its rows, an upper bound.
 func liveRecords(ctx context.Context, store *stage.Store) int64 {
 	var n int64
 	for _, ref := range store.Streams() {
-		if ref.Segments > 1 {
+		if ref.Sessions > 1 {
 			if live, err := store.LiveRows(ctx, ref.Source, ref.Stream); err == nil {
 				n += live
 				continue

@@ -40,6 +40,7 @@ type Extract struct {
 	cancel context.CancelFunc
 
 	next     uint64                  // the next segment sequence number
+	session  uint64                  // this session, in its segments (see segment.Session)
 	open     map[string]*openSegment // by stream
 	rejects  *openSegment            // nil until the first reject
 	tables   map[string]*model.Table // per stream, the model table it was first written with
@@ -87,6 +88,7 @@ func (s *Store) Begin(ctx context.Context, source string, opts BeginOptions) (*E
 			x.start = compactJSON(m.State)
 		}
 	}
+	x.session = x.next + 1 // unique: sequence numbers only grow, and 0 means unknown
 	x.ctx, x.cancel = context.WithCancel(ctx)
 	return x, nil
 }
@@ -401,10 +403,10 @@ func (x *Extract) flush(final bool) error {
 		x.unlisted = append(x.unlisted, seg.path)
 		if seg.stream == "" {
 			x.rejects = nil
-			rejects = append(rejects, segment{Seq: seg.seq, Rows: rows})
+			rejects = append(rejects, segment{Seq: seg.seq, Rows: rows, Session: x.session})
 		} else {
 			delete(x.open, seg.stream)
-			streams[seg.stream] = append(streams[seg.stream], segment{Seq: seg.seq, Rows: rows})
+			streams[seg.stream] = append(streams[seg.stream], segment{Seq: seg.seq, Rows: rows, Session: x.session})
 		}
 	}
 	x.openRows = 0

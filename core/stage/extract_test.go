@@ -29,7 +29,7 @@ func TestWriteCheckpointFinishScan(t *testing.T) {
 	if got := state(t, s); got != `{"cursor":3}` {
 		t.Errorf("state = %s, want the last checkpoint", got)
 	}
-	want := []StreamRef{{Source: "crm", Stream: "contacts", Table: "customer_record", Segments: 1, Rows: 3}}
+	want := []StreamRef{{Source: "crm", Stream: "contacts", Table: "customer_record", Segments: 1, Rows: 3, Sessions: 1}}
 	if got := s.Streams(); !slices.Equal(got, want) {
 		t.Errorf("Streams() = %+v, want %+v", got, want)
 	}
@@ -586,5 +586,33 @@ func TestScanDuringExtraction(t *testing.T) {
 	}
 	if got := len(emails(t, s)); got != 48 {
 		t.Errorf("%d records, want 48", got)
+	}
+}
+
+// Streams says how many extraction sessions a stream's segments come from:
+// one session's several segments are one, each session more, and a
+// compaction makes them one again.
+func TestStreamsCountsSessions(t *testing.T) {
+	s, _ := open(t, t.TempDir(), Options{SegmentRows: 2, CompactSegments: 3})
+	x := begin(t, s, BeginOptions{})
+	write(t, x, rec("1", "a"), rec("2", "b"), rec("3", "c"), rec("4", "d"), rec("5", "e"))
+	finish(t, x)
+	if refs := s.Streams(); len(refs) != 1 || refs[0].Segments < 2 || refs[0].Sessions != 1 {
+		t.Fatalf("one session: %+v, want several segments of one session", refs)
+	}
+	x = begin(t, s, BeginOptions{})
+	write(t, x, rec("1", "a2"))
+	finish(t, x)
+	if refs := s.Streams(); refs[0].Sessions != 2 {
+		t.Fatalf("two sessions: %+v", refs)
+	}
+	if n, err := s.LiveRows(context.Background(), "crm", "contacts"); err != nil || n != 5 || s.Streams()[0].Rows != 6 {
+		t.Fatalf("LiveRows = %d, %v; rows %d", n, err, s.Streams()[0].Rows)
+	}
+	if _, err := s.Compact(context.Background(), "crm", "contacts"); err != nil {
+		t.Fatal(err)
+	}
+	if refs := s.Streams(); refs[0].Segments != 1 || refs[0].Sessions != 1 || refs[0].Rows != 5 {
+		t.Fatalf("after compaction: %+v", refs)
 	}
 }

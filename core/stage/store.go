@@ -113,6 +113,11 @@ type streamEntry struct {
 type segment struct {
 	Seq  uint64 `json:"seq"`
 	Rows int64  `json:"rows"`
+	// Session tells the extraction sessions (and compactions) apart:
+	// only a stream with segments of several can hold versions of a
+	// record in more than one. 0 (manifests before it): unknown, a
+	// session of its own.
+	Session uint64 `json:"session,omitempty"`
 }
 
 const manifestVersion = 1
@@ -435,6 +440,11 @@ type StreamRef struct {
 	// Rows counts the staged rows, superseded versions and tombstones
 	// included; Scan yields at most this many.
 	Rows int64
+	// Sessions counts the extraction sessions (or compactions) the
+	// segments come from. With one, versions of a record can only have
+	// come from that session's own repeats, and Rows is about the
+	// records; with several, LiveRows counts them.
+	Sessions int
 }
 
 // Streams lists what is staged, sorted by source and stream.
@@ -448,8 +458,11 @@ func (s *Store) Streams() []StreamRef {
 		}
 		for name, e := range src.m.Streams {
 			ref := StreamRef{Source: src.name, Stream: name, Table: e.Table, Segments: len(e.Segments)}
-			for _, sg := range e.Segments {
+			for k, sg := range e.Segments {
 				ref.Rows += sg.Rows
+				if k == 0 || sg.Session == 0 || sg.Session != e.Segments[k-1].Session {
+					ref.Sessions++ // a session's segments are consecutive
+				}
 			}
 			out = append(out, ref)
 		}
