@@ -70,11 +70,10 @@ var ErrNothingStaged = errors.New("nothing is staged")
 const scanBatch = 1 << 14
 
 // staged is one staged record: which set holds its row, and where its
-// assignment is in the identity result. Twelve bytes a record; the rows
-// themselves are spilled (see spill.go), and row is the record's row in
-// its set while its group is loaded.
+// assignment is in the identity result. Eight bytes a record; the rows
+// themselves are spilled (see spill.go).
 type staged struct {
-	set, row, assign int32
+	set, assign int32
 }
 
 // stagedSet is one staged stream. Its rows are spilled; a group's are
@@ -260,7 +259,7 @@ func (b *builder) scan(ctx context.Context) error {
 			}
 			get.fill(rows, n, vals)
 			rec.Values = vals
-			b.records = append(b.records, staged{set: setIdx, row: int32(n)})
+			b.records = append(b.records, staged{set: setIdx})
 			if batch = append(batch, rec); len(batch) == scanBatch {
 				if err := flush(); err != nil {
 					return err

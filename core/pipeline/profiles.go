@@ -60,7 +60,8 @@ func (b *builder) profiles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	groups, err := b.groups(ctx, chunks(b.byCustomer()))
+	ids, order, start := b.byCustomer()
+	groups, err := b.groups(ctx, chunks(ids, order, start), order)
 	if err != nil {
 		return err
 	}
@@ -161,11 +162,14 @@ func (b *builder) writeEntities(ctx context.Context, g *group, tables map[string
 	n := 0
 	for _, j := range g.jobs {
 		k := 0
-		for x, i := range j.order {
+		for x := range j.order {
 			for x >= j.ends[k] {
 				k++
 			}
-			r := b.records[i]
+			r := g.rows[j.first+x]
+			if r.set < 0 {
+				continue
+			}
 			s := &b.sets[r.set]
 			w := tables[s.entity]
 			if w == nil {
@@ -255,6 +259,7 @@ type profileJob struct {
 	ids       []string // the customers
 	ends      []int    // customer k's records end at order[ends[k]]
 	group     *group   // whose rows hold the job's records while loaded
+	first     int      // where order starts in the group's order
 	rfm       []profile.RFMInputs
 	customers *rowset.Set
 	events    *rowset.Set
@@ -325,7 +330,10 @@ func (p *profiler) eachCustomer(ctx context.Context, j *profileJob, only map[str
 		rec = profile.Records{CustomerID: id, Customers: rec.Customers[:0], Orders: rec.Orders[:0],
 			Tickets: rec.Tickets[:0], Messages: rec.Messages[:0], Events: rec.Events[:0]}
 		for ; n < j.ends[k]; n++ {
-			r := b.records[j.order[n]]
+			r := j.group.rows[j.first+n]
+			if r.set < 0 {
+				continue
+			}
 			if l := into[r.set]; l != nil {
 				*l = append(*l, profile.Row{Set: j.group.sets[r.set], I: int(r.row)})
 			}

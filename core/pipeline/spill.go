@@ -144,21 +144,26 @@ func (r *rowReader) uvarint() (uint64, error) {
 
 // row reads one row; it is valid until the next call.
 func (r *rowReader) row() ([]byte, error) {
+	var err error
+	r.buf, err = r.appendRow(r.buf[:0])
+	return r.buf, err
+}
+
+// appendRow reads one row and appends its bytes to dst.
+func (r *rowReader) appendRow(dst []byte) ([]byte, error) {
 	n, err := binary.ReadUvarint(r.r)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	if n > 1<<31 {
-		return nil, fmt.Errorf("a spilled row of %d bytes", n)
+		return dst, fmt.Errorf("a spilled row of %d bytes", n)
 	}
-	if uint64(cap(r.buf)) < n {
-		r.buf = make([]byte, n)
+	start := len(dst)
+	dst = slices.Grow(dst, int(n))[:start+int(n)]
+	if _, err := io.ReadFull(r.r, dst[start:]); err != nil {
+		return dst[:start], noEOF(err)
 	}
-	r.buf = r.buf[:n]
-	if _, err := io.ReadFull(r.r, r.buf); err != nil {
-		return nil, noEOF(err)
-	}
-	return r.buf, nil
+	return dst, nil
 }
 
 func (r *rowReader) close() { _ = r.f.Close() }
@@ -170,8 +175,9 @@ func (b *builder) loadAhead(ctx context.Context, gs []*group, only map[string]bo
 	out := make(chan loaded) // unbuffered: at most two groups in memory
 	go func() {
 		defer close(out)
+		var buf loadBuf
 		for _, g := range gs {
-			err := b.load(ctx, g, only)
+			err := b.load(ctx, g, only, &buf)
 			select {
 			case out <- loaded{g, err}:
 			case <-ctx.Done():
@@ -193,7 +199,7 @@ type loaded struct {
 
 // release drops a built group's rows.
 func (g *group) release() {
-	g.sets = nil
+	g.sets, g.rows = nil, nil
 }
 
 // remove deletes the scratch directory.
@@ -207,13 +213,25 @@ func noEOF(err error) error {
 }
 
 // group is a run of profile jobs whose records are built together, the
-// files that hold their rows and, while loaded, the rows.
+// files that hold their rows and, while loaded, the rows. A row in a
+// group file is preceded by its record's position in the group's order
+// and its staged set.
 type group struct {
-	jobs  []*profileJob
+	jobs []*profileJob
+	// order is the group's records in customer order: the jobs' orders
+	// one after the other. A group file gives each row's position in it.
+	order []int32
 	count []int // per staged set: how many of the group's records it holds
 	files []groupFile
-	sets  []*rowset.Set // per staged set, when loaded: the group's rows
+	// While loaded: per staged set, the group's rows (nil for a set not
+	// loaded), and where each record's row is, by position in order.
+	sets []*rowset.Set
+	rows []rowRef
 }
+
+// rowRef is where a loaded record's row is: row row of the group's set
+// set; set is -1 when the record's set is not loaded.
+type rowRef struct{ set, row int32 }
 
 // A group's rows are kept in two parts, each in files of its own: the
 // rows RFM needs (rfmEntities), and the rest. The profiles' first pass,
@@ -234,39 +252,47 @@ type groupFile struct {
 	part int
 }
 
-// groups cuts the jobs, which are in customer order, into groups of about
-// groupRecords records and scatters the spilled rows to the groups'
-// files. Each row in a group file is preceded by its record's index.
-func (b *builder) groups(ctx context.Context, jobs []*profileJob) ([]*group, error) {
+// groups cuts the jobs into groups of about groupRecords records and
+// scatters the spilled rows to the groups' files. The jobs are cut from
+// order, all records in customer order, one after the other.
+func (b *builder) groups(ctx context.Context, jobs []*profileJob, order []int32) ([]*group, error) {
 	per := max(groupRecords, len(b.records)/maxGroups+1)
 	var gs []*group
-	n := 0
+	var firsts []int // where each group starts in order
+	n, at := 0, 0
 	for _, j := range jobs {
 		if len(gs) == 0 || n+len(j.order) > per {
 			gs = append(gs, &group{count: make([]int, len(b.sets))})
+			firsts = append(firsts, at)
 			n = 0
 		}
 		g := gs[len(gs)-1]
 		g.jobs = append(g.jobs, j)
-		j.group = g
+		j.group, j.first = g, n
 		n += len(j.order)
+		at += len(j.order)
 	}
-	of := make([]int32, len(b.records)) // each record's group
+	if at != len(order) {
+		return nil, fmt.Errorf("the jobs hold %d records, the order %d", at, len(order))
+	}
+	firsts = append(firsts, at)
+	pos := make([]int32, len(b.records)) // each record's position in order
 	for k, g := range gs {
-		for _, j := range g.jobs {
-			for _, i := range j.order {
-				of[i] = int32(k)
-				g.count[b.records[i].set]++
-			}
+		g.order = order[firsts[k]:firsts[k+1]]
+		for p, i := range g.order {
+			pos[i] = int32(firsts[k] + p)
+			g.count[b.records[i].set]++
 		}
 	}
-	return gs, b.scatter(ctx, gs, of)
+	return gs, b.scatter(ctx, gs, pos, firsts)
 }
 
 // scatter copies each spilled row to its group's files and removes the
-// spilled files. The files are shared out to a worker per core, largest
-// first; each worker writes its own file per group.
-func (b *builder) scatter(ctx context.Context, gs []*group, of []int32) error {
+// spilled files. pos holds each record's position in the records'
+// customer order, firsts where each group starts in it (and its end).
+// The files are shared out to a worker per core, largest first; each
+// worker writes its own file per group.
+func (b *builder) scatter(ctx context.Context, gs []*group, pos []int32, firsts []int) error {
 	files := slices.Clone(b.spill.files)
 	slices.SortStableFunc(files, func(x, y spilled) int { return y.n - x.n })
 	next := make(chan spilled, len(files))
@@ -285,7 +311,7 @@ func (b *builder) scatter(ctx context.Context, gs []*group, of []int32) error {
 		wg.Go(func() {
 			out := make([]*rowWriter, len(gs)*parts)
 			for f := range next {
-				if err := b.scatterFile(ctx, f, of, paths[w], out, w); err != nil {
+				if err := b.scatterFile(ctx, f, pos, firsts, paths[w], out, w); err != nil {
 					errs[w] = err
 					break
 				}
@@ -319,7 +345,7 @@ func (b *builder) scatter(ctx context.Context, gs []*group, of []int32) error {
 // scatterFile copies the rows of spilled file f to worker w's group files
 // (out, created as needed, their paths in paths; both indexed by
 // group*parts+part) and removes f.
-func (b *builder) scatterFile(ctx context.Context, f spilled, of []int32, paths []string, out []*rowWriter, w int) error {
+func (b *builder) scatterFile(ctx context.Context, f spilled, pos []int32, firsts []int, paths []string, out []*rowWriter, w int) error {
 	in, err := openRows(f.path)
 	if err != nil {
 		return err
@@ -339,15 +365,21 @@ func (b *builder) scatterFile(ctx context.Context, f spilled, of []int32, paths 
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.path, noEOF(err))
 		}
+		p := int(pos[i])
+		g, _ := slices.BinarySearch(firsts, p+1) // the first group starting after p
+		g--
 		part := partOfSet[b.records[i].set]
-		o := of[i]*parts + part
+		o := int32(g)*parts + part
 		if out[o] == nil {
-			paths[o] = filepath.Join(b.spill.dir, fmt.Sprintf("group-%04d-%d-%d", of[i], part, w))
+			paths[o] = filepath.Join(b.spill.dir, fmt.Sprintf("group-%04d-%d-%d", g, part, w))
 			if out[o], err = createRows(paths[o], 64<<10); err != nil {
 				return err
 			}
 		}
-		if err := out[o].uvarint(uint64(i)); err != nil {
+		if err := out[o].uvarint(uint64(p - firsts[g])); err != nil {
+			return err
+		}
+		if err := out[o].uvarint(uint64(b.records[i].set)); err != nil {
 			return err
 		}
 		if err := out[o].row(row); err != nil {
@@ -361,10 +393,13 @@ func (b *builder) scatterFile(ctx context.Context, f spilled, of []int32, paths 
 }
 
 // load reads the group's rows of the entities in only (all when nil)
-// into fresh sets, g.sets, and points their records there; the other
-// sets are nil. Groups may load while others are built: each record
+// into fresh sets, g.sets, and notes where each record's row is, g.rows;
+// the other sets are nil. The rows are added in the group's customer order, so
+// that the profiles, which read them in that order, read each column
+// front to back instead of all over it. buf is the loader's, reused from
+// group to group. Groups may load while others are built: each record
 // belongs to one group.
-func (b *builder) load(ctx context.Context, g *group, only map[string]bool) error {
+func (b *builder) load(ctx context.Context, g *group, only map[string]bool, buf *loadBuf) error {
 	g.sets = make([]*rowset.Set, len(b.sets))
 	var need [parts]bool
 	for s := range b.sets {
@@ -374,19 +409,61 @@ func (b *builder) load(ctx context.Context, g *group, only map[string]bool) erro
 			need[partOf(e)] = true
 		}
 	}
+	buf.raw = buf.raw[:0]
+	buf.at = slices.Grow(buf.at[:0], len(g.order))[:len(g.order)]
+	clear(buf.at)
 	for _, f := range g.files {
 		if !need[f.part] {
 			continue
 		}
-		if err := b.loadFile(ctx, f.path, g.sets); err != nil {
+		if err := buf.readFile(ctx, f.path, len(b.sets)); err != nil {
 			return fmt.Errorf("spilled rows %s: %w", f.path, err)
+		}
+	}
+	g.rows = make([]rowRef, len(g.order))
+	for p, at := range buf.at {
+		if p%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if at.n == 0 {
+			g.rows[p].set = -1
+			continue
+		}
+		set := g.sets[at.set]
+		if set == nil {
+			return fmt.Errorf("spilled rows: a group file holds a row of %s, which this pass does not read", b.sets[at.set].entity)
+		}
+		g.rows[p] = rowRef{at.set, int32(set.Len())}
+		if _, err := set.DecodeRow(buf.raw[at.off : at.off+at.n]); err != nil {
+			return fmt.Errorf("spilled rows: %w", err)
+		}
+	}
+	for s, set := range g.sets {
+		if set != nil && set.Len() != g.count[s] {
+			return fmt.Errorf("spilled rows: the group's files hold %d rows of staged set %d, want %d", set.Len(), s, g.count[s])
 		}
 	}
 	return nil
 }
 
-// loadFile reads one of a group's files into sets.
-func (b *builder) loadFile(ctx context.Context, path string, sets []*rowset.Set) error {
+// loadBuf holds a group's encoded rows while it loads: raw holds the
+// rows, at where each is and its staged set, by its position in the
+// group's order (n is 0 for a position no file gave).
+type loadBuf struct {
+	raw []byte
+	at  []span
+}
+
+type span struct {
+	off, n int
+	set    int32
+}
+
+// readFile reads one of a group's files into the buffer; sets is the
+// number of staged sets.
+func (buf *loadBuf) readFile(ctx context.Context, path string, sets int) error {
 	r, err := openRows(path)
 	if err != nil {
 		return err
@@ -398,25 +475,23 @@ func (b *builder) loadFile(ctx context.Context, path string, sets []*rowset.Set)
 				return err
 			}
 		}
-		i, err := r.uvarint()
+		p, err := r.uvarint()
 		if err == io.EOF {
 			return nil
 		}
-		if err != nil || i >= uint64(len(b.records)) {
-			return fmt.Errorf("a damaged row index (%v)", err)
+		if err != nil || p >= uint64(len(buf.at)) || buf.at[p].n != 0 {
+			return fmt.Errorf("a damaged row position (%v)", err)
 		}
-		buf, err := r.row()
-		if err != nil {
+		set, err := r.uvarint()
+		if err != nil || set >= uint64(sets) {
+			return fmt.Errorf("a damaged staged set (%v)", noEOF(err))
+		}
+		off := len(buf.raw)
+		if buf.raw, err = r.appendRow(buf.raw); err != nil {
 			return noEOF(err)
 		}
-		rec := &b.records[i]
-		set := sets[rec.set]
-		if set == nil {
-			continue
-		}
-		rec.row = int32(set.Len())
-		if _, err := set.DecodeRow(buf); err != nil {
-			return err
+		if buf.at[p] = (span{off, len(buf.raw) - off, int32(set)}); buf.at[p].n == 0 {
+			return errors.New("an empty row")
 		}
 	}
 }
