@@ -5,32 +5,35 @@ import (
 	"testing"
 )
 
-// BenchmarkPhone compares a parse without the cache to cache hits, the
-// common case when the same numbers recur across sources and runs.
+// BenchmarkPhone measures plain numbers, which fastPhone decides, and
+// numbers with an extension, which only the full parse decides: without
+// the cache, and with it (where such numbers hit it).
 func BenchmarkPhone(b *testing.B) {
-	raws := make([]string, 1024)
-	for i := range raws {
-		raws[i] = fmt.Sprintf("0171 %07d", 1000000+i*7919)
-	}
-	b.Run("parse", func(b *testing.B) {
-		for i := 0; b.Loop(); i++ {
-			parsePhone(raws[i%len(raws)], "DE")
+	for _, kind := range []struct{ name, format string }{{"plain", "0171 %07d"}, {"full", "0171 %07d ext. 2"}} {
+		raws := make([]string, 1024)
+		for i := range raws {
+			raws[i] = fmt.Sprintf(kind.format, 1000000+i*7919)
 		}
-	})
-	b.Run("cached", func(b *testing.B) {
-		c := NewPhoneCache(4096)
-		for i := 0; b.Loop(); i++ {
-			c.Phone(raws[i%len(raws)], "DE")
-		}
-	})
-	b.Run("cached-parallel", func(b *testing.B) {
-		c := NewPhoneCache(4096)
-		b.RunParallel(func(pb *testing.PB) {
-			for i := 0; pb.Next(); i++ {
+		b.Run(kind.name+"/parse", func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				parsePhone(raws[i%len(raws)], "DE")
+			}
+		})
+		b.Run(kind.name+"/cached", func(b *testing.B) {
+			c := NewPhoneCache(4096)
+			for i := 0; b.Loop(); i++ {
 				c.Phone(raws[i%len(raws)], "DE")
 			}
 		})
-	})
+		b.Run(kind.name+"/cached-parallel", func(b *testing.B) {
+			c := NewPhoneCache(4096)
+			b.RunParallel(func(pb *testing.PB) {
+				for i := 0; pb.Next(); i++ {
+					c.Phone(raws[i%len(raws)], "DE")
+				}
+			})
+		})
+	}
 }
 
 func BenchmarkEmail(b *testing.B) {

@@ -12,8 +12,9 @@ import (
 // Phone returns the number in E.164 form ("+491711234567"). A number
 // written without an international prefix is read as a number of region
 // (ISO 3166-1 alpha-2, e.g. "DE"). A number that is not valid for its
-// country, by libphonenumber's metadata, is not ok. Results are cached:
-// parsing is slow, and the same raw number recurs across sources.
+// country, by libphonenumber's metadata, is not ok. Plain numbers are
+// decided directly (fastPhone); the results of the slow full parse, which
+// the rest take, are cached.
 func Phone(raw, region string) (string, bool) {
 	return defaultPhoneCache.Phone(raw, region)
 }
@@ -21,15 +22,7 @@ func Phone(raw, region string) (string, bool) {
 // parsePhone is Phone without the cache. Plain numbers take fastPhone,
 // which gives the full parse's result at a fraction of its cost.
 func parsePhone(raw, region string) (string, bool) {
-	s := strings.TrimSpace(raw)
-	if s == "" || len(s) > phonenumbers.MAX_INPUT_STRING_LENGTH {
-		return "", false
-	}
-	region = strings.ToUpper(region)
-	if e164, ok, decided := fastPhone(s, region); decided {
-		return e164, ok
-	}
-	return fullParsePhone(s, region)
+	return (*PhoneCache)(nil).Phone(raw, region)
 }
 
 // fullParsePhone runs libphonenumber's parser on a trimmed, bounded s
@@ -76,15 +69,18 @@ func loadCallingCodes() {
 	}
 }
 
-// defaultPhoneCache is small: a number parses in well under a
-// microsecond, so a cache of every number a build meets (it was 40 MB of
-// map the garbage collector scanned on every cycle) saves less than it
-// costs. Numbers recur close together (a customer's records), and those
-// it keeps.
+// defaultPhoneCache is small: it holds only numbers that fastPhone
+// declines, which are rare in most data, and a cache of every such number
+// a build meets would be map the garbage collector scans on every cycle.
+// Numbers recur close together (a customer's records), and those it
+// keeps.
 var defaultPhoneCache = NewPhoneCache(1 << 14)
 
-// PhoneCache remembers Phone results per (region, raw). It is bounded
-// and safe for concurrent use. Each shard keeps two generations: when the
+// PhoneCache remembers the results of the full parse, for the numbers
+// fastPhone cannot decide, per (region, trimmed number); a plain number
+// decides faster than a look-up (0.4 against 1 µs a number, measured on
+// a 1 M-record build's phones). A nil cache, or one of size 0, caches
+// nothing. It is bounded and safe for concurrent use. Each shard keeps two generations: when the
 // current one is full it becomes the old one and the previous old one is
 // dropped, so recently used entries survive at the cost of at most twice
 // the size.
@@ -112,6 +108,9 @@ type phoneShard struct {
 // and at most about twice that many.
 func NewPhoneCache(size int) *PhoneCache {
 	c := &PhoneCache{seed: maphash.MakeSeed()}
+	if size <= 0 {
+		return c
+	}
 	c.limit = max(1, size/phoneShards)
 	for i := range c.shards {
 		c.shards[i].cur = map[phoneKey]phoneResult{}
@@ -121,8 +120,19 @@ func NewPhoneCache(size int) *PhoneCache {
 
 // Phone is the package-level Phone with this cache.
 func (c *PhoneCache) Phone(raw, region string) (string, bool) {
-	k := phoneKey{region, raw}
-	sh := &c.shards[maphash.String(c.seed, raw)%phoneShards]
+	s := strings.TrimSpace(raw)
+	if s == "" || len(s) > phonenumbers.MAX_INPUT_STRING_LENGTH {
+		return "", false
+	}
+	region = strings.ToUpper(region)
+	if e164, ok, decided := fastPhone(s, region); decided {
+		return e164, ok
+	}
+	if c == nil || c.limit == 0 {
+		return fullParsePhone(s, region)
+	}
+	k := phoneKey{region, s}
+	sh := &c.shards[maphash.String(c.seed, s)%phoneShards]
 	sh.mu.Lock()
 	r, hit := sh.cur[k]
 	if !hit {
@@ -136,8 +146,8 @@ func (c *PhoneCache) Phone(raw, region string) (string, bool) {
 	}
 	// Parse outside the lock; a concurrent miss on the same key parses
 	// twice and stores the same result.
-	r.e164, r.ok = parsePhone(raw, region)
-	k = phoneKey{region, strings.Clone(raw)}
+	r.e164, r.ok = fullParsePhone(s, region)
+	k = phoneKey{region, strings.Clone(s)}
 	sh.mu.Lock()
 	sh.put(k, r, c.limit)
 	sh.mu.Unlock()
