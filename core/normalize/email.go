@@ -27,6 +27,77 @@ type EmailOptions struct {
 // quoted local parts, IP-literal domains, or a domain without a dot.
 func Email(raw string, opt EmailOptions) (string, bool) {
 	s := strings.TrimSpace(raw)
+	if plainEmail(s, opt) {
+		return s, true
+	}
+	return fullEmail(s, opt)
+}
+
+// plainEmail reports whether s is an address that Email keeps as it is:
+// lower-case ASCII, one '@', a dot-atom local part, a domain of
+// lower-case labels, and no provider rule that applies. Most addresses
+// are, and deciding them in one pass saves the full path's lowering,
+// Unicode normalization and copying. Anything else is left to fullEmail.
+func plainEmail(s string, opt EmailOptions) bool {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at > 64 || len(s)-at-1 > 253 {
+		return false
+	}
+	local, domain := s[:at], s[at+1:]
+	if local[0] == '.' || local[len(local)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(local); i++ {
+		switch c := local[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '.':
+			if local[i-1] == '.' {
+				return false
+			}
+		case c == '+':
+			if opt.StripPlus {
+				return false
+			}
+		case c < utf8.RuneSelf && strings.IndexByte("!#$%&'*/=?^_`{|}~-", c) >= 0:
+		default:
+			return false
+		}
+	}
+	if opt.StripDots && (domain == "gmail.com" || domain == "googlemail.com") {
+		return false
+	}
+	// Labels of a-z, 0-9 and single inner hyphens (a double one may be
+	// IDNA's), at least two, the last not all digits.
+	labels, start, digits := 0, 0, true
+	for i := 0; i <= len(domain); i++ {
+		if i == len(domain) || domain[i] == '.' {
+			if n := i - start; n == 0 || n > 63 || domain[start] == '-' || domain[i-1] == '-' {
+				return false
+			}
+			labels, start = labels+1, i+1
+			if i < len(domain) {
+				digits = true
+			}
+			continue
+		}
+		switch c := domain[i]; {
+		case c >= 'a' && c <= 'z':
+			digits = false
+		case c >= '0' && c <= '9':
+		case c == '-':
+			digits = false
+			if i == start || domain[i-1] == '-' {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return labels >= 2 && !digits
+}
+
+// fullEmail is Email for a trimmed address plainEmail did not decide.
+func fullEmail(s string, opt EmailOptions) (string, bool) {
 	if i := strings.LastIndexByte(s, '<'); i >= 0 && strings.HasSuffix(s, ">") {
 		s = strings.TrimSpace(s[i+1 : len(s)-1])
 	}

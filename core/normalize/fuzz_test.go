@@ -1,6 +1,9 @@
 package normalize
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // checkIdempotent fails when f accepts s but does not map its own output
 // to itself.
@@ -29,6 +32,24 @@ func FuzzEmail(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string, dots, plus bool) {
 		opt := EmailOptions{StripDots: dots, StripPlus: plus}
 		checkIdempotent(t, "Email", func(s string) (string, bool) { return Email(s, opt) }, s)
+	})
+}
+
+// plainEmail keeps only addresses the full path keeps as they are.
+func FuzzPlainEmail(f *testing.F) {
+	for _, s := range []string{"jane.doe@example.org", "a+b@gmail.com", "x@1.2", "x@a-.de", "x@-a.de", "x@a--b.de",
+		"x@a.1de", "x.@a.de", "a..b@c.de", "o'brien@c.de", "x@c.de.", "Jane@c.de", "x@xn--mller-kva.de", "a@b@c.de"} {
+		f.Add(s, false, false)
+		f.Add(s, true, true)
+	}
+	f.Fuzz(func(t *testing.T, s string, dots, plus bool) {
+		s = strings.TrimSpace(s)
+		opt := EmailOptions{StripDots: dots, StripPlus: plus}
+		if plainEmail(s, opt) {
+			if got, ok := fullEmail(s, opt); !ok || got != s {
+				t.Errorf("plainEmail keeps %q (options %+v); the full path gives %q, %v", s, opt, got, ok)
+			}
+		}
 	})
 }
 

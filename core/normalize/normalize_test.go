@@ -360,3 +360,32 @@ func TestByName(t *testing.T) {
 		t.Errorf("email with StripPlus = %q", got)
 	}
 }
+
+// The common address takes the one-pass path; anything it cannot keep as
+// it is goes to the full one.
+func TestPlainEmail(t *testing.T) {
+	for _, s := range []string{"jane.doe@example.org", "klaus.kraemer81@elbpost.de", "thomas_braun@funkfach.de",
+		"a+news@b.co.uk", "o'brien@x-y.de", "1@2.de"} {
+		if !plainEmail(s, EmailOptions{}) {
+			t.Errorf("plainEmail(%q) = false, want true", s)
+		}
+		if got, ok := Email(s, EmailOptions{}); !ok || got != s {
+			t.Errorf("Email(%q) = %q, %v; want it unchanged", s, got, ok)
+		}
+	}
+	for _, c := range []struct {
+		s   string
+		opt EmailOptions
+	}{
+		{"Jane@example.org", EmailOptions{}}, {"jane@Example.org", EmailOptions{}}, {"jürgen@example.org", EmailOptions{}},
+		{"x@müller.de", EmailOptions{}}, {"x@xn--mller-kva.de", EmailOptions{}}, {"jane <jane@example.org>", EmailOptions{}},
+		{"mailto:jane@example.org", EmailOptions{}}, {"a+b@c.de", EmailOptions{StripPlus: true}},
+		{"a.b@gmail.com", EmailOptions{StripDots: true}}, {"a@b.de.", EmailOptions{}}, {"a@b", EmailOptions{}},
+		{"a@b.12", EmailOptions{}}, {"a@-b.de", EmailOptions{}}, {"a@b-.de", EmailOptions{}}, {"a@b@c.de", EmailOptions{}},
+		{".a@b.de", EmailOptions{}}, {"a..b@c.de", EmailOptions{}}, {"a b@c.de", EmailOptions{}}, {"@c.de", EmailOptions{}},
+	} {
+		if plainEmail(c.s, c.opt) {
+			t.Errorf("plainEmail(%q, %+v) = true, want false", c.s, c.opt)
+		}
+	}
+}
