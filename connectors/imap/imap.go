@@ -11,8 +11,10 @@
 //     mailbox is read incrementally from the last UID seen (UID SEARCH
 //     last+1:*, then UID FETCH in batches, a checkpoint after each batch).
 //     When the server reports a new UIDVALIDITY, the old UIDs mean
-//     nothing any more: the mailbox is read again from the start (and the
-//     reason logged); the new records have new ids.
+//     nothing any more: the records read under the old one are deleted
+//     (every UID up to the last one read, at most 5 million; beyond that
+//     a warning names the full refresh that removes them), and the
+//     mailbox is read again from the start under new ids.
 //   - mbox: the record id is "mbox:<file>:<Message-ID>", or
 //     "mbox:<file>@<offset>" without a Message-ID, with <file> the path as
 //     configured or matched by the glob. A file is read from the byte

@@ -5,11 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/desilo/desilo/connectors/internal/jsonenc"
 	"github.com/desilo/desilo/plugins/connector"
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -184,6 +186,9 @@ func (s *session) readMailbox(ctx context.Context, cfg *Config, name string, sen
 	if known && prev.UIDValidity != sel.UIDValidity {
 		log.Warn("mailbox UIDVALIDITY changed, so its saved UIDs mean nothing any more: reading it again from the start",
 			"old_uid_validity", prev.UIDValidity, "new_uid_validity", sel.UIDValidity)
+		if err := w.retire(ctx, log, name, prev); err != nil {
+			return err
+		}
 		last = 0
 	}
 	w.state.Mailboxes[name] = mailboxState{UIDValidity: sel.UIDValidity, LastUID: uint32(last)}
@@ -218,6 +223,35 @@ func (s *session) readMailbox(ctx context.Context, cfg *Config, name string, sen
 			return err
 		}
 	}
+	return nil
+}
+
+// maxRetired bounds the deletes a UIDVALIDITY change sends: one per UID
+// up to the last one read, whether or not a message had it.
+const maxRetired = 5_000_000
+
+// retire deletes the records read from a mailbox under its previous
+// UIDVALIDITY, prev: the mailbox is read again under new ids, and the old
+// records would otherwise stay staged next to the new ones. The server
+// no longer knows the old UIDs, so every UID up to the last one read is
+// deleted; a UID no message had costs a tombstone that staging's
+// compaction drops. The new state is saved only after these deletes, so
+// a run that stops halfway sends them again.
+func (w *writer) retire(ctx context.Context, log *slog.Logger, mailbox string, prev mailboxState) error {
+	if prev.LastUID > maxRetired {
+		log.Warn("too many UIDs to delete one by one: the records read under the old UIDVALIDITY stay staged next to the new ones until a full refresh of the source (desilo sync --full-refresh --source NAME)",
+			"old_uid_validity", prev.UIDValidity, "last_uid", prev.LastUID)
+		return nil
+	}
+	for uid := uint32(1); uid <= prev.LastUID; uid++ {
+		w.buf = append(w.buf[:0], `{"id":`...)
+		w.buf = jsonenc.AppendString(w.buf, fmt.Sprintf("%s;UIDVALIDITY=%d;UID=%d", mailbox, prev.UIDValidity, uid))
+		w.buf = append(w.buf, '}')
+		if err := w.out.Emit(ctx, connector.Record{Stream: StreamMessages, Data: w.buf, Deleted: true}); err != nil {
+			return err
+		}
+	}
+	log.Info("deleted the records read under the old UIDVALIDITY", "old_uid_validity", prev.UIDValidity, "uids", prev.LastUID)
 	return nil
 }
 

@@ -272,12 +272,61 @@ func TestReadServerUIDValidityChange(t *testing.T) {
 	s.appendMsg(t, "INBOX", testMail("c@example.org", "x@acme.example", "b", "b@example.org"))
 
 	ctx, logs := logBuffer(t.Context())
-	recs, _ := readAll(t, ctx, cfg, col.State())
-	if len(recs) != 2 || recs[0].ID != "INBOX;UIDVALIDITY=3;UID=1" || recs[1].ID != "INBOX;UIDVALIDITY=3;UID=2" {
+	recs, col2 := readAll(t, ctx, cfg, col.State())
+	// First the record read under the old UIDVALIDITY is deleted, then
+	// the mailbox is read again under new ids.
+	if len(recs) != 3 || !col2.Records[0].Deleted || recs[0].ID != "INBOX;UIDVALIDITY=1;UID=1" ||
+		recs[1].ID != "INBOX;UIDVALIDITY=3;UID=1" || recs[2].ID != "INBOX;UIDVALIDITY=3;UID=2" {
 		t.Fatalf("after UIDVALIDITY change: %+v", recs)
+	}
+	for _, r := range col2.Records[1:] {
+		if r.Deleted {
+			t.Errorf("a new record is marked deleted: %s", r.Data)
+		}
 	}
 	if !strings.Contains(logs.String(), "UIDVALIDITY changed") || !strings.Contains(logs.String(), `"old_uid_validity":1`) {
 		t.Errorf("UIDVALIDITY change not logged: %s", logs.String())
+	}
+
+	// The next run has the new UIDVALIDITY saved: nothing to delete.
+	again, _ := readAll(t, t.Context(), cfg, col2.State())
+	if len(again) != 0 {
+		t.Errorf("the run after: %d records, want none", len(again))
+	}
+}
+
+// Every UID up to the last one read under the old UIDVALIDITY is
+// deleted, gaps included; beyond maxRetired none is, and the log says
+// how to remove them.
+func TestUIDValidityChangeDeletesOldUIDs(t *testing.T) {
+	s := startServer(t, tlsImplicit, nil)
+	s.appendMsg(t, "INBOX", testMail("c@example.org", "x@acme.example", "a", "a@example.org"))
+	cfg := s.config(t, tlsImplicit, map[string]any{"mailboxes": []string{"INBOX"}})
+	state := func(last uint32) json.RawMessage {
+		return json.RawMessage(fmt.Sprintf(`{"mailboxes":{"INBOX":{"uid_validity":99,"last_uid":%d}}}`, last))
+	}
+	_, col := readAll(t, t.Context(), cfg, state(4))
+	var deleted []string
+	for _, r := range col.Records {
+		if r.Deleted {
+			deleted = append(deleted, string(r.Data))
+		}
+	}
+	want := []string{`{"id":"INBOX;UIDVALIDITY=99;UID=1"}`, `{"id":"INBOX;UIDVALIDITY=99;UID=2"}`,
+		`{"id":"INBOX;UIDVALIDITY=99;UID=3"}`, `{"id":"INBOX;UIDVALIDITY=99;UID=4"}`}
+	if !slices.Equal(deleted, want) {
+		t.Errorf("deleted %v, want %v", deleted, want)
+	}
+
+	ctx, logs := logBuffer(t.Context())
+	_, col = readAll(t, ctx, cfg, state(maxRetired+1))
+	for _, r := range col.Records {
+		if r.Deleted {
+			t.Fatalf("beyond maxRetired: deleted %s", r.Data)
+		}
+	}
+	if len(col.Records) != 1 || !strings.Contains(logs.String(), "full-refresh") {
+		t.Errorf("beyond maxRetired: %d records, log %s", len(col.Records), logs.String())
 	}
 }
 
