@@ -34,66 +34,32 @@ func Email(raw string, opt EmailOptions) (string, bool) {
 }
 
 // plainEmail reports whether s is an address that Email keeps as it is:
-// lower-case ASCII, one '@', a dot-atom local part, a domain of
-// lower-case labels, and no provider rule that applies. Most addresses
-// are, and deciding them in one pass saves the full path's lowering,
-// Unicode normalization and copying. Anything else is left to fullEmail.
+// ASCII, one '@', a local part validLocal accepts as it is (so lower
+// case), a domain plainDomain keeps as it is, and no provider rule that
+// applies. Most addresses are, and deciding them with the full path's own
+// checks, minus its lowering, Unicode normalization and copying, saves
+// most of its cost. Anything else is left to fullEmail.
 func plainEmail(s string, opt EmailOptions) bool {
 	at := strings.IndexByte(s, '@')
-	if at <= 0 || at > 64 || len(s)-at-1 > 253 {
+	if at <= 0 || len(s)-at-1 > 253 || !isASCII(s) {
 		return false
 	}
 	local, domain := s[:at], s[at+1:]
-	if local[0] == '.' || local[len(local)-1] == '.' {
+	if !validLocal(local) || opt.StripPlus && strings.IndexByte(local, '+') >= 0 ||
+		opt.StripDots && (domain == "gmail.com" || domain == "googlemail.com") {
 		return false
 	}
-	for i := 0; i < len(local); i++ {
-		switch c := local[i]; {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case c == '.':
-			if local[i-1] == '.' {
-				return false
-			}
-		case c == '+':
-			if opt.StripPlus {
-				return false
-			}
-		case c < utf8.RuneSelf && strings.IndexByte("!#$%&'*/=?^_`{|}~-", c) >= 0:
-		default:
+	a, ok := plainDomain(domain)
+	return ok && a == domain && validLabels(a)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
 			return false
 		}
 	}
-	if opt.StripDots && (domain == "gmail.com" || domain == "googlemail.com") {
-		return false
-	}
-	// Labels of a-z, 0-9 and single inner hyphens (a double one may be
-	// IDNA's), at least two, the last not all digits.
-	labels, start, digits := 0, 0, true
-	for i := 0; i <= len(domain); i++ {
-		if i == len(domain) || domain[i] == '.' {
-			if n := i - start; n == 0 || n > 63 || domain[start] == '-' || domain[i-1] == '-' {
-				return false
-			}
-			labels, start = labels+1, i+1
-			if i < len(domain) {
-				digits = true
-			}
-			continue
-		}
-		switch c := domain[i]; {
-		case c >= 'a' && c <= 'z':
-			digits = false
-		case c >= '0' && c <= '9':
-		case c == '-':
-			digits = false
-			if i == start || domain[i-1] == '-' {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return labels >= 2 && !digits
+	return true
 }
 
 // fullEmail is Email for a trimmed address plainEmail did not decide.
@@ -180,23 +146,30 @@ func Domain(raw string) (string, bool) {
 			return "", false
 		}
 	}
+	if !validLabels(a) {
+		return "", false
+	}
+	return a, true
+}
+
+// validLabels reports whether a, a domain in ASCII, has at least two
+// labels, each of lower-case letters, digits and inner hyphens, and a
+// top-level label that is not all digits.
+func validLabels(a string) bool {
 	labels, last := 0, ""
 	for l := range strings.SplitSeq(a, ".") {
 		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return "", false
+			return false
 		}
 		for i := 0; i < len(l); i++ {
 			c := l[i]
 			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return "", false
+				return false
 			}
 		}
 		labels, last = labels+1, l
 	}
-	if labels < 2 || strings.Trim(last, "0123456789") == "" {
-		return "", false
-	}
-	return a, true
+	return labels >= 2 && strings.Trim(last, "0123456789") != ""
 }
 
 // plainDomain is IDNA's lookup for the common domain: ASCII letters,
