@@ -226,6 +226,11 @@ func (s *session) readMailbox(ctx context.Context, cfg *Config, name string, sen
 	return nil
 }
 
+// messageID is the record id of a message read from a server.
+func messageID(mailbox string, uidValidity, uid uint32) string {
+	return fmt.Sprintf("%s;UIDVALIDITY=%d;UID=%d", mailbox, uidValidity, uid)
+}
+
 // maxRetired bounds the deletes a UIDVALIDITY change sends: one per UID
 // up to the last one read, whether or not a message had it.
 const maxRetired = 5_000_000
@@ -245,7 +250,7 @@ func (w *writer) retire(ctx context.Context, log *slog.Logger, mailbox string, p
 	}
 	for uid := uint32(1); uid <= prev.LastUID; uid++ {
 		w.buf = append(w.buf[:0], `{"id":`...)
-		w.buf = jsonenc.AppendString(w.buf, fmt.Sprintf("%s;UIDVALIDITY=%d;UID=%d", mailbox, prev.UIDValidity, uid))
+		w.buf = jsonenc.AppendString(w.buf, messageID(mailbox, prev.UIDValidity, uid))
 		w.buf = append(w.buf, '}')
 		if err := w.out.Emit(ctx, connector.Record{Stream: StreamMessages, Data: w.buf, Deleted: true}); err != nil {
 			return err
@@ -302,7 +307,7 @@ func (s *session) fetch(ctx context.Context, cfg *Config, mailbox string, uidVal
 			}
 			continue
 		}
-		rec.ID = fmt.Sprintf("%s;UIDVALIDITY=%d;UID=%d", mailbox, uidValidity, msg.UID)
+		rec.ID = messageID(mailbox, uidValidity, uint32(msg.UID))
 		rec.UID, rec.UIDValidity = uint32(msg.UID), uidValidity
 		if err := w.emit(ctx, rec); err != nil {
 			return err

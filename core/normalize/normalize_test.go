@@ -361,8 +361,8 @@ func TestByName(t *testing.T) {
 	}
 }
 
-// The common address takes the one-pass path; anything it cannot keep as
-// it is goes to the full one.
+// The common address is kept as it is; anything it cannot keep as
+// it is goes to the full path.
 func TestPlainEmail(t *testing.T) {
 	for _, s := range []string{"jane.doe@example.org", "klaus.kraemer81@elbpost.de", "thomas_braun@funkfach.de",
 		"a+news@b.co.uk", "o'brien@x-y.de", "1@2.de"} {

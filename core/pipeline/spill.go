@@ -368,7 +368,8 @@ func (b *builder) scatterFile(ctx context.Context, f spilled, pos []int32, first
 		p := int(pos[i])
 		g, _ := slices.BinarySearch(firsts, p+1) // the first group starting after p
 		g--
-		part := partOfSet[b.records[i].set]
+		set := b.records[i].set
+		part := partOfSet[set]
 		o := int32(g)*parts + part
 		if out[o] == nil {
 			paths[o] = filepath.Join(b.spill.dir, fmt.Sprintf("group-%04d-%d-%d", g, part, w))
@@ -379,7 +380,7 @@ func (b *builder) scatterFile(ctx context.Context, f spilled, pos []int32, first
 		if err := out[o].uvarint(uint64(p - firsts[g])); err != nil {
 			return err
 		}
-		if err := out[o].uvarint(uint64(b.records[i].set)); err != nil {
+		if err := out[o].uvarint(uint64(set)); err != nil {
 			return err
 		}
 		if err := out[o].row(row); err != nil {

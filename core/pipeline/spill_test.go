@@ -182,7 +182,7 @@ func TestGroupMissingRowsFailsTheLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = b.load(context.Background(), gs[0], nil, &loadBuf{})
-	if err == nil || !strings.Contains(err.Error(), "want") {
+	if err == nil || !strings.Contains(err.Error(), "rows of staged set") {
 		t.Fatalf("load: %v, want an error counting the rows", err)
 	}
 }
