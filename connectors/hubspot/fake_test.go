@@ -23,6 +23,7 @@ type fakeRecord struct {
 	created    time.Time
 	updated    time.Time
 	archivedAt time.Time // zero: not archived
+	indexed    time.Time // when search lists the record; zero: at once
 }
 
 func (r fakeRecord) json() map[string]any {
@@ -40,6 +41,8 @@ func (r fakeRecord) json() map[string]any {
 // fakeHubSpot follows HubSpot's documented shapes: list paging by
 // paging.next.after, search with a GTE filter, ascending sort and a result
 // window, v4 association batch reads (207 with errors for ids without any).
+// Search lists a record only once it is indexed, as the real index lists
+// a change some time after it was made.
 type fakeHubSpot struct {
 	mu       sync.Mutex
 	objects  map[string][]*fakeRecord
@@ -179,7 +182,7 @@ func (f *fakeHubSpot) search(w http.ResponseWriter, r *http.Request, obj string)
 	since, _ := strconv.ParseInt(flt.Value, 10, 64)
 	var recs []*fakeRecord
 	for _, rec := range f.objects[obj] {
-		if rec.archivedAt.IsZero() && rec.updated.UnixMilli() >= since {
+		if rec.archivedAt.IsZero() && rec.updated.UnixMilli() >= since && !rec.indexed.After(f.now) {
 			recs = append(recs, rec)
 		}
 	}

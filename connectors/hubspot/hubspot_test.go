@@ -329,6 +329,10 @@ func TestConfig(t *testing.T) {
 		{`{"token": "t", "tokn": "x"}`, `unknown field "tokn"`},
 		{`{"token": "t", "properties": {"tickets": ["x"]}}`, "properties.tickets: unknown object"},
 		{`{"token": "t", "start_date": "yesterday"}`, "start_date"},
+		{`{"token": "t", "search_lookback": "0s"}`, ""},
+		{`{"token": "t", "search_lookback": "1h30m"}`, ""},
+		{`{"token": "t", "search_lookback": "ten minutes"}`, "search_lookback"},
+		{`{"token": "t", "search_lookback": "-5m"}`, "search_lookback"},
 	}
 	for _, tt := range tests {
 		_, err := parseConfig(json.RawMessage(tt.cfg))
@@ -351,4 +355,96 @@ func TestConformance(t *testing.T) {
 			json.RawMessage(fmt.Sprintf(`{"token": "wrong", "base_url": %q}`, srv.URL)),
 		},
 	})
+}
+
+// objectKeys is keys of the records of object streams only.
+func objectKeys(col *sdktest.Collector) []string {
+	var recs []connector.Record
+	for _, r := range col.Records {
+		if slices.Contains(objectNames, r.Stream) {
+			recs = append(recs, r)
+		}
+	}
+	return keys(recs)
+}
+
+func TestSearchLookbackReadsLateIndexedChanges(t *testing.T) {
+	for _, tt := range []struct {
+		name, extra string
+		wantLate    []string // what the run after the index caught up emits
+	}{
+		{"default look-back", "", []string{"contacts 101"}},
+		{"look-back off", `, "search_lookback": "0s"`, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			srv := f.start(t)
+			cfg := cfgJSON(srv.URL, tt.extra)
+			s := testSource(nil)
+			first := read(t, s, cfg, nil)
+
+			// Contact 101 changes two minutes before 102, but the index
+			// lists it half an hour late: the next run sees only 102.
+			f.mu.Lock()
+			later := f.now.Add(time.Hour)
+			c101, c102 := f.objects["contacts"][0], f.objects["contacts"][1]
+			c101.updated, c101.indexed, c101.props["email"] = later.Add(-2*time.Minute), later.Add(30*time.Minute), "late@example.com"
+			c102.updated, c102.props["email"] = later, "prompt@example.com"
+			f.now = later.Add(time.Minute)
+			f.mu.Unlock()
+			second := read(t, s, cfg, first.State())
+			if got := objectKeys(second); !slices.Equal(got, []string{"contacts 102"}) {
+				t.Fatalf("while 101 is not indexed: got %q, want only contacts 102", got)
+			}
+
+			f.mu.Lock()
+			f.now = later.Add(time.Hour)
+			f.mu.Unlock()
+			third := read(t, s, cfg, second.State())
+			if got := objectKeys(third); !slices.Equal(got, tt.wantLate) {
+				t.Fatalf("once 101 is indexed: got %q, want %q", got, tt.wantLate)
+			}
+			if fourth := read(t, s, cfg, third.State()); len(objectKeys(fourth)) != 0 {
+				t.Errorf("the run after re-emitted %q", objectKeys(fourth))
+			}
+		})
+	}
+}
+
+func TestSeenIsBoundedAndDropsTheOldest(t *testing.T) {
+	old := maxSeen
+	maxSeen = 2
+	t.Cleanup(func() { maxSeen = old })
+	f := newFake()
+	srv := f.start(t)
+	cfg := cfgJSON(srv.URL, "")
+	s := testSource(nil)
+	first := read(t, s, cfg, nil)
+
+	// A bulk update: all five live contacts within the look-back window.
+	f.mu.Lock()
+	later := f.now.Add(time.Hour)
+	for i, c := range f.objects["contacts"][:5] {
+		c.updated = later.Add(time.Duration(i-4) * time.Minute)
+	}
+	f.now = later.Add(time.Minute)
+	f.mu.Unlock()
+	second := read(t, s, cfg, first.State())
+	if got, want := objectKeys(second), []string{"contacts 101", "contacts 102", "contacts 103", "contacts 104", "contacts 105"}; !slices.Equal(got, want) {
+		t.Fatalf("bulk update: got %q, want %q", got, want)
+	}
+	var st state
+	if err := json.Unmarshal(second.State(), &st); err != nil {
+		t.Fatal(err)
+	}
+	seen := st.Objects["contacts"].Seen
+	if len(seen) != 2 || seen["104"] == 0 || seen["105"] != later.UnixMilli() {
+		t.Fatalf("seen = %v, want the two newest, 104 and 105", seen)
+	}
+	// The dropped ids are read again, which staging absorbs; nothing is
+	// lost and the kept ones are not repeated.
+	third := read(t, s, cfg, second.State())
+	if got, want := objectKeys(third), []string{"contacts 101", "contacts 102", "contacts 103"}; !slices.Equal(got, want) {
+		t.Fatalf("after the bulk update: got %q, want the dropped %q", got, want)
+	}
 }

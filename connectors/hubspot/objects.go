@@ -23,6 +23,12 @@ const (
 // so that tests can make it small).
 var searchWindow = 10000
 
+// maxSeen bounds the ids a stream's state keeps for the look-back window
+// (a var for tests). Past it, the oldest are dropped: the next search
+// emits those records again, which staging absorbs (one version per key),
+// rather than the state growing with every record of a bulk update.
+var maxSeen = 10000
+
 // objectState is the checkpoint of one object stream.
 type objectState struct {
 	// Listing is set while the first full listing is in progress.
@@ -34,8 +40,9 @@ type objectState struct {
 	// was delivered.
 	Since int64 `json:"since_ms,omitempty"`
 	// Seen holds id → modification time (ms) of records delivered with a
-	// modification time at or after Since, so a query starting at Since
-	// skips them.
+	// modification time at or after Since less the look-back, so a query
+	// starting there skips them. It always holds the ids at Since; older
+	// ones may be dropped (see maxSeen).
 	Seen map[string]int64 `json:"seen,omitempty"`
 	// Archived tracks which archived records were reported as deleted.
 	Archived archivedState `json:"archived"`
@@ -115,13 +122,14 @@ func (r *reader) listAll(ctx context.Context, name string, st *objectState) erro
 			if mod < 0 {
 				continue
 			}
-			if mod >= p.Started {
+			if mod >= p.Started-r.lookback {
 				p.Seen = setSeen(p.Seen, o.ID, mod)
 			}
 			if err := r.emit(ctx, name, o, false); err != nil {
 				return err
 			}
 		}
+		pruneSeen(p.Seen, p.Started-r.lookback, p.Started)
 		p.After = page.Paging.Next.After
 		if p.After == "" {
 			// From here on, searches start when the listing started.
@@ -146,10 +154,11 @@ type searchPage struct {
 	} `json:"paging"`
 }
 
-// search reads the records modified at or after st.Since, oldest first.
+// search reads the records modified at or after st.Since less the
+// look-back, oldest first, and skips those delivered already.
 func (r *reader) search(ctx context.Context, name string, st *objectState) error {
 	prop := modifiedProperty[name]
-	sliceStart, after := st.Since, ""
+	sliceStart, after := max(st.Since-r.lookback, 0), ""
 	for {
 		body := map[string]any{
 			"filterGroups": []any{map[string]any{"filters": []any{map[string]any{
@@ -177,21 +186,15 @@ func (r *reader) search(ctx context.Context, name string, st *objectState) error
 			if mod < 0 || st.Seen[o.ID] == mod {
 				continue // unusable, or delivered already
 			}
-			if mod > st.Since {
-				st.Since = mod
-				for id, m := range st.Seen {
-					if m < mod {
-						delete(st.Seen, id)
-					}
-				}
-			}
-			if mod >= st.Since {
+			st.Since = max(st.Since, mod)
+			if mod >= st.Since-r.lookback {
 				st.Seen = setSeen(st.Seen, o.ID, mod)
 			}
 			if err := r.emit(ctx, name, o, false); err != nil {
 				return err
 			}
 		}
+		pruneSeen(st.Seen, st.Since-r.lookback, st.Since)
 		if err := r.checkpoint(ctx); err != nil {
 			return err
 		}
@@ -326,6 +329,37 @@ func setSeen(m map[string]int64, id string, t int64) map[string]int64 {
 	}
 	m[id] = t
 	return m
+}
+
+// pruneSeen drops the ids delivered before from, and then, while more
+// than maxSeen remain, the oldest of those delivered before since: the
+// ids at since are what a query starting there must skip, so they stay.
+func pruneSeen(m map[string]int64, from, since int64) {
+	for id, t := range m {
+		if t < from {
+			delete(m, id)
+		}
+	}
+	if len(m) <= maxSeen {
+		return
+	}
+	type seen struct {
+		id string
+		t  int64
+	}
+	var old []seen
+	for id, t := range m {
+		if t < since {
+			old = append(old, seen{id, t})
+		}
+	}
+	sort.Slice(old, func(i, j int) bool { return old[i].t < old[j].t || old[i].t == old[j].t && old[i].id < old[j].id })
+	for _, s := range old {
+		if len(m) <= maxSeen {
+			break
+		}
+		delete(m, s.id)
+	}
 }
 
 func parseTime(s string) (int64, error) {

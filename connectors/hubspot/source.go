@@ -7,10 +7,15 @@
 //     the listing started are remembered, so the following search neither
 //     misses a change on a page already read nor emits one twice.
 //   - Later reads search (POST /crm/v3/objects/{object}/search) for records
-//     modified on or after the saved time, oldest first. The search API
-//     returns at most 10,000 results per query; before reaching that, a new
-//     query starts from the last modification time seen. The ids emitted at
-//     that time are kept in the state, so ties are neither lost nor repeated.
+//     modified on or after the saved time less search_lookback (default 10
+//     minutes), oldest first. The search index lists a change some time
+//     after it was made, so one search can return a later change and not
+//     yet an earlier one; the next run's look-back reads the earlier one.
+//     The ids emitted in the look-back window are kept in the state (up to
+//     maxSeen), so ties and late changes are neither lost nor repeated.
+//     The search API returns at most 10,000 results per query; before
+//     reaching that, a new query starts from the last modification time
+//     seen.
 //   - Archived records (listing with archived=true) are emitted as deleted
 //     records, each once.
 //
@@ -88,11 +93,12 @@ type state struct {
 
 // reader is one Read in progress.
 type reader struct {
-	cfg   *config
-	c     *httpx.Client
-	out   connector.Emitter
-	st    state
-	start int64 // start_date in ms, 0 when unset
+	cfg      *config
+	c        *httpx.Client
+	out      connector.Emitter
+	st       state
+	start    int64 // start_date in ms, 0 when unset
+	lookback int64 // search_lookback in ms
 }
 
 // Read implements connector.Connector.
@@ -107,6 +113,7 @@ func (s *Source) Read(ctx context.Context, req connector.ReadRequest, out connec
 	}
 	r := &reader{cfg: cfg, c: c, out: out}
 	r.start, _ = cfg.startDate() // checked by parseConfig
+	r.lookback, _ = cfg.lookback()
 	if len(req.State) > 0 {
 		if err := json.Unmarshal(req.State, &r.st); err != nil {
 			return fmt.Errorf("hubspot: saved state is not valid: %w (reset the source's state to read in full)", err)
