@@ -134,6 +134,75 @@ func testTieSafeCursor(t *testing.T, e *testEnv, v cursorVariant) {
 	}
 }
 
+// TestNullCursorRowsAreReadEveryRun checks the rows whose cursor is NULL:
+// read after the cursor's rows by primary key, again on every run (keyset
+// paging by the cursor cannot place them), resumable when interrupted, and
+// read by the cursor once they get a value.
+func TestNullCursorRowsAreReadEveryRun(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, e *testEnv) {
+		table := e.table(t, "nulls")
+		e.exec(t, fmt.Sprintf("CREATE TABLE %s (id int PRIMARY KEY, changed %s NULL, note varchar(20))", table, e.pick("timestamptz", "DATETIME(6)")))
+		// ids 1-5 have a cursor (5 first), 6-12 have none.
+		var rows []string
+		for id := 1; id <= 12; id++ {
+			c := "NULL"
+			if id <= 5 {
+				c = fmt.Sprintf("'2024-01-%02d 00:00:00'", 10-id)
+			}
+			rows = append(rows, fmt.Sprintf("(%d, %s, 'n%d')", id, c, id))
+		}
+		e.exec(t, "INSERT INTO "+table+" (id, changed, note) VALUES "+strings.Join(rows, ", "))
+		config := e.config(t, map[string]any{
+			"name": "rows", "table": table, "primary_key": []string{"id"}, "cursor_field": "changed", "batch_size": 3,
+		})
+		withCursor := []string{"5", "4", "3", "2", "1"}
+		nulls := []string{"6", "7", "8", "9", "10", "11", "12"}
+
+		full := mustRead(t, config, nil)
+		if got, want := ids(t, full.Records, "id"), append(slices.Clone(withCursor), nulls...); !slices.Equal(got, want) {
+			t.Fatalf("full read:\n got %v\nwant %v", got, want)
+		}
+		var st state
+		if err := json.Unmarshal(full.State(), &st); err != nil {
+			t.Fatal(err)
+		}
+		if ss := st.Streams["rows"]; ss == nil || ss.Nulls != nil || len(ss.Last) != 2 {
+			t.Fatalf("state after a complete read = %s, want the cursor's position and no pass over NULLs under way", full.State())
+		}
+
+		// Nothing changed: the NULL rows, and only they, are read again.
+		again := mustRead(t, config, full.State())
+		if got := ids(t, again.Records, "id"); !slices.Equal(got, nulls) {
+			t.Fatalf("read with nothing new = %v, want the NULL-cursor rows %v", got, nulls)
+		}
+
+		// Interrupted in the pass over NULLs after 5 rows: the host saved
+		// the checkpoint after 3 (ids 6-8).
+		failing := &sdktest.Collector{}
+		failing.OnEmit = func(connector.Record) error {
+			if len(failing.Records) == 5 {
+				return errors.New("stop")
+			}
+			return nil
+		}
+		if err := New().Read(t.Context(), connector.ReadRequest{Config: config, State: full.State()}, failing); err == nil {
+			t.Fatal("interrupted Read returned nil")
+		}
+		resumed := mustRead(t, config, failing.State())
+		if got := append(ids(t, failing.Records[:3], "id"), ids(t, resumed.Records, "id")...); !slices.Equal(got, nulls) {
+			t.Fatalf("before the checkpoint + resumed = %v, want %v", got, nulls)
+		}
+
+		// A NULL row that gets a value is read by the cursor from then on.
+		e.exec(t, "UPDATE "+table+" SET changed = '2024-03-01 00:00:00' WHERE id = 7")
+		next := mustRead(t, config, resumed.State())
+		want := []string{"7", "6", "8", "9", "10", "11", "12"}
+		if got := ids(t, next.Records, "id"); !slices.Equal(got, want) {
+			t.Fatalf("after id 7 got a cursor = %v, want %v", got, want)
+		}
+	})
+}
+
 // TestFullReadWithoutCursor checks a stream without cursor_field: keyset
 // paging by a composite primary key, resumable when interrupted, and read
 // in full again once complete.

@@ -11,9 +11,12 @@
 // nor repeated. Rows written later with a cursor value equal to or below
 // the checkpoint's and a smaller primary key are not seen: the cursor must
 // grow on every write (an updated_at the application or a trigger sets, or
-// an increasing id). Rows whose cursor is NULL are not read (a warning is
-// logged when there are any). A stream without cursor_field is read in
-// full every run; an interrupted full read resumes where it stopped.
+// an increasing id). Rows whose cursor is NULL have no place in that
+// order: after the cursor's pass, every run reads all of them again,
+// paged by the primary key (the log counts them), so none is lost and
+// staging keeps one version of each. A stream without cursor_field is
+// read in full every run; an interrupted read of either kind resumes
+// where it stopped.
 //
 // Values. Column types decide the JSON of a value and the record schema:
 // integers are integers; DECIMAL/NUMERIC are JSON numbers written with the

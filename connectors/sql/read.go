@@ -26,6 +26,10 @@ type state struct {
 type streamState struct {
 	Keys []string          `json:"keys"`
 	Last []json.RawMessage `json:"last"`
+	// Nulls is set while the pass over the rows whose cursor is NULL is
+	// under way: the primary key of the last of them emitted (empty before
+	// the first), so an interrupted pass resumes there.
+	Nulls *[]json.RawMessage `json:"nulls,omitempty"`
 }
 
 func decodeState(raw json.RawMessage) (*state, error) {
@@ -58,33 +62,33 @@ type streamReader struct {
 	out connector.Emitter
 }
 
+// scan is one keyset pass over a stream: the columns it orders and pages
+// by, their positions in the result, and a condition on the rows.
+type scan struct {
+	keys   []string
+	idx    []int
+	filter string // "" for none
+}
+
 func (r *streamReader) read(ctx context.Context) error {
 	sc := r.rs.cfg
 	log := connector.Log(ctx).With("stream", sc.Name)
 	keys := sc.keyColumns()
-	last, err := r.start(ctx, keys)
+	saved := r.saved(ctx, keys)
+	var last, after []json.RawMessage
+	var nulls *[]json.RawMessage // a pass over NULL cursors under way
+	if saved != nil {
+		last, nulls = saved.Last, saved.Nulls
+	}
+	main := scan{keys: keys, idx: r.rs.keyIdx}
+	if sc.CursorField != "" {
+		main.filter = "desilo_t." + r.s.d.quoteColumn(sc.CursorField) + " IS NOT NULL"
+	}
+	total, err := r.pass(ctx, main, &last, func() *streamState {
+		return &streamState{Keys: keys, Last: last, Nulls: nulls}
+	})
 	if err != nil {
 		return err
-	}
-	if sc.CursorField != "" {
-		r.warnNullCursor(ctx)
-	}
-	total := 0
-	for {
-		n, err := r.page(ctx, keys, &last)
-		if err != nil {
-			return fmt.Errorf("stream %s (%s): %w", sc.Name, sc.what(), err)
-		}
-		total += n
-		if n > 0 {
-			r.st.Streams[sc.Name] = &streamState{Keys: keys, Last: last}
-			if err := r.checkpoint(ctx); err != nil {
-				return err
-			}
-		}
-		if n < sc.BatchSize {
-			break
-		}
 	}
 	if sc.CursorField == "" && r.st.Streams[sc.Name] != nil {
 		// The full read is complete: the next one starts from the beginning.
@@ -93,38 +97,100 @@ func (r *streamReader) read(ctx context.Context) error {
 			return err
 		}
 	}
+	if r.nullableCursor() {
+		if nulls != nil {
+			after = *nulls
+		}
+		n, err := r.readNulls(ctx, keys, last, after)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			log.Info("sql: rows whose cursor_field is NULL cannot be read incrementally and were read again; give them a value to read them only when they change",
+				"cursor_field", sc.CursorField, "rows", n)
+		}
+		total += n
+	}
 	log.Info("sql: stream read", "rows", total)
 	return nil
 }
 
-// start returns the saved position of the stream, or nil to start from
+// nullableCursor says whether the stream has a cursor that may be NULL and
+// a primary key besides it to page such rows by.
+func (r *streamReader) nullableCursor() bool {
+	return r.rs.cfg.CursorField != "" && r.rs.cols[r.rs.keyIdx[0]].nullable && len(r.rs.keyIdx) > 1
+}
+
+// readNulls reads the rows whose cursor is NULL, by primary key from
+// after (nil: from the first). Keyset paging by the cursor cannot place
+// them, so every run reads them all again; staging keeps one version per
+// key, so nothing is duplicated. last is the cursor pass's position, kept
+// in every checkpoint.
+func (r *streamReader) readNulls(ctx context.Context, keys []string, last, after []json.RawMessage) (int, error) {
+	name := r.rs.cfg.Name
+	nulls := scan{
+		keys:   keys[1:],
+		idx:    r.rs.keyIdx[1:],
+		filter: "desilo_t." + r.s.d.quoteColumn(keys[0]) + " IS NULL",
+	}
+	n, err := r.pass(ctx, nulls, &after, func() *streamState {
+		pos := after
+		return &streamState{Keys: keys, Last: last, Nulls: &pos}
+	})
+	if err != nil {
+		return n, err
+	}
+	if ss := r.st.Streams[name]; ss != nil && ss.Nulls != nil {
+		// The pass is complete: the next run's starts from the first row
+		// again.
+		if last == nil {
+			delete(r.st.Streams, name)
+		} else {
+			r.st.Streams[name] = &streamState{Keys: keys, Last: last}
+		}
+		if err := r.checkpoint(ctx); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// pass pages through sc from *last to the end, checkpointing the state
+// position() returns after every page that emitted rows.
+func (r *streamReader) pass(ctx context.Context, sc scan, last *[]json.RawMessage, position func() *streamState) (int, error) {
+	cfg := r.rs.cfg
+	total := 0
+	for {
+		n, err := r.page(ctx, sc, last)
+		if err != nil {
+			return total, fmt.Errorf("stream %s (%s): %w", cfg.Name, cfg.what(), err)
+		}
+		total += n
+		if n > 0 {
+			r.st.Streams[cfg.Name] = position()
+			if err := r.checkpoint(ctx); err != nil {
+				return total, err
+			}
+		}
+		if n < cfg.BatchSize {
+			return total, nil
+		}
+	}
+}
+
+// saved returns the saved position of the stream, or nil to start from
 // the beginning.
-func (r *streamReader) start(ctx context.Context, keys []string) ([]json.RawMessage, error) {
+func (r *streamReader) saved(ctx context.Context, keys []string) *streamState {
 	ss := r.st.Streams[r.rs.cfg.Name]
 	if ss == nil {
-		return nil, nil
+		return nil
 	}
 	if !slices.Equal(ss.Keys, keys) {
 		connector.Log(ctx).Warn("sql: the stream's cursor_field or primary_key changed since the saved state; reading it from the beginning",
 			"stream", r.rs.cfg.Name, "saved", strings.Join(ss.Keys, ","), "now", strings.Join(keys, ","))
-		return nil, nil
+		return nil
 	}
-	return ss.Last, nil
-}
-
-// warnNullCursor logs when rows exist whose cursor is NULL: keyset paging
-// cannot place them, so they are not read.
-func (r *streamReader) warnNullCursor(ctx context.Context) {
-	c := r.rs.cols[r.rs.keyIdx[0]]
-	if !c.nullable {
-		return
-	}
-	q := "SELECT 1 FROM " + r.s.from(r.rs.cfg) + " WHERE " + r.s.d.quoteColumn(c.name) + " IS NULL LIMIT 1"
-	var one int
-	if err := r.s.db.QueryRowContext(ctx, q).Scan(&one); err == nil {
-		connector.Log(ctx).Warn("sql: rows whose cursor_field is NULL are not read; give them a value or choose a non-null cursor",
-			"stream", r.rs.cfg.Name, "cursor_field", c.name)
-	}
+	return ss
 }
 
 func (r *streamReader) checkpoint(ctx context.Context) error {
@@ -136,24 +202,26 @@ func (r *streamReader) checkpoint(ctx context.Context) error {
 }
 
 // pageQuery builds the keyset query of the page after last (nil: the first
-// page): WHERE (k1, k2, ...) > (p1, p2, ...) ORDER BY k1, k2, ... LIMIT n.
-// Row-value comparison orders ties on the cursor by the primary key, so
-// rows sharing the last cursor value are neither skipped nor repeated.
-func (r *streamReader) pageQuery(keys []string, last []json.RawMessage) (string, []any, error) {
+// page): WHERE filter AND (k1, k2, ...) > (p1, p2, ...) ORDER BY k1, k2,
+// ... LIMIT n. Row-value comparison orders ties on the cursor by the
+// primary key, so rows sharing the last cursor value are neither skipped
+// nor repeated.
+func (r *streamReader) pageQuery(sc scan, last []json.RawMessage) (string, []any, error) {
 	d := r.s.d
+	keys := sc.keys
 	quoted := make([]string, len(keys))
 	for i, k := range keys {
 		quoted[i] = "desilo_t." + d.quoteColumn(k)
 	}
 	var where []string
-	if r.rs.cfg.CursorField != "" {
-		where = append(where, quoted[0]+" IS NOT NULL")
+	if sc.filter != "" {
+		where = append(where, sc.filter)
 	}
 	var args []any
-	if last != nil {
+	if len(last) > 0 {
 		ph := make([]string, len(keys))
 		for i := range keys {
-			arg, err := keyArg(r.rs.cols[r.rs.keyIdx[i]].kind, last[i])
+			arg, err := keyArg(r.rs.cols[sc.idx[i]].kind, last[i])
 			if err != nil {
 				return "", nil, fmt.Errorf("saved state, column %s: %w", keys[i], err)
 			}
@@ -172,8 +240,9 @@ func (r *streamReader) pageQuery(keys []string, last []json.RawMessage) (string,
 
 // page emits the rows of one page as they arrive (never holding the page in
 // memory) and advances *last to the key of the last row.
-func (r *streamReader) page(ctx context.Context, keys []string, last *[]json.RawMessage) (int, error) {
-	q, args, err := r.pageQuery(keys, *last)
+func (r *streamReader) page(ctx context.Context, sc scan, last *[]json.RawMessage) (int, error) {
+	keys := sc.keys
+	q, args, err := r.pageQuery(sc, *last)
 	if err != nil {
 		return 0, err
 	}
@@ -195,7 +264,7 @@ func (r *streamReader) page(ctx context.Context, keys []string, last *[]json.Raw
 			return n, err
 		}
 		key := make([]json.RawMessage, len(keys))
-		for i, ci := range r.rs.keyIdx {
+		for i, ci := range sc.idx {
 			if vals[ci] == nil {
 				return n, fmt.Errorf("a row has NULL in key column %s after key %s; keyset paging needs non-null keys", keys[i], keyString(*last))
 			}
