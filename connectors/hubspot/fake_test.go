@@ -170,27 +170,55 @@ func (f *fakeHubSpot) search(w http.ResponseWriter, r *http.Request, obj string)
 		Limit int
 		After string
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.FilterGroups) != 1 || len(req.FilterGroups[0].Filters) != 1 || len(req.Sorts) != 1 {
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.FilterGroups) != 1 || len(req.Sorts) != 1 || req.Sorts[0].Direction != "ASCENDING" {
 		http.Error(w, `{"status":"error","message":"bad search request"}`, http.StatusBadRequest)
 		return
 	}
-	flt := req.FilterGroups[0].Filters[0]
-	if flt.PropertyName != modifiedProperty[obj] || flt.Operator != "GTE" || req.Sorts[0].Direction != "ASCENDING" {
-		http.Error(w, `{"status":"error","message":"unexpected filter"}`, http.StatusBadRequest)
+	// The filters the connector uses: the modification time GTE or EQ a
+	// time, the id GT an id; all of a group must hold.
+	var keep []func(*fakeRecord) bool
+	for _, flt := range req.FilterGroups[0].Filters {
+		v, err := strconv.ParseInt(flt.Value, 10, 64)
+		switch {
+		case err != nil:
+			http.Error(w, `{"status":"error","message":"filter value is not a number"}`, http.StatusBadRequest)
+			return
+		case flt.PropertyName == modifiedProperty[obj] && flt.Operator == "GTE":
+			keep = append(keep, func(rec *fakeRecord) bool { return rec.updated.UnixMilli() >= v })
+		case flt.PropertyName == modifiedProperty[obj] && flt.Operator == "EQ":
+			keep = append(keep, func(rec *fakeRecord) bool { return rec.updated.UnixMilli() == v })
+		case flt.PropertyName == "hs_object_id" && flt.Operator == "GT":
+			keep = append(keep, func(rec *fakeRecord) bool { return int64(rec.id) > v })
+		default:
+			http.Error(w, `{"status":"error","message":"unexpected filter"}`, http.StatusBadRequest)
+			return
+		}
+	}
+	byID := req.Sorts[0].PropertyName == "hs_object_id"
+	if !byID && req.Sorts[0].PropertyName != modifiedProperty[obj] {
+		http.Error(w, `{"status":"error","message":"unexpected sort"}`, http.StatusBadRequest)
 		return
 	}
-	since, _ := strconv.ParseInt(flt.Value, 10, 64)
 	var recs []*fakeRecord
 	for _, rec := range f.objects[obj] {
-		if rec.archivedAt.IsZero() && rec.updated.UnixMilli() >= since && !rec.indexed.After(f.now) {
+		ok := rec.archivedAt.IsZero() && !rec.indexed.After(f.now)
+		for _, k := range keep {
+			ok = ok && k(rec)
+		}
+		if ok {
 			recs = append(recs, rec)
 		}
 	}
+	// Ties on the modification time come in no particular order (here:
+	// by descending id), as HubSpot promises none.
 	sort.Slice(recs, func(i, j int) bool {
-		if !recs[i].updated.Equal(recs[j].updated) {
+		switch {
+		case byID:
+			return recs[i].id < recs[j].id
+		case !recs[i].updated.Equal(recs[j].updated):
 			return recs[i].updated.Before(recs[j].updated)
 		}
-		return recs[i].id < recs[j].id
+		return recs[i].id > recs[j].id
 	})
 	off, _ := strconv.Atoi(req.After)
 	limit := f.limit(strconv.Itoa(req.Limit), 200)

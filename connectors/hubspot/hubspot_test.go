@@ -122,10 +122,7 @@ func countRequests(f *fakeHubSpot, prefix string) int {
 
 func TestIncrementalReadEmitsOnlyChanges(t *testing.T) {
 	f := newFake()
-	srv := f.start(t)
-	cfg := cfgJSON(srv.URL, "")
-	s := testSource(nil)
-	first := read(t, s, cfg, nil)
+	s, cfg, first := firstRead(t, f, "")
 
 	again := read(t, s, cfg, first.State())
 	var objs []connector.Record
@@ -169,12 +166,26 @@ func TestIncrementalReadEmitsOnlyChanges(t *testing.T) {
 	}
 }
 
+// firstRead starts f and reads it once, to set up an incremental read.
+func firstRead(t *testing.T, f *fakeHubSpot, extraConfig string) (*Source, json.RawMessage, *sdktest.Collector) {
+	t.Helper()
+	srv := f.start(t)
+	cfg := cfgJSON(srv.URL, extraConfig)
+	s := testSource(nil)
+	return s, cfg, read(t, s, cfg, nil)
+}
+
+// smallWindow makes the fake's and the connector's search window n
+// results, so tests pass it with a few records.
+func smallWindow(t *testing.T, f *fakeHubSpot, n int) {
+	old := searchWindow
+	f.window, searchWindow = n, n
+	t.Cleanup(func() { searchWindow = old })
+}
+
 func TestSearchWindowIsResliced(t *testing.T) {
 	f := newFake()
-	f.window = 4 // the fake refuses paging past 4 results
-	old := searchWindow
-	searchWindow = 4
-	t.Cleanup(func() { searchWindow = old })
+	smallWindow(t, f, 4) // the fake refuses paging past 4 results
 	// 9 contacts, several sharing a modification time at slice boundaries.
 	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.objects["contacts"] = nil
@@ -196,6 +207,61 @@ func TestSearchWindowIsResliced(t *testing.T) {
 	}
 }
 
+// TestMoreTiesThanTheSearchWindow checks records sharing one modification
+// time beyond the search window: they are paged through by id.
+func TestMoreTiesThanTheSearchWindow(t *testing.T) {
+	f := newFake()
+	smallWindow(t, f, 4)
+	// 13 contacts: 2 at minute 0, 9 at minute 1, 2 at minute 2.
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.objects["contacts"] = nil
+	var want []string
+	for i, m := range []int{0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2} {
+		f.objects["contacts"] = append(f.objects["contacts"], &fakeRecord{id: 400 + i, created: base, updated: base.Add(time.Duration(m) * time.Minute), props: map[string]any{}})
+		want = append(want, fmt.Sprintf("contacts %d", 400+i))
+	}
+	srv := f.start(t)
+	cfg := cfgJSON(srv.URL, `, "start_date": "2023-12-31"`)
+	req := connector.ReadRequest{Config: cfg, Streams: []string{"contacts"}}
+	s := testSource(nil)
+	col := &sdktest.Collector{}
+	if err := s.Read(context.Background(), req, col); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(col.Records); !slices.Equal(got, want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	if countRequests(f, "POST /crm/v3/objects/contacts/search") < 6 {
+		t.Errorf("%d searches, want the ties paged by id in several queries", countRequests(f, "POST /crm/v3/objects/contacts/search"))
+	}
+	req.State = col.State()
+	again := &sdktest.Collector{}
+	if err := s.Read(context.Background(), req, again); err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Records) != 0 {
+		t.Errorf("the next run re-emitted %q", keys(again.Records))
+	}
+
+	// Interrupted anywhere, the resumed read delivers the rest.
+	for stopAt := 1; stopAt < 13; stopAt += 2 {
+		stop := errors.New("host went away")
+		broken := sdktest.StopAfter(stopAt, stop)
+		req.State = nil
+		if err := s.Read(context.Background(), req, broken); !errors.Is(err, stop) {
+			t.Fatalf("stop at %d: interrupted Read returned %v", stopAt, err)
+		}
+		req.State = broken.State()
+		rest := &sdktest.Collector{}
+		if err := s.Read(context.Background(), req, rest); err != nil {
+			t.Fatal(err)
+		}
+		if got := keys(append(broken.Delivered(), rest.Records...)); !slices.Equal(got, want) {
+			t.Errorf("stop at %d: delivered + resumed\n got %q\nwant %q", stopAt, got, want)
+		}
+	}
+}
+
 func TestResumeFromCheckpoint(t *testing.T) {
 	f := newFake()
 	srv := f.start(t)
@@ -206,13 +272,7 @@ func TestResumeFromCheckpoint(t *testing.T) {
 	for _, stopAt := range []int{1, 3, 7, 12} {
 		t.Run(fmt.Sprint(stopAt), func(t *testing.T) {
 			stop := errors.New("host went away")
-			n := 0
-			broken := &sdktest.Collector{OnEmit: func(connector.Record) error {
-				if n++; n > stopAt {
-					return stop
-				}
-				return nil
-			}}
+			broken := sdktest.StopAfter(stopAt, stop)
 			err := s.Read(context.Background(), connector.ReadRequest{Config: cfg}, broken)
 			if !errors.Is(err, stop) {
 				t.Fatalf("interrupted Read returned %v", err)
@@ -378,10 +438,7 @@ func TestSearchLookbackReadsLateIndexedChanges(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake()
-			srv := f.start(t)
-			cfg := cfgJSON(srv.URL, tt.extra)
-			s := testSource(nil)
-			first := read(t, s, cfg, nil)
+			s, cfg, first := firstRead(t, f, tt.extra)
 
 			// Contact 101 changes two minutes before 102, but the index
 			// lists it half an hour late: the next run sees only 102.
@@ -411,15 +468,50 @@ func TestSearchLookbackReadsLateIndexedChanges(t *testing.T) {
 	}
 }
 
+// TestLookbackWiderThanTheSearchWindow checks a look-back window that
+// holds more records than one search returns: a late change past the
+// first window is still read.
+func TestLookbackWiderThanTheSearchWindow(t *testing.T) {
+	f := newFake()
+	smallWindow(t, f, 4)
+	s, cfg, first := firstRead(t, f, "")
+
+	// Six changes a minute apart; the fifth is indexed half an hour late.
+	f.mu.Lock()
+	later := f.now.Add(time.Hour)
+	f.objects["contacts"] = append(f.objects["contacts"], &fakeRecord{id: 106, created: later, props: map[string]any{}})
+	var six []*fakeRecord
+	for _, c := range f.objects["contacts"] {
+		if c.archivedAt.IsZero() {
+			six = append(six, c)
+		}
+	}
+	for i, c := range six {
+		c.updated = later.Add(time.Duration(i-6) * time.Minute)
+	}
+	six[4].indexed = later.Add(30 * time.Minute)
+	f.now = later.Add(time.Minute)
+	f.mu.Unlock()
+	second := read(t, s, cfg, first.State())
+	if got, want := objectKeys(second), []string{"contacts 101", "contacts 102", "contacts 103", "contacts 104", "contacts 106"}; !slices.Equal(got, want) {
+		t.Fatalf("before 105 is indexed: got %q, want %q", got, want)
+	}
+
+	f.mu.Lock()
+	f.now = later.Add(time.Hour)
+	f.mu.Unlock()
+	third := read(t, s, cfg, second.State())
+	if got, want := objectKeys(third), []string{"contacts 105"}; !slices.Equal(got, want) {
+		t.Fatalf("once 105 is indexed: got %q, want %q", got, want)
+	}
+}
+
 func TestSeenIsBoundedAndDropsTheOldest(t *testing.T) {
 	old := maxSeen
 	maxSeen = 2
 	t.Cleanup(func() { maxSeen = old })
 	f := newFake()
-	srv := f.start(t)
-	cfg := cfgJSON(srv.URL, "")
-	s := testSource(nil)
-	first := read(t, s, cfg, nil)
+	s, cfg, first := firstRead(t, f, "")
 
 	// A bulk update: all five live contacts within the look-back window.
 	f.mu.Lock()

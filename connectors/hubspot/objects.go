@@ -158,59 +158,110 @@ type searchPage struct {
 // look-back, oldest first, and skips those delivered already.
 func (r *reader) search(ctx context.Context, name string, st *objectState) error {
 	prop := modifiedProperty[name]
-	sliceStart, after := max(st.Since-r.lookback, 0), ""
+	sliceStart := max(st.Since-r.lookback, 0)
+	for {
+		last, _, full, err := r.searchPages(ctx, name, st, []any{filter(prop, "GTE", sliceStart)}, prop, fmt.Sprintf("search from %d", sliceStart))
+		if err != nil || !full {
+			return err
+		}
+		if last < sliceStart {
+			return fmt.Errorf("hubspot: %s: a whole search window from %s held no usable record", name, time.UnixMilli(sliceStart).UTC().Format(time.RFC3339Nano))
+		}
+		// The next page would pass the search window: query again from
+		// the newest time this query returned. When every record it
+		// returned has that time, page through that time by id first.
+		if last == sliceStart {
+			if err := r.searchTies(ctx, name, st, sliceStart); err != nil {
+				return err
+			}
+			last++
+		}
+		sliceStart = last
+	}
+}
+
+// searchTies reads the records modified at t, more than one search
+// window's worth, in order of id.
+func (r *reader) searchTies(ctx context.Context, name string, st *objectState, t int64) error {
+	prop := modifiedProperty[name]
+	afterID := int64(0)
+	for {
+		filters := []any{filter(prop, "EQ", t), filter(idProperty, "GT", afterID)}
+		_, lastID, full, err := r.searchPages(ctx, name, st, filters, idProperty, fmt.Sprintf("records modified at %d after id %d", t, afterID))
+		if err != nil || !full {
+			return err
+		}
+		next, err := strconv.ParseInt(lastID, 10, 64)
+		if err != nil || next <= afterID {
+			return fmt.Errorf("hubspot: %s: paging by id through the records modified at %s: id %q does not follow id %d",
+				name, time.UnixMilli(t).UTC().Format(time.RFC3339Nano), lastID, afterID)
+		}
+		afterID = next
+	}
+}
+
+// idProperty is the record id as a searchable property.
+const idProperty = "hs_object_id"
+
+func filter(prop, op string, v int64) map[string]any {
+	return map[string]any{"propertyName": prop, "operator": op, "value": strconv.FormatInt(v, 10)}
+}
+
+// searchPages runs one search query sorted by sortBy, page by page up to
+// the search window, emitting what was not delivered already and
+// checkpointing after every page. It returns the modification time (-1:
+// none) and id of the last usable record, and whether the window ended
+// the query before its results did.
+func (r *reader) searchPages(ctx context.Context, name string, st *objectState, filters []any, sortBy, what string) (last int64, lastID string, full bool, err error) {
+	last, after := -1, ""
 	for {
 		body := map[string]any{
-			"filterGroups": []any{map[string]any{"filters": []any{map[string]any{
-				"propertyName": prop, "operator": "GTE", "value": strconv.FormatInt(sliceStart, 10),
-			}}}},
-			"sorts":      []any{map[string]any{"propertyName": prop, "direction": "ASCENDING"}},
-			"properties": r.properties(name),
-			"limit":      searchLimit,
+			"filterGroups": []any{map[string]any{"filters": filters}},
+			"sorts":        []any{map[string]any{"propertyName": sortBy, "direction": "ASCENDING"}},
+			"properties":   r.properties(name),
+			"limit":        searchLimit,
 		}
 		if after != "" {
 			body["after"] = after
 		}
 		var page searchPage
 		if _, err := r.c.PostJSON(ctx, "/crm/v3/objects/"+name+"/search", body, &page); err != nil {
-			return err
+			return last, lastID, false, err
 		}
 		if err := r.enrich(ctx, name, page.Results); err != nil {
-			return err
+			return last, lastID, false, err
 		}
 		for i, o := range page.Results {
-			mod, err := r.modified(ctx, name, o, fmt.Sprintf("search from %d after %q, item %d", sliceStart, after, i))
+			mod, err := r.modified(ctx, name, o, fmt.Sprintf("%s after %q, item %d", what, after, i))
 			if err != nil {
-				return err
+				return last, lastID, false, err
 			}
-			if mod < 0 || st.Seen[o.ID] == mod {
-				continue // unusable, or delivered already
+			if mod < 0 {
+				continue // unusable: rejected
+			}
+			last, lastID = mod, o.ID
+			if st.Seen[o.ID] == mod {
+				continue // delivered already
 			}
 			st.Since = max(st.Since, mod)
 			if mod >= st.Since-r.lookback {
 				st.Seen = setSeen(st.Seen, o.ID, mod)
 			}
 			if err := r.emit(ctx, name, o, false); err != nil {
-				return err
+				return last, lastID, false, err
 			}
 		}
 		pruneSeen(st.Seen, st.Since-r.lookback, st.Since)
 		if err := r.checkpoint(ctx); err != nil {
-			return err
+			return last, lastID, false, err
 		}
 		next := page.Paging.Next.After
 		if next == "" || len(page.Results) == 0 {
-			return nil
+			return last, lastID, false, nil
 		}
 		// HubSpot refuses a page that ends past the window (after+limit).
 		if off, err := strconv.Atoi(next); err == nil && off+len(page.Results) > searchWindow {
-			// The next page would pass the search window: query again
-			// from the newest time seen.
-			if st.Since == sliceStart {
-				return fmt.Errorf("hubspot: %s: more than %d records were modified at %s; the search API cannot page through them",
-					name, searchWindow, time.UnixMilli(sliceStart).UTC().Format(time.RFC3339Nano))
-			}
-			sliceStart, next = st.Since, ""
+			return last, lastID, true, nil
 		}
 		after = next
 	}

@@ -15,7 +15,8 @@
 //     maxSeen), so ties and late changes are neither lost nor repeated.
 //     The search API returns at most 10,000 results per query; before
 //     reaching that, a new query starts from the last modification time
-//     seen.
+//     it returned. When all of a query's results share one time, the
+//     records of that time are paged through by id (hs_object_id) first.
 //   - Archived records (listing with archived=true) are emitted as deleted
 //     records, each once.
 //

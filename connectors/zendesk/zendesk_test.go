@@ -126,13 +126,7 @@ func TestResumeFromCheckpoint(t *testing.T) {
 	for stopAt := 1; stopAt < len(full.Records); stopAt += 3 {
 		t.Run(fmt.Sprint(stopAt), func(t *testing.T) {
 			stop := errors.New("host went away")
-			n := 0
-			broken := &sdktest.Collector{OnEmit: func(connector.Record) error {
-				if n++; n > stopAt {
-					return stop
-				}
-				return nil
-			}}
+			broken := sdktest.StopAfter(stopAt, stop)
 			if err := s.Read(context.Background(), connector.ReadRequest{Config: cfg}, broken); !errors.Is(err, stop) {
 				t.Fatalf("interrupted Read returned %v", err)
 			}

@@ -24,6 +24,22 @@ type Collector struct {
 
 var _ connector.Emitter = (*Collector)(nil)
 
+// StopAfter returns a Collector whose Emit fails with err once it has kept
+// n records: a host that goes away in the middle of a Read, for tests
+// that resume from the checkpoints it got.
+func StopAfter(n int, err error) *Collector {
+	c := &Collector{}
+	c.OnEmit = func(connector.Record) error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.Records) >= n {
+			return err
+		}
+		return nil
+	}
+	return c
+}
+
 func (c *Collector) Emit(ctx context.Context, r connector.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
