@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/desilo/desilo/connectors/internal/httpx"
+	"github.com/desilo/desilo/connectors/internal/incremental"
 )
 
 const (
@@ -17,18 +18,13 @@ const (
 	// HubSpot allows private apps 100 requests per 10 s (search: 5/s);
 	// 429s beyond that are retried.
 	defaultRPS = 9.0
-	// defaultLookback is how far before the saved time a search starts.
-	// The search index lists a change some time after it was made, so a
-	// search can return a later change before an earlier one; starting
-	// earlier than the newest time seen reads such late arrivals.
-	defaultLookback = 10 * time.Minute // "10m" in the config schema
 )
 
 type config struct {
 	Token      string              `json:"token"`
 	Properties map[string][]string `json:"properties,omitempty"`
 	StartDate  string              `json:"start_date,omitempty"`
-	// SearchLookback is a Go duration; nil keeps defaultLookback.
+	// SearchLookback is a Go duration; nil keeps incremental.DefaultLookback.
 	SearchLookback *string `json:"search_lookback,omitempty"`
 	httpx.Common
 }
@@ -61,12 +57,9 @@ func parseConfig(raw json.RawMessage) (*config, error) {
 
 // lookback returns search_lookback in milliseconds.
 func (c *config) lookback() (int64, error) {
-	if c.SearchLookback == nil {
-		return defaultLookback.Milliseconds(), nil
-	}
-	d, err := time.ParseDuration(*c.SearchLookback)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("hubspot config: search_lookback %q: want a duration such as \"10m\" or \"1h\" (\"0s\" turns it off)", *c.SearchLookback)
+	d, err := incremental.Lookback(c.SearchLookback)
+	if err != nil {
+		return 0, fmt.Errorf("hubspot config: %w", err)
 	}
 	return d.Milliseconds(), nil
 }
@@ -126,14 +119,7 @@ var configSchema = func() json.RawMessage {
 		"pattern":     `^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$`,
 		"description": "Read only contacts, companies and deals modified on or after this date (2024-01-31 or 2024-01-31T08:00:00Z). Unset: the first read lists every record.",
 	}
-	props["search_lookback"] = map[string]any{
-		"type":    "string",
-		"pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`,
-		"default": "10m",
-		"description": "How far before the newest modification time already read an incremental search starts, as a duration such as \"10m\". " +
-			"HubSpot's search index lists a change some time after it was made, so a search can return a later change before an earlier one; the look-back reads such late changes on the next run. " +
-			fmt.Sprintf("Records already delivered in the window are remembered and not emitted again (up to %d of them; beyond that the oldest are read again, which staging absorbs). \"0s\" turns it off.", maxSeen),
-	}
+	props["search_lookback"] = incremental.LookbackSchema("HubSpot")
 	b, err := json.Marshal(map[string]any{
 		"$schema":              "https://json-schema.org/draft/2020-12/schema",
 		"title":                "hubspot",

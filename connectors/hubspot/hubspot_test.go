@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/desilo/desilo/connectors/internal/incremental"
 	"github.com/desilo/desilo/plugins/connector"
 	"github.com/desilo/desilo/plugins/sdk/sdktest"
 )
@@ -507,9 +508,9 @@ func TestLookbackWiderThanTheSearchWindow(t *testing.T) {
 }
 
 func TestSeenIsBoundedAndDropsTheOldest(t *testing.T) {
-	old := maxSeen
-	maxSeen = 2
-	t.Cleanup(func() { maxSeen = old })
+	old := incremental.MaxSeen
+	incremental.MaxSeen = 2
+	t.Cleanup(func() { incremental.MaxSeen = old })
 	f := newFake()
 	s, cfg, first := firstRead(t, f, "")
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/desilo/desilo/connectors/internal/incremental"
 	"github.com/desilo/desilo/plugins/connector"
 )
 
@@ -22,12 +23,6 @@ const (
 // searchWindow is the most results one search query pages through (a var
 // so that tests can make it small).
 var searchWindow = 10000
-
-// maxSeen bounds the ids a stream's state keeps for the look-back window
-// (a var for tests). Past it, the oldest are dropped: the next search
-// emits those records again, which staging absorbs (one version per key),
-// rather than the state growing with every record of a bulk update.
-var maxSeen = 10000
 
 // objectState is the checkpoint of one object stream.
 type objectState struct {
@@ -42,8 +37,8 @@ type objectState struct {
 	// Seen holds id → modification time (ms) of records delivered with a
 	// modification time at or after Since less the look-back, so a query
 	// starting there skips them. It always holds the ids at Since; older
-	// ones may be dropped (see maxSeen).
-	Seen map[string]int64 `json:"seen,omitempty"`
+	// ones may be dropped (see incremental.MaxSeen).
+	Seen incremental.Seen `json:"seen,omitempty"`
 	// Archived tracks which archived records were reported as deleted.
 	Archived archivedState `json:"archived"`
 }
@@ -55,12 +50,12 @@ type pass struct {
 	Started int64 `json:"started_ms"`
 	// Seen holds the records delivered by this pass with a time at or
 	// after Started: the next window starts at Started and skips them.
-	Seen map[string]int64 `json:"seen,omitempty"`
+	Seen incremental.Seen `json:"seen,omitempty"`
 }
 
 type archivedState struct {
 	Since int64            `json:"since_ms,omitempty"`
-	Seen  map[string]int64 `json:"seen,omitempty"`
+	Seen  incremental.Seen `json:"seen,omitempty"`
 	Pass  *pass            `json:"pass,omitempty"`
 }
 
@@ -123,13 +118,13 @@ func (r *reader) listAll(ctx context.Context, name string, st *objectState) erro
 				continue
 			}
 			if mod >= p.Started-r.lookback {
-				p.Seen = setSeen(p.Seen, o.ID, mod)
+				p.Seen.Add(o.ID, mod)
 			}
 			if err := r.emit(ctx, name, o, false); err != nil {
 				return err
 			}
 		}
-		pruneSeen(p.Seen, p.Started-r.lookback, p.Started)
+		p.Seen.Prune(p.Started-r.lookback, p.Started)
 		p.After = page.Paging.Next.After
 		if p.After == "" {
 			// From here on, searches start when the listing started.
@@ -240,18 +235,18 @@ func (r *reader) searchPages(ctx context.Context, name string, st *objectState, 
 				continue // unusable: rejected
 			}
 			last, lastID = mod, o.ID
-			if st.Seen[o.ID] == mod {
+			if st.Seen.Delivered(o.ID, mod) {
 				continue // delivered already
 			}
 			st.Since = max(st.Since, mod)
 			if mod >= st.Since-r.lookback {
-				st.Seen = setSeen(st.Seen, o.ID, mod)
+				st.Seen.Add(o.ID, mod)
 			}
 			if err := r.emit(ctx, name, o, false); err != nil {
 				return last, lastID, false, err
 			}
 		}
-		pruneSeen(st.Seen, st.Since-r.lookback, st.Since)
+		st.Seen.Prune(st.Since-r.lookback, st.Since)
 		if err := r.checkpoint(ctx); err != nil {
 			return last, lastID, false, err
 		}
@@ -294,9 +289,9 @@ func (r *reader) listArchived(ctx context.Context, name string, st *objectState)
 				continue
 			}
 			if at >= p.Started {
-				p.Seen = setSeen(p.Seen, o.ID, at)
+				p.Seen.Add(o.ID, at)
 			}
-			if at < a.Since || a.Seen[o.ID] == at {
+			if at < a.Since || a.Seen.Delivered(o.ID, at) {
 				continue // reported by an earlier pass
 			}
 			del := object{ID: o.ID, Archived: true, ArchivedAt: o.ArchivedAt}
@@ -372,45 +367,6 @@ func sortIDs(ids []string) {
 		}
 		return ids[i] < ids[j]
 	})
-}
-
-func setSeen(m map[string]int64, id string, t int64) map[string]int64 {
-	if m == nil {
-		m = map[string]int64{}
-	}
-	m[id] = t
-	return m
-}
-
-// pruneSeen drops the ids delivered before from, and then, while more
-// than maxSeen remain, the oldest of those delivered before since: the
-// ids at since are what a query starting there must skip, so they stay.
-func pruneSeen(m map[string]int64, from, since int64) {
-	for id, t := range m {
-		if t < from {
-			delete(m, id)
-		}
-	}
-	if len(m) <= maxSeen {
-		return
-	}
-	type seen struct {
-		id string
-		t  int64
-	}
-	var old []seen
-	for id, t := range m {
-		if t < since {
-			old = append(old, seen{id, t})
-		}
-	}
-	sort.Slice(old, func(i, j int) bool { return old[i].t < old[j].t || old[i].t == old[j].t && old[i].id < old[j].id })
-	for _, s := range old {
-		if len(m) <= maxSeen {
-			break
-		}
-		delete(m, s.id)
-	}
 }
 
 func parseTime(s string) (int64, error) {

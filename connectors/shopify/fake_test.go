@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +21,11 @@ import (
 // customers and orders connections with first/after/query and
 // sortKey UPDATED_AT, pageInfo, and extensions.cost with throttleStatus.
 // It routes by the query's root field and honours first, after and an
-// updated_at:>='T' search filter.
+// updated_at:>='T' search filter. A node's _indexedAt, when set, is the
+// time the search index holds for it (sort and filter use it; it is not
+// sent): an index that has not caught up with the node's updatedAt. The
+// requested cost of a page is 2 plus its size times nodeCost (default
+// 10), and a page above 1,000 points is refused with MAX_COST_EXCEEDED.
 type fakeShop struct {
 	t     *testing.T
 	token string
@@ -34,6 +40,10 @@ type fakeShop struct {
 	// searches records the query variable of every connection request.
 	searches []string
 	requests int
+	// nodeCost is the requested cost of one node, by root field.
+	nodeCost map[string]float64
+	// date, when set, is the server's clock in the Date header.
+	date time.Time
 }
 
 const (
@@ -103,6 +113,9 @@ func (f *fakeShop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests++
+	if !f.date.IsZero() {
+		w.Header().Set("Date", f.date.Format(http.TimeFormat))
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/admin/api/2025-10/graphql.json" {
 		http.Error(w, `{"errors":"Not Found"}`, http.StatusNotFound)
 		return
@@ -149,7 +162,18 @@ func (f *fakeShop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		data = map[string]any{m[1]: conn}
-		cost = 2 + 10*body.Variables["first"].(float64)
+		per := 10.0
+		if c, ok := f.nodeCost[m[1]]; ok {
+			per = c
+		}
+		if cost = 2 + per*body.Variables["first"].(float64); cost > 1000 {
+			json.NewEncoder(w).Encode(map[string]any{
+				"errors": []any{map[string]any{"message": fmt.Sprintf("Query cost is %.0f, which exceeds the single query max cost limit (1000).", cost),
+					"extensions": map[string]any{"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": 1000}}},
+				"extensions": f.costExtension(cost, nil),
+			})
+			return
+		}
 	default:
 		f.t.Errorf("fake shop: unknown root field %s", m[1])
 	}
@@ -184,24 +208,33 @@ func (f *fakeShop) connection(all []map[string]any, vars map[string]any) (map[st
 		}
 		from = t
 	}
-	updated := func(n map[string]any) time.Time {
-		t, _ := time.Parse(time.RFC3339, n["updatedAt"].(string))
+	indexed := func(n map[string]any) time.Time {
+		v := n["updatedAt"].(string)
+		if ix, ok := n["_indexedAt"].(string); ok {
+			v = ix
+		}
+		t, _ := time.Parse(time.RFC3339, v)
 		return t
 	}
-	nodes := slices.Clone(all)
-	slices.SortStableFunc(nodes, func(a, b map[string]any) int {
-		if c := updated(a).Compare(updated(b)); c != 0 {
+	order := func(a, b map[string]any) int {
+		if c := indexed(a).Compare(indexed(b)); c != 0 {
 			return c
 		}
 		return cmp.Compare(a["id"].(string), b["id"].(string))
-	})
-	nodes = slices.DeleteFunc(nodes, func(n map[string]any) bool { return updated(n).Before(from) })
+	}
+	nodes := slices.Clone(all)
+	slices.SortStableFunc(nodes, order)
+	nodes = slices.DeleteFunc(nodes, func(n map[string]any) bool { return indexed(n).Before(from) })
 	if after, _ := vars["after"].(string); after != "" {
-		i := slices.IndexFunc(nodes, func(n map[string]any) bool { return n["id"] == after })
-		if i < 0 {
+		// A cursor is a position in the sort order, "time|id", as
+		// Shopify's encode the sort key: paging on after it works even
+		// when that node has changed since.
+		at, id, ok := strings.Cut(after, "|")
+		if !ok {
 			return nil, fmt.Errorf("unknown cursor %q", after)
 		}
-		nodes = nodes[i+1:]
+		pos := map[string]any{"updatedAt": at, "id": id}
+		nodes = slices.DeleteFunc(nodes, func(n map[string]any) bool { return order(n, pos) <= 0 })
 	}
 	hasNext := len(nodes) > int(first)
 	if hasNext {
@@ -209,9 +242,15 @@ func (f *fakeShop) connection(all []map[string]any, vars map[string]any) (map[st
 	}
 	end := any(nil)
 	if len(nodes) > 0 {
-		end = nodes[len(nodes)-1]["id"]
+		last := nodes[len(nodes)-1]
+		end = indexed(last).Format(time.RFC3339) + "|" + last["id"].(string)
 	}
-	return map[string]any{"pageInfo": map[string]any{"hasNextPage": hasNext, "endCursor": end}, "nodes": nodes}, nil
+	out := make([]map[string]any, len(nodes))
+	for i, n := range nodes {
+		out[i] = maps.Clone(n)
+		delete(out[i], "_indexedAt")
+	}
+	return map[string]any{"pageInfo": map[string]any{"hasNextPage": hasNext, "endCursor": end}, "nodes": out}, nil
 }
 
 // Scripted responses.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"strings"
 	"time"
 
@@ -26,6 +27,9 @@ type gqlClient struct {
 
 	bucket   *throttleStatus // last reported; nil before the first query
 	bucketAt time.Time
+	// served is the server's time (the Date header, whole seconds) of the
+	// last response; zero when it sent none.
+	served time.Time
 }
 
 // throttleStatus is extensions.cost.throttleStatus.
@@ -71,6 +75,7 @@ func (c *gqlClient) query(ctx context.Context, what, q string, vars map[string]a
 		if err != nil {
 			return 0, fmt.Errorf("%w (reading %s)", err, what)
 		}
+		c.served, _ = http.ParseTime(resp.Header.Get("Date"))
 		var r gqlResponse
 		if err := resp.JSON(&r); err != nil {
 			return 0, fmt.Errorf("%w (reading %s)", err, what)

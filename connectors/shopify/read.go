@@ -3,24 +3,47 @@ package shopify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"slices"
 	"time"
 
+	"github.com/desilo/desilo/connectors/internal/incremental"
 	"github.com/desilo/desilo/plugins/connector"
 )
 
-// state is what the connector checkpoints, per stream: the largest
-// updated_at delivered and the ids delivered at exactly that time. The
-// next read asks for updated_at >= that time and skips those ids, so
-// records sharing the last timestamp are neither lost nor repeated.
+// state is what the connector checkpoints, per stream.
 type state struct {
 	Streams map[string]*streamState `json:"streams"`
 }
 
+// streamState is one stream's position. Between reads, UpdatedAt is the
+// newest updatedAt delivered; the next read searches from that time less
+// the look-back, so a change the search index lists late is read then,
+// and skips the records Seen holds unchanged. During a read, Walk says
+// where the read stands.
 type streamState struct {
 	UpdatedAt time.Time `json:"updated_at"`
-	IDs       []string  `json:"ids"`
+	// Seen holds id → updatedAt (Unix seconds) of records delivered in the
+	// look-back window. updatedAt has whole seconds, so a record read in
+	// the second it changed could change again within that second without
+	// a new updatedAt: only records whose second had passed when Shopify
+	// answered are remembered.
+	Seen incremental.Seen `json:"seen,omitempty"`
+	// IDs is the state's earlier form of Seen, the ids delivered at
+	// UpdatedAt; decodeState moves them into Seen.
+	IDs  []string `json:"ids,omitempty"`
+	Walk *walk    `json:"walk,omitempty"`
+}
+
+// walk is a read in progress: its search's lower bound (nil: none), the
+// endCursor of the last page delivered and the newest updatedAt delivered.
+// A resumed read pages on from the cursor with the same search, so a
+// record updated during the read, which can carry a time far ahead of the
+// records not read yet, never moves the lower bound past them.
+type walk struct {
+	From   *time.Time `json:"from,omitempty"`
+	After  string     `json:"after,omitempty"`
+	Newest time.Time  `json:"newest"`
 }
 
 func decodeState(raw json.RawMessage) (*state, error) {
@@ -38,26 +61,12 @@ func decodeState(raw json.RawMessage) (*state, error) {
 		if ss == nil {
 			return nil, fmt.Errorf("shopify: saved state of stream %s is null", name)
 		}
+		for _, id := range ss.IDs {
+			ss.Seen.Add(id, ss.UpdatedAt.Unix())
+		}
+		ss.IDs = nil
 	}
 	return st, nil
-}
-
-// seen says whether a record at updatedAt with id was delivered already.
-func (ss *streamState) seen(id string, updatedAt time.Time) bool {
-	return ss != nil && updatedAt.Equal(ss.UpdatedAt) && slices.Contains(ss.IDs, id)
-}
-
-// advance moves the position past a delivered record. Pages come sorted by
-// updatedAt, so a record is never older than the position, except when it
-// was updated during the read; the position then stays.
-func advance(ss *streamState, id string, updatedAt time.Time) *streamState {
-	switch {
-	case ss == nil || updatedAt.After(ss.UpdatedAt):
-		return &streamState{UpdatedAt: updatedAt, IDs: []string{id}}
-	case updatedAt.Equal(ss.UpdatedAt) && !slices.Contains(ss.IDs, id):
-		ss.IDs = append(ss.IDs, id)
-	}
-	return ss
 }
 
 type page struct {
@@ -75,24 +84,43 @@ type node struct {
 }
 
 type streamReader struct {
-	def   *streamDef
-	g     *gqlClient
-	st    *state
-	out   connector.Emitter
-	start time.Time
+	def      *streamDef
+	g        *gqlClient
+	st       *state
+	out      connector.Emitter
+	start    time.Time
+	lookback time.Duration
+}
+
+// begin returns the walk a read starts or resumes.
+func (r *streamReader) begin() *walk {
+	ss := r.st.Streams[r.def.name]
+	switch {
+	case ss != nil && ss.Walk != nil:
+		return ss.Walk
+	case ss != nil:
+		from := ss.UpdatedAt.Add(-r.lookback)
+		return &walk{From: &from}
+	case !r.start.IsZero():
+		from := r.start
+		return &walk{From: &from}
+	}
+	return &walk{}
 }
 
 func (r *streamReader) read(ctx context.Context) error {
 	d := r.def
-	pos := r.st.Streams[d.name]
-	vars := map[string]any{"first": d.pageSize, "after": nil}
-	switch {
-	case pos != nil:
-		vars["query"] = "updated_at:>='" + pos.UpdatedAt.UTC().Format(time.RFC3339) + "'"
-	case !r.start.IsZero():
-		vars["query"] = "updated_at:>='" + r.start.Format(time.RFC3339) + "'"
-	default:
-		vars["query"] = nil
+	w := r.begin()
+	ss := &streamState{Walk: w}
+	if prev := r.st.Streams[d.name]; prev != nil {
+		ss.UpdatedAt, ss.Seen = prev.UpdatedAt, prev.Seen
+	}
+	vars := map[string]any{"first": d.pageSize, "after": nil, "query": nil}
+	if w.From != nil {
+		vars["query"] = "updated_at:>='" + w.From.UTC().Format(time.RFC3339) + "'"
+	}
+	if w.After != "" {
+		vars["after"] = w.After
 	}
 	q := d.query()
 	var cost float64
@@ -101,6 +129,14 @@ func (r *streamReader) read(ctx context.Context) error {
 		what := fmt.Sprintf("%s page %d", d.name, pageNo)
 		var data map[string]page
 		c, err := r.g.query(ctx, what, q, vars, cost, &data)
+		if first := vars["first"].(int); errors.Is(err, errMaxCost) && first > 1 {
+			// Shopify prices a page by its size; a smaller page fits.
+			vars["first"], cost = first/2, 0
+			connector.Log(ctx).Warn("shopify: a page costs more than Shopify allows one query; asking for smaller pages",
+				"stream", d.name, "page_size", first/2)
+			pageNo--
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -114,7 +150,8 @@ func (r *streamReader) read(ctx context.Context) error {
 			if err := json.Unmarshal(raw, &n); err != nil || n.ID == "" || n.UpdatedAt.IsZero() {
 				return fmt.Errorf("shopify: %s, node %d: no id or updatedAt in %.200s", what, i+1, raw)
 			}
-			if pos.seen(n.ID, n.UpdatedAt) {
+			at := n.UpdatedAt.Unix()
+			if ss.Seen.Delivered(n.ID, at) {
 				continue
 			}
 			emitted, err := r.emit(ctx, raw)
@@ -122,28 +159,60 @@ func (r *streamReader) read(ctx context.Context) error {
 				return fmt.Errorf("shopify: %s, node %d: %w", what, i+1, err)
 			}
 			total += emitted
-			pos = advance(pos, n.ID, n.UpdatedAt)
-		}
-		if pos != nil {
-			r.st.Streams[d.name] = pos
-			b, err := json.Marshal(r.st)
-			if err != nil {
-				return err
+			if n.UpdatedAt.After(w.Newest) {
+				w.Newest = n.UpdatedAt
 			}
-			if err := r.out.Checkpoint(ctx, b); err != nil {
-				return err
+			if at < r.secondsPassed() {
+				ss.Seen.Add(n.ID, at)
 			}
 		}
-		if !p.PageInfo.HasNextPage {
-			break
-		}
-		if p.PageInfo.EndCursor == "" {
+		more := p.PageInfo.HasNextPage
+		if more && p.PageInfo.EndCursor == "" {
 			return fmt.Errorf("shopify: %s: hasNextPage without an endCursor", what)
 		}
-		vars["after"] = p.PageInfo.EndCursor
+		w.After = p.PageInfo.EndCursor
+		if err := r.checkpoint(ctx, ss, more); err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+		vars["after"] = w.After
 	}
 	connector.Log(ctx).Info("shopify: stream read", "stream", d.name, "records", total)
 	return nil
+}
+
+// secondsPassed is the first second, in Unix seconds, that had not passed
+// when Shopify answered the last query: by its Date header, else by the
+// local clock less a minute for skew.
+func (r *streamReader) secondsPassed() int64 {
+	if !r.g.served.IsZero() {
+		return r.g.served.Unix()
+	}
+	return r.g.now().Add(-time.Minute).Unix()
+}
+
+// checkpoint saves the walk while more pages follow, and the newest time
+// delivered once the read is complete.
+func (r *streamReader) checkpoint(ctx context.Context, ss *streamState, more bool) error {
+	newest := ss.UpdatedAt
+	if ss.Walk.Newest.After(newest) {
+		newest = ss.Walk.Newest
+	}
+	ss.Seen.Prune(newest.Add(-r.lookback).Unix(), newest.Unix())
+	if !more {
+		ss = &streamState{UpdatedAt: newest, Seen: ss.Seen}
+		if newest.IsZero() {
+			return nil // nothing read, ever: no position to save
+		}
+	}
+	r.st.Streams[r.def.name] = ss
+	b, err := json.Marshal(r.st)
+	if err != nil {
+		return err
+	}
+	return r.out.Checkpoint(ctx, b)
 }
 
 // emit emits the records of one node: the node itself, or for refunds
@@ -210,6 +279,10 @@ func (r *streamReader) emitRefunds(ctx context.Context, raw json.RawMessage) (in
 		return 0, err
 	}
 	delete(ref, "refunds")
+	if len(order.Refunds) >= refundsPerOrder {
+		connector.Log(ctx).Warn("shopify: an order has as many refunds as a query reads; any more are not read",
+			"order", string(ref["id"]), "refunds_read", len(order.Refunds))
+	}
 	orderRef, err := json.Marshal(ref)
 	if err != nil {
 		return 0, err

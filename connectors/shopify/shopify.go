@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/desilo/desilo/connectors/internal/httpx"
+	"github.com/desilo/desilo/connectors/internal/incremental"
 	"github.com/desilo/desilo/plugins/connector"
 )
 
@@ -37,9 +38,12 @@ type config struct {
 	Token      string `json:"token"`
 	APIVersion string `json:"api_version,omitempty"`
 	StartDate  string `json:"start_date,omitempty"`
+	// SearchLookback is a Go duration; nil keeps incremental.DefaultLookback.
+	SearchLookback *string `json:"search_lookback,omitempty"`
 	httpx.Common
 
 	startDate time.Time
+	lookback  time.Duration
 }
 
 var (
@@ -69,6 +73,7 @@ func configSchema() json.RawMessage {
 		"type":        "string",
 		"description": "On the first read, only records updated at or after this date (2024-01-31) or time (RFC 3339). Later reads continue from the saved state.",
 	}
+	props["search_lookback"] = incremental.LookbackSchema("Shopify")
 	b, _ := json.Marshal(map[string]any{
 		"$schema":              "https://json-schema.org/draft/2020-12/schema",
 		"title":                "shopify connector config",
@@ -113,6 +118,11 @@ func parseConfig(raw json.RawMessage) (*config, error) {
 		}
 		c.startDate = t.UTC()
 	}
+	d, err := incremental.Lookback(c.SearchLookback)
+	if err != nil {
+		return nil, fmt.Errorf("shopify config: %w", err)
+	}
+	c.lookback = d
 	return &c, nil
 }
 
@@ -214,7 +224,7 @@ func (s *Source) Read(ctx context.Context, req connector.ReadRequest, out connec
 		if len(req.Streams) > 0 && !slices.Contains(req.Streams, d.name) {
 			continue
 		}
-		r := &streamReader{def: d, g: g, st: st, out: out, start: c.startDate}
+		r := &streamReader{def: d, g: g, st: st, out: out, start: c.startDate, lookback: c.lookback}
 		if err := r.read(ctx); err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/desilo/desilo/connectors/internal/incremental"
 	"github.com/desilo/desilo/plugins/connector"
 	"github.com/desilo/desilo/plugins/sdk/sdktest"
 )
@@ -152,8 +153,9 @@ func TestReadAllStreams(t *testing.T) {
 }
 
 // TestTieSafeIncremental checks the state at a timestamp shared by many
-// customers: a later read asks from that timestamp, skips what was
-// delivered and reads a new customer at the same timestamp.
+// customers: a later read asks from that timestamp less the look-back,
+// skips what was delivered and reads a new customer at the same
+// timestamp.
 func TestTieSafeIncremental(t *testing.T) {
 	f, srv := newFakeShop(t)
 	for i := 1; i <= 60; i++ { // 60 customers at one timestamp: two pages
@@ -178,7 +180,7 @@ func TestTieSafeIncremental(t *testing.T) {
 	if got, want := idsOf(t, next.Records), customerIDs(61, 62); !slices.Equal(got, want) {
 		t.Errorf("incremental read = %v, want %v", got, want)
 	}
-	if want := "updated_at:>='" + ts(30) + "'"; len(f.searches) == 0 || f.searches[0] != want {
+	if want := "updated_at:>='" + ts(20) + "'"; len(f.searches) == 0 || f.searches[0] != want {
 		t.Errorf("search = %v, want %q", f.searches, want)
 	}
 	again, err := readStreams(t, s, config, next.State(), "customers")
@@ -187,6 +189,116 @@ func TestTieSafeIncremental(t *testing.T) {
 	}
 	if len(again.Records) != 0 {
 		t.Errorf("third read emitted %v", idsOf(t, again.Records))
+	}
+}
+
+// TestPageSizeShrinksToFitTheMaxCost checks pages that cost more than
+// Shopify runs in one query: the connector halves the page size until
+// a page fits, and reads everything.
+func TestPageSizeShrinksToFitTheMaxCost(t *testing.T) {
+	f, srv := newFakeShop(t)
+	seedShop(f)
+	f.nodeCost = map[string]float64{"orders": 141} // 10 a page: 1,412 points
+	c, err := readStreams(t, testSource(&sleepRecorder{}), testConfig(t, srv.URL, nil), nil, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(c.Records); got != 25 {
+		t.Errorf("orders = %d, want 25", got)
+	}
+}
+
+// TestLateIndexedChangeIsReadByTheLookback checks a change the search
+// index lists after a later one was read: the next read's look-back finds
+// it, and without a look-back it is lost.
+func TestLateIndexedChangeIsReadByTheLookback(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		extra map[string]any
+		want  []string
+	}{
+		{"default look-back", nil, customerIDs(2, 2)},
+		{"look-back off", map[string]any{"search_lookback": "0s"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, srv := newFakeShop(t)
+			f.addCustomer(1, ts(10), "SUBSCRIBED")
+			f.addCustomer(3, ts(20), "SUBSCRIBED")
+			s := testSource(&sleepRecorder{})
+			config := testConfig(t, srv.URL, tc.extra)
+			first, err := readStreams(t, s, config, nil, "customers")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.addCustomer(2, ts(15), "SUBSCRIBED") // the index lists it only now
+			next, err := readStreams(t, s, config, first.State(), "customers")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := idsOf(t, next.Records); !slices.Equal(got, tc.want) {
+				t.Errorf("next read = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestResumeAfterANodeAheadOfTheIndex checks a read interrupted after a
+// node whose updatedAt is far ahead of where the index sorts it (it was
+// updated during the read): the resumed read pages on from the cursor and
+// delivers every record once.
+func TestResumeAfterANodeAheadOfTheIndex(t *testing.T) {
+	f, srv := newFakeShop(t)
+	f.addCustomer(1, ts(59), "SUBSCRIBED")
+	f.customers[0]["_indexedAt"] = ts(1)
+	for i := 2; i <= 58; i++ {
+		f.addCustomer(i, ts(i), "SUBSCRIBED")
+	}
+	s := testSource(&sleepRecorder{})
+	config := testConfig(t, srv.URL, nil)
+	failing := sdktest.StopAfter(55, errors.New("host went away"))
+	if err := s.Read(t.Context(), connector.ReadRequest{Config: config, Streams: []string{"customers"}}, failing); err == nil {
+		t.Fatal("interrupted read returned nil")
+	}
+	resumed, err := readStreams(t, s, config, failing.State(), "customers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := append(idsOf(t, failing.Delivered()), idsOf(t, resumed.Records)...)
+	slices.Sort(got)
+	want := customerIDs(1, 58)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("delivered + resumed = %d records %v, want each of the 58 once (state after page 1: %s)", len(got), got, failing.State())
+	}
+}
+
+// TestSecondChangeInTheSameSecond checks a record read in the second it
+// changed: it may change again within that second without a new
+// updatedAt, so the next read emits it again rather than skipping it.
+func TestSecondChangeInTheSameSecond(t *testing.T) {
+	f, srv := newFakeShop(t)
+	f.addCustomer(1, ts(29), "NOT_SUBSCRIBED")
+	f.addCustomer(2, ts(30), "NOT_SUBSCRIBED")
+	f.date, _ = time.Parse(time.RFC3339, ts(30)) // the server's clock: in customer 2's second
+	s := testSource(&sleepRecorder{})
+	config := testConfig(t, srv.URL, nil)
+	first, err := readStreams(t, s, config, nil, "customers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.customers[1]["defaultEmailAddress"].(map[string]any)["marketingState"] = "SUBSCRIBED" // same second
+	f.date = f.date.Add(time.Minute)
+	f.mu.Unlock()
+	next, err := readStreams(t, s, config, first.State(), "customers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := idsOf(t, next.Records); !slices.Equal(got, customerIDs(2, 2)) {
+		t.Fatalf("next read = %v, want customer 2 again (customer 1's second had passed)", got)
+	}
+	if field(t, next.Records[0], "consent_email") != true {
+		t.Errorf("customer 2 = %s, want its second change", next.Records[0].Data)
 	}
 }
 
@@ -279,8 +391,12 @@ func TestFailures(t *testing.T) {
 		{name: "access denied", script: func(*fakeShop) []func(http.ResponseWriter) {
 			return []func(http.ResponseWriter){status(200, "", `{"data": null, "errors": [{"message": "Access denied for customers field. Required access: read_customers access scope.", "extensions": {"code": "ACCESS_DENIED"}}]}`)}
 		}, wantErr: []string{"Required access: read_customers", "ACCESS_DENIED"}},
-		{name: "max cost", script: func(*fakeShop) []func(http.ResponseWriter) {
+		{name: "max cost, then smaller pages", script: func(*fakeShop) []func(http.ResponseWriter) {
 			return []func(http.ResponseWriter){status(200, "", `{"errors": [{"message": "Query cost is 1502, which exceeds the single query max cost limit (1000).", "extensions": {"code": "MAX_COST_EXCEEDED", "cost": 1502, "maxCost": 1000}}]}`)}
+		}},
+		{name: "max cost at one node a page", script: func(f *fakeShop) []func(http.ResponseWriter) {
+			f.nodeCost = map[string]float64{"customers": 1500}
+			return nil
 		}, wantErr: []string{"exceeds Shopify's single-query maximum", "1502"}},
 	}
 	for _, tc := range cases {
@@ -426,6 +542,7 @@ func TestConformance(t *testing.T) {
 // never a panic, and that a decoded one works as a read position.
 func FuzzDecodeState(f *testing.F) {
 	f.Add([]byte(`{"streams":{"customers":{"updated_at":"2024-05-01T10:30:00Z","ids":["gid://shopify/Customer/1"]}}}`))
+	f.Add([]byte(`{"streams":{"orders":{"updated_at":"2024-05-01T10:30:00Z","walk":{"from":"2024-05-01T10:20:00Z","after":"c","newest":"2024-05-01T10:59:00Z"}}}}`))
 	f.Add([]byte(`{"streams":{"orders":null}}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -433,9 +550,11 @@ func FuzzDecodeState(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, ss := range st.Streams {
-			ss.seen("x", ss.UpdatedAt)
-			advance(ss, "y", ss.UpdatedAt.Add(time.Second))
+		for name := range st.Streams {
+			r := &streamReader{def: &streamDef{name: name}, st: st, lookback: incremental.DefaultLookback}
+			if w := r.begin(); w.From != nil {
+				_ = w.From.UTC().Format(time.RFC3339)
+			}
 		}
 	})
 }

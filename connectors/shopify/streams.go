@@ -2,6 +2,7 @@ package shopify
 
 import (
 	"encoding/json"
+	"strconv"
 
 	"github.com/desilo/desilo/plugins/connector"
 )
@@ -23,6 +24,10 @@ type streamDef struct {
 const money = `shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }`
 
 const address = `address1 address2 city zip province provinceCode country countryCodeV2 company phone`
+
+// refundsPerOrder is how many refunds of an order the refunds stream
+// reads: Order.refunds is a list, not a connection, so it cannot be paged.
+const refundsPerOrder = 10
 
 // Page sizes keep each query's requested cost well under Shopify's
 // single-query maximum of 1,000 points (a connection costs about its
@@ -128,7 +133,7 @@ var streamDefs = []streamDef{
 		root:        "orders",
 		pageSize:    25,
 		nodeFields: `id name email updatedAt customer { id }
-			refunds(first: 10) { id createdAt note totalRefundedSet { ` + money + ` } }`,
+			refunds(first: ` + strconv.Itoa(refundsPerOrder) + `) { id createdAt note totalRefundedSet { ` + money + ` } }`,
 		schema: `{
 			"type": "object",
 			"required": ["id", "createdAt", "order"],

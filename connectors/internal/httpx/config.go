@@ -49,6 +49,9 @@ func (c Common) Options(defaults Options) (Options, error) {
 	return o, nil
 }
 
+// DurationPattern is the JSON Schema pattern of a Go duration.
+const DurationPattern = `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+
 // SchemaProperties returns the JSON Schema properties of the Common fields,
 // to merge into a connector's config schema.
 func SchemaProperties(defaultBaseURL string, defaultRPS float64) map[string]any {
@@ -66,7 +69,7 @@ func SchemaProperties(defaultBaseURL string, defaultRPS float64) map[string]any 
 		},
 		"timeout": map[string]any{
 			"type":        "string",
-			"pattern":     `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`,
+			"pattern":     DurationPattern,
 			"description": "Timeout of one HTTP request, including reading its body, as a duration such as \"30s\" or \"2m\"; defaults to 60s.",
 		},
 		"max_retries": map[string]any{
