@@ -13,7 +13,8 @@
 //
 // Deleted users (active false), tickets (status deleted) and organizations
 // (deleted_at set) are emitted as deleted records. Comment bodies are never
-// read into records. A checkpoint follows every page.
+// read into records: a ticket's description, the text of its first
+// comment, is left out of its record. A checkpoint follows every page.
 package zendesk
 
 import (
@@ -250,6 +251,9 @@ func (r *reader) page(ctx context.Context, path string, q url.Values, key string
 
 // emitItem emits one exported object, or rejects it when it has no id.
 func (r *reader) emitItem(ctx context.Context, stream string, raw json.RawMessage, where string, deleted func(item) bool) error {
+	if stream == "tickets" {
+		raw = withoutDescription(raw)
+	}
 	var it item
 	if err := json.Unmarshal(raw, &it); err != nil || it.ID == nil {
 		reason := "item has no id"
@@ -263,4 +267,23 @@ func (r *reader) emitItem(ctx context.Context, stream string, raw json.RawMessag
 		return r.out.Emit(ctx, connector.Record{Stream: stream, Data: b, Deleted: true})
 	}
 	return r.out.Emit(ctx, connector.Record{Stream: stream, Data: raw})
+}
+
+// withoutDescription drops a ticket's description, its first comment's
+// text, which records never carry. A ticket that is not a JSON object is
+// passed on as it is, to be rejected by its shape.
+func withoutDescription(raw json.RawMessage) json.RawMessage {
+	var t map[string]json.RawMessage
+	if json.Unmarshal(raw, &t) != nil {
+		return raw
+	}
+	if _, ok := t["description"]; !ok {
+		return raw
+	}
+	delete(t, "description")
+	b, err := json.Marshal(t)
+	if err != nil {
+		return raw
+	}
+	return b
 }

@@ -89,6 +89,27 @@ func TestReadPagesToTheEnd(t *testing.T) {
 	}
 }
 
+// TestTicketsCarryNoCommentText checks that a ticket's description, the
+// text of its first comment, stays out of its record, as all comment
+// bodies do, while the rest of the ticket is kept.
+func TestTicketsCarryNoCommentText(t *testing.T) {
+	f := newFake()
+	srv := f.start(t)
+	col := read(t, testSource(nil), cfgJSON(srv.URL), nil)
+	tickets := col.Stream("tickets")
+	if len(tickets) == 0 {
+		t.Fatal("no tickets read")
+	}
+	for _, r := range tickets {
+		if bytes.Contains(r.Data, []byte("The fire is very colorful.")) || bytes.Contains(r.Data, []byte(`"description"`)) {
+			t.Errorf("ticket record carries the first comment's text: %s", r.Data)
+		}
+		if !r.Deleted && !bytes.Contains(r.Data, []byte(`"subject":"Printer on fire"`)) {
+			t.Errorf("ticket record lost its other fields: %s", r.Data)
+		}
+	}
+}
+
 func TestIncrementalReadEmitsOnlyChanges(t *testing.T) {
 	f := newFake()
 	srv := f.start(t)
