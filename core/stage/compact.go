@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/rowset"
 	sink "github.com/desilo/desilo/core/sink/parquet"
 )
 
@@ -68,10 +69,18 @@ func (s *Store) merge(ctx context.Context, path string, segments []string, hint 
 	if err != nil {
 		return 0, err
 	}
-	buf := make([]any, 0, len(st.Columns))
-	err = scanLatest(ctx, segments, hint, t, func(row []any) error {
-		buf = append(append(buf[:0], row...), false)
-		return w.Write(buf)
+	del := len(st.Columns) - 1
+	err = eachLatest(ctx, segments, hint, t, func(r *segmentFile, keep []bool) error {
+		return r.chunks(ctx, keep, func(set *rowset.Set) error {
+			for i := range set.Len() {
+				w.SetBool(del, false)
+				w.SetRow(set, i)
+				if err := w.EndRow(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		w.Abort() // removes its temporary file

@@ -2,16 +2,15 @@ package stage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
-	"io"
 	"os"
 	"path/filepath"
 
 	pgo "github.com/parquet-go/parquet-go"
 
 	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/rowset"
 	"github.com/desilo/desilo/core/sink/parquet"
 )
 
@@ -26,8 +25,20 @@ import (
 // wait for the scan to end.
 func (s *Store) Scan(ctx context.Context, source, stream string, fn func(row []any) error) error {
 	return s.latest(ctx, source, stream, nil, func(r *segmentFile, keep []bool) error {
-		return r.rows(ctx, keep, fn)
+		return r.chunks(ctx, keep, eachRow(fn))
 	})
+}
+
+// eachRow calls fn with every row of a set, each a new slice.
+func eachRow(fn func(row []any) error) func(*rowset.Set) error {
+	return func(set *rowset.Set) error {
+		for i := range set.Len() {
+			if err := fn(set.Row(i, nil)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // latest runs eachLatest over the staged segments of source/stream, read
@@ -71,7 +82,7 @@ func (s *Store) ScanRejects(ctx context.Context, source string, fn func(row []an
 		if err != nil {
 			return err
 		}
-		err = r.rows(ctx, nil, fn)
+		err = r.chunks(ctx, nil, eachRow(fn))
 		r.close()
 		if err != nil {
 			return err
@@ -86,14 +97,6 @@ func rowsOf(segs []segment) int64 {
 		n += sg.Rows
 	}
 	return n
-}
-
-// scanLatest yields the latest live version of every record in segments
-// (newest first), as rows; see eachLatest.
-func scanLatest(ctx context.Context, segments []string, hint int64, t *model.Table, fn func(row []any) error) error {
-	return eachLatest(ctx, segments, hint, t, func(r *segmentFile, keep []bool) error {
-		return r.rows(ctx, keep, fn)
-	})
 }
 
 // eachLatest opens the segments (newest first) one at a time and calls
@@ -252,92 +255,4 @@ func (r *segmentFile) winners(ctx context.Context, seen *keySet, seed maphash.Se
 		}
 	}
 	return keep, nil
-}
-
-// rowBatch is how many rows are read from a row group at a time.
-const rowBatch = 256
-
-// rows calls fn with the rows whose keep entry is true (all rows when
-// keep is nil), decoded into model rows.
-func (r *segmentFile) rows(ctx context.Context, keep []bool, fn func(row []any) error) error {
-	buf := make([]pgo.Row, rowBatch)
-	i := 0
-	for _, rg := range r.pf.RowGroups() {
-		if keep != nil && !anyTrue(keep[i:i+int(rg.NumRows())]) {
-			i += int(rg.NumRows())
-			continue
-		}
-		rows := rg.Rows()
-		err := func() error {
-			defer rows.Close()
-			for {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				n, err := rows.ReadRows(buf)
-				for _, row := range buf[:n] {
-					if keep == nil || keep[i] {
-						if ferr := fn(r.decode(row)); ferr != nil {
-							return ferr
-						}
-					}
-					i++
-				}
-				if errors.Is(err, io.EOF) {
-					return nil
-				}
-				if err != nil {
-					return fmt.Errorf("staged segment %s: %w", r.path, err)
-				}
-			}
-		}()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func anyTrue(b []bool) bool {
-	for _, v := range b {
-		if v {
-			return true
-		}
-	}
-	return false
-}
-
-// decode turns a Parquet row (its values in leaf column order, several
-// per list column) into a model row.
-func (r *segmentFile) decode(row pgo.Row) []any {
-	out := make([]any, len(r.table.Columns))
-	for j := 0; j < len(row); {
-		col := row[j].Column()
-		k := j + 1
-		for k < len(row) && row[k].Column() == col {
-			k++
-		}
-		if d := r.dest[col]; d.Col >= 0 {
-			out[d.Col] = leafValue(d, row[j:k])
-		}
-		j = k
-	}
-	return out
-}
-
-// leafValue decodes the values of one column of one row.
-func leafValue(d parquet.Leaf, vals []pgo.Value) any {
-	if !d.List {
-		if vals[0].IsNull() {
-			return nil
-		}
-		return parquet.DecodeScalar(d.Type, vals[0])
-	}
-	if len(vals) == 1 && vals[0].DefinitionLevel() < d.MaxDef {
-		if d.Nullable && vals[0].DefinitionLevel() == 0 {
-			return nil
-		}
-		return parquet.DecodeList(d.Type, nil)
-	}
-	return parquet.DecodeList(d.Type, vals)
 }

@@ -20,20 +20,32 @@ import (
 // row groups of SegmentRowGroup rows).
 func (s *Store) ScanChunks(ctx context.Context, source, stream string, t *model.Table, fn func(*rowset.Set) error) error {
 	return s.latest(ctx, source, stream, t, func(r *segmentFile, keep []bool) error {
-		for g := range r.pf.RowGroups() {
-			dst := rowset.New(t)
-			if err := r.into(ctx, g, keep, dst); err != nil {
-				return err
-			}
-			if dst.Len() == 0 {
-				continue
-			}
-			if err := fn(dst); err != nil {
-				return err
-			}
-		}
-		return nil
+		return r.chunks(ctx, keep, fn)
 	})
+}
+
+// chunks calls fn with a new set per row group that holds rows whose
+// keep entry is true (every row when keep is nil).
+func (r *segmentFile) chunks(ctx context.Context, keep []bool, fn func(*rowset.Set) error) error {
+	if keep == nil {
+		keep = make([]bool, r.pf.NumRows())
+		for i := range keep {
+			keep[i] = true
+		}
+	}
+	for g := range r.pf.RowGroups() {
+		dst := rowset.New(r.table)
+		if err := r.into(ctx, g, keep, dst); err != nil {
+			return err
+		}
+		if dst.Len() == 0 {
+			continue
+		}
+		if err := fn(dst); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // into appends the rows of row group g whose keep entry (one per row of

@@ -73,13 +73,15 @@ func (w *Writer) SetStrings(col int, xs []string) {
 }
 
 // SetRow sets the columns of the current row not set yet from row i of
-// set, whose table must have the Writer's columns. Set a column first
-// to give it another value than the set's.
+// set, whose table must have the Writer's first columns; the Writer's
+// columns past them must be set already. Set a column first to give it
+// another value than the set's.
 func (w *Writer) SetRow(set *rowset.Set, i int) {
 	if w.err != nil {
 		return
 	}
-	if n := len(set.Table().Columns); n != len(w.cols) {
+	n := len(set.Table().Columns)
+	if n > len(w.cols) {
 		w.setFail(fmt.Errorf("a row of %s has %d columns, the table %d", set.Table().Name, n, len(w.cols)))
 		return
 	}
@@ -87,6 +89,10 @@ func (w *Writer) SetRow(set *rowset.Set, i int) {
 	for j, c := range w.cols {
 		if w.isSet[j] {
 			continue
+		}
+		if j >= n {
+			w.setFail(fmt.Errorf("a row of %s has no column %s, and it was not set", set.Table().Name, c.Name))
+			return
 		}
 		w.isSet[j] = true
 		switch {

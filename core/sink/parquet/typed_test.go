@@ -174,6 +174,54 @@ func TestSetRowOverride(t *testing.T) {
 	compareRows(t, tb, readBack(t, path, tb), want)
 }
 
+// A Writer with columns past a set's takes its rows once those columns
+// are set, as staging's compaction writes rows plus the deleted flag.
+func TestSetRowFromAShorterTable(t *testing.T) {
+	tb := model.MustLoad("order")
+	wide := &model.Table{Name: tb.Name, Columns: append(slices.Clone(tb.Columns), model.Column{Name: "_flag", Type: model.Boolean, Required: true})}
+	flag := len(wide.Columns) - 1
+	set := rowset.New(tb)
+	var want [][]any
+	for i := range 5 {
+		row := sampleRow(tb, i)
+		if err := set.Append(row); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, append(row, i%2 == 0))
+	}
+	path := filepath.Join(t.TempDir(), "order.parquet")
+	w, err := NewWriter(context.Background(), path, wide, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		w.SetBool(flag, i%2 == 0)
+		w.SetRow(set, i)
+		if err := w.EndRow(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	compareRows(t, wide, readBack(t, path, wide), want)
+
+	dir := t.TempDir()
+	w, err = NewWriter(context.Background(), filepath.Join(dir, "order.parquet"), wide, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.SetRow(set, 0) // _flag not set
+	err = w.EndRow()
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil || !strings.Contains(err.Error(), "has no column _flag") {
+		t.Errorf("SetRow leaving _flag unset: %v", err)
+	}
+	assertEmptyDir(t, dir)
+}
+
 // Misuse fails the Writer, which then publishes nothing.
 func TestTypedErrors(t *testing.T) {
 	tb := model.MustLoad("merge") // absorbed_id, surviving_id, ... required strings
