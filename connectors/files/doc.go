@@ -35,20 +35,32 @@
 // times slower.
 //
 // Incremental reads. The state keeps, per stream, each file read with its
-// size and modification time; a later Read skips files whose size and
-// time are unchanged, and reads changed and new files. Files that no
-// longer match are forgotten (and read again should they reappear). With
-// a cursor_field the state also keeps the highest cursor value delivered
-// and the primary keys of the rows that carried it: in the files read,
-// a row whose cursor is below that value is skipped, and so is a row at
-// that value whose key was already delivered; a row at that value with a
-// new key (a tie) is emitted. Cursor values compare as numbers when both
-// are numbers (or numeric strings), otherwise as text, so use ISO 8601
-// timestamps in one layout and time zone, or numbers. The highest value
-// advances only once every file of the stream is read, so an interrupted
-// read resumes with the same filter. Without a cursor_field, every row of
-// a changed file is emitted again; staging keeps the latest version per
-// key.
+// size and modification time, and on Linux its inode and change time,
+// which a copy that keeps the first two (cp -p, rsync -t, tar x) still
+// changes; a later Read skips unchanged files, and reads changed and new
+// files. A file that goes away between listing and reading is skipped
+// with a warning. Files that no longer match are forgotten (and read again
+// should they reappear); the records read from them stay staged, as do
+// rows removed from a file: deletions are not reported, and a full
+// refresh (desilo sync --full-refresh --source NAME) replaces what is
+// staged with what the files hold now.
+//
+// With a cursor_field the state also keeps the highest cursor value read,
+// per file and for the stream. A changed file's rows below the highest
+// value read from that file are skipped, so a row arriving late in one
+// file is not lost to a higher value in another. A new file's rows below
+// the stream's highest value are skipped, so a drop folder of full
+// exports yields what is new; a new file of older rows (a backfill) needs
+// a full refresh or no cursor_field. Rows at the highest value are read
+// again: they may have changed without a new value (a date cursor), or
+// have been cut short while the file was being written; staging keeps one
+// version per key. Cursor values compare as numbers when both are numbers
+// (or numeric strings; integers exactly however long), as instants when
+// both are RFC 3339 timestamps (any offset, any fraction of a second),
+// otherwise as text. The stream's highest value advances only once every
+// file of the stream is read, so an interrupted read resumes with the
+// same filter. Without a cursor_field, every row of a changed file is
+// emitted again.
 //
 // A checkpoint follows each file read, and one ends each stream.
 package files

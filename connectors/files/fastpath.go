@@ -198,17 +198,16 @@ func (r *streamReader) handleFast(ctx context.Context, path string, row row) (do
 		}
 	}
 	if f.cursor < 0 {
-		return true, r.emit(ctx, row.data, nil, "")
+		return true, r.emit(ctx, row.data, nil)
 	}
 	cursor, err := decodeValue(vals[f.cursor])
 	if err != nil {
 		return false, nil
 	}
-	key, err := f.key(vals)
-	if err != nil {
-		return false, nil
+	if _, err := f.key(vals); err != nil {
+		return false, nil // the slow path rejects the row
 	}
-	return true, r.emit(ctx, row.data, cursor, key)
+	return true, r.emit(ctx, row.data, cursor)
 }
 
 // key is primaryKey from members: the key values as one JSON array, as

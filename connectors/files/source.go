@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -182,8 +183,10 @@ type streamReader struct {
 	fast     *fastCheck // nil: every row takes the slow path
 	all      *state     // checkpointed whole, with the other streams' states
 	st       *streamState
-	baseline *mark // the cursor of the last completed read: the filter
+	baseline *mark // the cursor of the last completed read
 	next     *mark // the cursor of this read
+	filter   *mark // what the file being read filters by (see filter)
+	fileMax  *mark // the highest cursor value of the file being read
 	out      connector.Emitter
 
 	records, rejects, skipped int
@@ -242,21 +245,34 @@ func (r *streamReader) read(ctx context.Context) error {
 	read := 0
 	for _, path := range paths {
 		fi, err := os.Stat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			log.Warn("a file went away between listing and reading: skipped", "path", path)
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		// Stamp before reading: a file that grows while it is read is
 		// read again next time.
-		stamp := fileStamp{Size: fi.Size(), ModTime: fi.ModTime().UTC()}
-		if old, ok := r.st.Files[path]; ok && old.same(stamp) {
+		stamp := stampOf(fi)
+		old, known := r.st.Files[path]
+		if known && old.same(stamp) {
 			log.Debug("file unchanged, skipped", "path", path)
 			continue
 		}
+		if r.filter, err = r.filterFor(old, known); err != nil {
+			return err
+		}
+		r.fileMax = nil
 		log.Debug("reading file", "path", path)
-		if err := r.readFile(ctx, path); err != nil {
+		if err := r.readFile(ctx, path); errors.Is(err, fs.ErrNotExist) {
+			log.Warn("a file went away between listing and reading: skipped", "path", path)
+			continue
+		} else if err != nil {
 			return err
 		}
 		read++
+		stamp.Cursor = r.fileMax.raw()
 		r.st.Files[path] = stamp
 		r.st.Next = r.next.encode()
 		if err := r.checkpoint(ctx); err != nil {
@@ -272,6 +288,18 @@ func (r *streamReader) read(ctx context.Context) error {
 	log.Info("stream read", "files", len(paths), "files_read", read,
 		"records", r.records, "rejects", r.rejects, "skipped_below_cursor", r.skipped)
 	return r.checkpoint(ctx)
+}
+
+// filterFor returns the cursor value below which a file's rows are not
+// emitted. A file read before filters by the highest value read from it,
+// so a late row in one file is not lost to a higher value in another. A
+// file not read before filters by the stream's highest value: a drop
+// folder of full exports then yields only what is new.
+func (r *streamReader) filterFor(old fileStamp, known bool) (*mark, error) {
+	if known && len(old.Cursor) > 0 {
+		return decodeValueMark(old.Cursor)
+	}
+	return r.baseline, nil
 }
 
 func (r *streamReader) checkpoint(ctx context.Context) error {
@@ -330,8 +358,7 @@ func (r *streamReader) handleSlow(ctx context.Context, path string, row row) err
 	if err != nil {
 		return fmt.Errorf("%s:%d: %w", path, row.line, err)
 	}
-	key, err := primaryKey(r.cfg.PrimaryKey, value)
-	if err != nil {
+	if _, err := primaryKey(r.cfg.PrimaryKey, value); err != nil {
 		return r.reject(ctx, path, row.line, err.Error(), truncate(row.data))
 	}
 	var cursor any
@@ -343,17 +370,18 @@ func (r *streamReader) handleSlow(ctx context.Context, path string, row row) err
 	if err := r.schema.Validate(value); err != nil {
 		return r.reject(ctx, path, row.line, "does not match the stream schema: "+err.Error(), truncate(row.data))
 	}
-	return r.emit(ctx, row.data, cursor, key)
+	return r.emit(ctx, row.data, cursor)
 }
 
 // emit emits a valid record, unless its cursor says it was delivered.
-func (r *streamReader) emit(ctx context.Context, data []byte, cursor any, key string) error {
+func (r *streamReader) emit(ctx context.Context, data []byte, cursor any) error {
 	if r.cfg.CursorField != "" {
-		if r.baseline.delivered(cursor, key) {
+		if r.filter.delivered(cursor) {
 			r.skipped++
 			return nil
 		}
-		r.next = r.next.observe(cursor, key)
+		r.next = r.next.observe(cursor)
+		r.fileMax = r.fileMax.observe(cursor)
 	}
 	r.records++
 	return r.out.Emit(ctx, connector.Record{Stream: r.cfg.Name, Data: data})

@@ -190,21 +190,3 @@ func TestExpand(t *testing.T) {
 		}
 	}
 }
-
-func TestCompareCursor(t *testing.T) {
-	tests := []struct {
-		a, b any
-		want int
-	}{
-		{json.Number("9"), json.Number("10"), -1},
-		{"9", "10", -1}, // numeric strings compare as numbers
-		{"2024-01-02T00:00:00Z", "2024-01-10T00:00:00Z", -1},
-		{json.Number("2.50"), "2.5", 0},
-		{"b", "a", 1},
-	}
-	for _, tt := range tests {
-		if got := compareCursor(tt.a, tt.b); got != tt.want {
-			t.Errorf("compareCursor(%v, %v) = %d, want %d", tt.a, tt.b, got, tt.want)
-		}
-	}
-}
