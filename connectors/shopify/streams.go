@@ -151,6 +151,7 @@ var streamDefs = []streamDef{
 			"currency":     connector.P("totalRefundedSet.shopMoney.currencyCode"),
 			"occurred_at":  {Path: "createdAt", Type: "timestamp"},
 			"customer_ref": connector.P("order.customer.id"),
+			"order_ref":    connector.P("order.id"),
 			"email":        connector.P("order.email"),
 			"description":  {Concat: []connector.Expr{{Const: "refund of order"}, connector.P("order.name")}, Sep: " "},
 			"created_at":   {Path: "createdAt", Type: "timestamp"},

@@ -104,6 +104,7 @@ type Builder struct {
 	chans      []string
 	amts       []amount
 	curs       []currency
+	voided     []string // source NUL record_key of the cancelled orders
 	freq       []freqCand
 	emailMemo  []memo
 	phoneMemo  []memo
@@ -142,12 +143,12 @@ type custCols struct {
 
 type orderCols struct {
 	base
-	phone, number, status, orderedAt, total, currency, cancelledAt int
+	phone, number, status, financial, orderedAt, total, currency, cancelledAt int
 }
 
 type ticketCols struct {
 	base
-	subject, status, channel, solvedAt int
+	phone, subject, status, channel, solvedAt int
 }
 
 type messageCols struct {
@@ -157,7 +158,7 @@ type messageCols struct {
 
 type eventCols struct {
 	base
-	typ, occurredAt, channel, amount, currency, description int
+	typ, occurredAt, channel, amount, currency, description, orderRef int
 }
 
 type outCols struct {
@@ -279,11 +280,13 @@ func (b *Builder) resolve() error {
 	b.cust = custCols{base: c.base(), phone: c.str("phone"), street: c.str("street"), city: c.str("city"),
 		postal: c.str("postal_code"), region: c.str("region"), country: c.str("country")}
 	b.ord = orderCols{base: o.base(), phone: o.str("phone"), number: o.str("order_number"), status: o.str("status"),
-		orderedAt: o.ts("ordered_at"), total: o.num("total"), currency: o.str("currency"), cancelledAt: o.ts("cancelled_at")}
-	b.tick = ticketCols{base: t.base(), subject: t.str("subject"), status: t.str("status"), channel: t.str("channel"), solvedAt: t.ts("solved_at")}
+		financial: o.str("financial_status"), orderedAt: o.ts("ordered_at"), total: o.num("total"), currency: o.str("currency"),
+		cancelledAt: o.ts("cancelled_at")}
+	b.tick = ticketCols{base: t.base(), phone: t.str("phone"), subject: t.str("subject"), status: t.str("status"),
+		channel: t.str("channel"), solvedAt: t.ts("solved_at")}
 	b.msg = messageCols{base: m.base(), direction: m.str("direction"), subject: m.str("subject"), sentAt: m.ts("sent_at"), channel: m.str("channel")}
 	b.evt = eventCols{base: e.base(), typ: e.str("type"), occurredAt: e.ts("occurred_at"), channel: e.str("channel"),
-		amount: e.num("amount"), currency: e.str("currency"), description: e.str("description")}
+		amount: e.num("amount"), currency: e.str("currency"), description: e.str("description"), orderRef: e.str("order_ref")}
 
 	b.scalars = []scalar{
 		{name: "first_name", kind: kindName, in: c.str("first_name"), out: out.str("first_name")},

@@ -54,19 +54,23 @@
 // latest of them. A customer none of whose records carries any time gets
 // Options.AsOf for both. record_count counts the records of all entities.
 //
-// Orders: an order is cancelled when cancelled_at is set or its status is
-// cancelled, canceled, refunded, failed or voided (any case). Cancelled
-// orders stay in the journey and in channels but count nowhere else.
+// Orders: an order is cancelled when cancelled_at is set, its status is
+// cancelled, canceled, refunded, failed, voided or checkout-draft, or its
+// financial_status is voided or expired (any case). Cancelled orders stay
+// in the journey and in channels but count nowhere else.
 // orders_count, first_order_at and last_order_at (ordered_at, else
 // created_at) cover the other orders.
 //
 // Revenue: revenue_total is the sum of the totals of those orders minus
 // refunds: events of type refund (any case), whose amount is subtracted
-// whatever its sign. A refund is not tied to its order, so a connector
-// maps a full refund either as an order status (WooCommerce) or as a
-// refund event (Shopify), never both. Currencies are never added up: the
-// customer's main currency is the one stated by most orders and refunds
-// (ties: the one used last, then the alphabetically first); amounts in
+// whatever its sign, except a refund whose order_ref names a cancelled
+// order of its source (a paid order that is cancelled is refunded too,
+// and its total never counted). A refund without order_ref is not tied to
+// an order, so a connector maps a full refund either as an order status
+// (WooCommerce) or as a refund event, never both. Currencies are never
+// added up: the customer's main currency is the one stated by most orders
+// (ties: by most refunds, then the one used last, then the alphabetically
+// first; refunds decide only among currencies as many orders state); amounts in
 // other currencies are left out of revenue and counted in Stats. An
 // amount without a currency is taken to be in the main currency. Amounts
 // are summed in units of 1/10000, so the sum does not depend on order.
@@ -74,7 +78,8 @@
 // went into it (those with a total in the main currency).
 //
 // Tickets: tickets_total counts all; a ticket is open unless its status is
-// solved or closed or solved_at is set. last_ticket_at is the latest
+// solved or closed, or it has no status and solved_at is set (a reopened
+// ticket keeps the solved_at of before). last_ticket_at is the latest
 // created_at. Messages: messages_in and messages_out count by direction; a
 // message without one counts in neither.
 //
@@ -94,7 +99,8 @@
 // (type ticket, at created_at, its channel else support, description its
 // subject), per message (type message_in, message_out, or message without
 // a direction, at sent_at, its channel else email, description its
-// subject), and each mapped event as it is. A row's occurred_at falls back
+// subject), and each mapped event as it is, its channel lowercased as in
+// channels. A row's occurred_at falls back
 // to created_at. Rows carry the customer id and their record's source,
 // stream, record_key, created_at, updated_at, customer_ref and email, and
 // come ordered by (occurred_at, source, stream, record_key); rows without

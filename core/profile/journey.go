@@ -81,6 +81,10 @@ func (b *Builder) Journey(r *Records, out *rowset.Set) error {
 		b.di = out.Extend(1)
 		if it.from == fromEvent {
 			out.CopyRow(b.di, it.row.Set, it.row.I)
+			// As in the customer's channels.
+			if ch := it.row.str(e.channel); ch != "" && ch != strings.ToLower(ch) {
+				b.putStr(e.channel, strings.ToLower(ch))
+			}
 		} else {
 			b.common(it)
 		}

@@ -79,3 +79,16 @@ func TestJourneyOrder(t *testing.T) {
 		t.Errorf("order row does not carry the order's email and customer_ref: %v", a)
 	}
 }
+
+// A mapped event's channel reads as in the customer's channels.
+func TestJourneyChannelLowerCase(t *testing.T) {
+	r := &Records{CustomerID: "c_1",
+		Events: []Row{event(t, "crm", "d1", fields{"type": "deal", "channel": "Phone", "occurred_at": ts("2024-06-28T00:00:00Z")})},
+	}
+	b := newBuilder(t, config.Survivorship{})
+	out := build(t, b, r)
+	j := journey(t, b, r)
+	if c, e := get(t, "customer", out, "channels"), get(t, "event", j[0], "channel"); !reflect.DeepEqual(c, []string{"phone"}) || e != "phone" {
+		t.Errorf("channels = %#v, journey channel = %#v; want phone in both", c, e)
+	}
+}

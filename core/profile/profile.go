@@ -23,9 +23,10 @@ const unitsPerMajor = 10000
 
 // currency tallies the amounts stated in one currency.
 type currency struct {
-	code string
-	n    int
-	last time.Time
+	code    string
+	orders  int // votes of orders
+	refunds int // votes of refunds, which count only between equal orders
+	last    time.Time
 }
 
 // Profile appends the customer's row to out, a set of the customer table,
@@ -133,7 +134,7 @@ func (b *Builder) rfmInputs(orders int, last tval, revenue float64) RFMInputs {
 func (b *Builder) reset() {
 	b.crecs, b.orecs = b.crecs[:0], b.orecs[:0]
 	b.emails, b.phones, b.srcs, b.chans = b.emails[:0], b.phones[:0], b.srcs[:0], b.chans[:0]
-	b.amts, b.curs = b.amts[:0], b.curs[:0]
+	b.amts, b.curs, b.voided = b.amts[:0], b.curs[:0], b.voided[:0]
 	b.emailMemo, b.phoneMemo = b.emailMemo[:0], b.phoneMemo[:0]
 	b.first, b.last, b.lastAction = tval{}, tval{}, tval{}
 }
@@ -220,6 +221,7 @@ func (b *Builder) orderMetrics(rows []Row) (count int, first, last tval) {
 	o := &b.ord
 	for _, row := range rows {
 		if b.cancelled(row) {
+			b.voided = append(b.voided, row.str(o.source)+"\x00"+row.str(o.key))
 			continue
 		}
 		at := b.journeyTime(&o.base, row, o.orderedAt)
@@ -238,12 +240,14 @@ func (b *Builder) cancelled(row Row) bool {
 		return true
 	}
 	s := row.str(b.ord.status)
-	for _, c := range [...]string{"cancelled", "canceled", "refunded", "failed", "voided"} {
+	for _, c := range [...]string{"cancelled", "canceled", "refunded", "failed", "voided", "checkout-draft"} {
 		if strings.EqualFold(s, c) {
 			return true
 		}
 	}
-	return false
+	// A payment that was voided or expired: the order was never paid.
+	f := row.str(b.ord.financial)
+	return strings.EqualFold(f, "voided") || strings.EqualFold(f, "expired")
 }
 
 func (b *Builder) addAmount(cur string, major float64, refund bool, at tval) {
@@ -256,16 +260,20 @@ func (b *Builder) addAmount(cur string, major float64, refund bool, at tval) {
 	if cur == "" {
 		return
 	}
-	for i := range b.curs {
-		if b.curs[i].code == cur {
-			b.curs[i].n++
-			if at.t.After(b.curs[i].last) {
-				b.curs[i].last = at.t
-			}
-			return
-		}
+	i := slices.IndexFunc(b.curs, func(c currency) bool { return c.code == cur })
+	if i < 0 {
+		i = len(b.curs)
+		b.curs = append(b.curs, currency{code: cur, last: at.t})
 	}
-	b.curs = append(b.curs, currency{code: cur, n: 1, last: at.t})
+	c := &b.curs[i]
+	if refund {
+		c.refunds++
+	} else {
+		c.orders++
+	}
+	if at.t.After(c.last) {
+		c.last = at.t
+	}
 }
 
 func abs(x int64) int64 {
@@ -281,7 +289,8 @@ func (b *Builder) revenue() (float64, int) {
 	main := ""
 	if len(b.curs) > 0 {
 		main = slices.MinFunc(b.curs, func(x, y currency) int {
-			return cmp.Or(cmp.Compare(y.n, x.n), y.last.Compare(x.last), strings.Compare(x.code, y.code))
+			return cmp.Or(cmp.Compare(y.orders, x.orders), cmp.Compare(y.refunds, x.refunds),
+				y.last.Compare(x.last), strings.Compare(x.code, y.code))
 		}).code
 	}
 	var units int64
@@ -308,12 +317,14 @@ func (b *Builder) scanTickets(rows []Row) {
 	var last tval
 	for _, row := range rows {
 		at := b.journeyTime(&t.base, row, t.created)
-		b.other(b.record(&t.base, row, at, -1))
+		b.other(b.record(&t.base, row, at, t.phone))
 		b.contact(at)
 		last = later(last, at)
 		b.channel(row.str(t.channel), "support")
+		// The status decides; solved_at only when there is none, as a
+		// reopened ticket keeps the time it was solved before.
 		s := row.str(t.status)
-		solved := strings.EqualFold(s, "solved") || strings.EqualFold(s, "closed") || row.when(t.solvedAt).ok
+		solved := strings.EqualFold(s, "solved") || strings.EqualFold(s, "closed") || s == "" && row.when(t.solvedAt).ok
 		if !solved {
 			open++
 		}
@@ -355,11 +366,16 @@ func (b *Builder) scanEvents(rows []Row) {
 	b.refunds(rows)
 }
 
-// refunds adds the amounts of refund events.
+// refunds adds the amounts of refund events, but not those of a cancelled
+// order named by order_ref (its total was never added: a cancelled paid
+// order is refunded too).
 func (b *Builder) refunds(rows []Row) {
 	e := &b.evt
 	for _, row := range rows {
 		if strings.EqualFold(row.str(e.typ), "refund") {
+			if ref := row.str(e.orderRef); ref != "" && slices.Contains(b.voided, row.str(e.source)+"\x00"+ref) {
+				continue
+			}
 			if amt, ok := b.num(&e.base, row, e.amount); ok {
 				b.addAmount(row.str(e.currency), amt, true, b.journeyTime(&e.base, row, e.occurredAt))
 			}

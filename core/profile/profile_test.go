@@ -334,3 +334,98 @@ func TestTrim(t *testing.T) {
 		}
 	}
 }
+
+// A ticket's phone counts like an order's: the customer had no other.
+func TestTicketPhone(t *testing.T) {
+	r := &Records{CustomerID: "c_1",
+		Customers: []Row{cust(t, "crm", "1", fields{"first_name": "Jane"})},
+		Tickets:   []Row{ticket(t, "t1", fields{"phone": "+49 30 1234567", "created_at": ts("2024-01-01T00:00:00Z")})},
+	}
+	out := build(t, newBuilder(t, config.Survivorship{}), r)
+	if got := get(t, "customer", out, "phones"); !reflect.DeepEqual(got, []string{"+49301234567"}) {
+		t.Errorf("phones = %#v, want [+49301234567]", got)
+	}
+	if got := get(t, "customer", out, "phone"); got != "+49301234567" {
+		t.Errorf("phone = %#v, want +49301234567", got)
+	}
+}
+
+// A paid order that is cancelled is refunded too (Shopify): its refund,
+// naming it by order_ref, must not lower revenue a second time. A refund
+// of an order that counts still does.
+func TestRefundOfACancelledOrder(t *testing.T) {
+	r := &Records{CustomerID: "c_1",
+		Orders: []Row{
+			order(t, "o1", fields{"ordered_at": ts("2024-05-01T00:00:00Z"), "total": 100.0, "currency": "EUR",
+				"cancelled_at": ts("2024-05-02T00:00:00Z"), "financial_status": "REFUNDED", "status": "UNFULFILLED"}),
+			order(t, "o2", fields{"ordered_at": ts("2024-06-01T00:00:00Z"), "total": 50.0, "currency": "EUR"}),
+		},
+		Events: []Row{
+			event(t, "shop", "r1", fields{"type": "refund", "amount": 100.0, "currency": "EUR", "order_ref": "o1",
+				"occurred_at": ts("2024-05-02T00:00:00Z")}),
+			event(t, "shop", "r2", fields{"type": "refund", "amount": 10.0, "currency": "EUR", "order_ref": "o2",
+				"occurred_at": ts("2024-06-02T00:00:00Z")}),
+		},
+	}
+	b := newBuilder(t, config.Survivorship{})
+	out := build(t, b, r)
+	for name, want := range map[string]any{"orders_count": int64(1), "revenue_total": 40.0, "avg_order_value": 40.0, "rfm_monetary": 40.0} {
+		if got := get(t, "customer", out, name); got != want {
+			t.Errorf("%s = %#v, want %#v", name, got, want)
+		}
+	}
+	in, err := b.RFMInputs(r)
+	if err != nil || in.Monetary != 40 || in.Frequency != 1 {
+		t.Errorf("RFMInputs = %+v, %v; want monetary 40, frequency 1, as the profile", in, err)
+	}
+}
+
+// Refunds do not outvote orders for the main currency.
+func TestRefundsDoNotPickTheCurrency(t *testing.T) {
+	r := &Records{CustomerID: "c_1",
+		Orders: []Row{
+			order(t, "o1", fields{"ordered_at": ts("2024-01-01T00:00:00Z"), "total": 100.0, "currency": "EUR"}),
+			order(t, "o2", fields{"ordered_at": ts("2024-02-01T00:00:00Z"), "total": 100.0, "currency": "EUR"}),
+			order(t, "o3", fields{"ordered_at": ts("2024-03-01T00:00:00Z"), "total": 50.0, "currency": "USD"}),
+		},
+		Events: []Row{
+			event(t, "shop", "r1", fields{"type": "refund", "amount": 10.0, "currency": "USD", "occurred_at": ts("2024-03-02T00:00:00Z")}),
+			event(t, "shop", "r2", fields{"type": "refund", "amount": 10.0, "currency": "USD", "occurred_at": ts("2024-03-03T00:00:00Z")}),
+		},
+	}
+	out := build(t, newBuilder(t, config.Survivorship{}), r)
+	if got := get(t, "customer", out, "revenue_total"); got != 200.0 {
+		t.Errorf("revenue_total = %#v, want 200 (EUR: two of three orders)", got)
+	}
+}
+
+// A ticket's status decides whether it is open; solved_at only when it
+// has none (a reopened ticket keeps its old solved_at).
+func TestReopenedTicketIsOpen(t *testing.T) {
+	r := &Records{CustomerID: "c_1",
+		Tickets: []Row{
+			ticket(t, "t1", fields{"status": "open", "created_at": ts("2024-01-01T00:00:00Z"), "solved_at": ts("2024-01-02T00:00:00Z")}),
+			ticket(t, "t2", fields{"created_at": ts("2024-01-01T00:00:00Z"), "solved_at": ts("2024-01-02T00:00:00Z")}),
+		},
+	}
+	out := build(t, newBuilder(t, config.Survivorship{}), r)
+	if got := get(t, "customer", out, "tickets_open"); got != int64(1) {
+		t.Errorf("tickets_open = %#v, want 1", got)
+	}
+}
+
+// A checkout draft and an order whose payment was voided or expired are
+// not orders a customer placed.
+func TestOrdersNeverPlacedOrPaid(t *testing.T) {
+	r := &Records{CustomerID: "c_1",
+		Orders: []Row{
+			order(t, "o1", fields{"ordered_at": ts("2024-01-01T00:00:00Z"), "total": 80.0, "currency": "EUR", "status": "checkout-draft"}),
+			order(t, "o2", fields{"ordered_at": ts("2024-01-01T00:00:00Z"), "total": 70.0, "currency": "EUR", "financial_status": "VOIDED", "status": "UNFULFILLED"}),
+			order(t, "o3", fields{"ordered_at": ts("2024-01-01T00:00:00Z"), "total": 60.0, "currency": "EUR", "financial_status": "expired"}),
+		},
+	}
+	out := build(t, newBuilder(t, config.Survivorship{}), r)
+	if got := get(t, "customer", out, "orders_count"); got != int64(0) {
+		t.Errorf("orders_count = %#v, want 0", got)
+	}
+}
