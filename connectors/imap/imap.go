@@ -10,6 +10,11 @@
 //   - IMAP: the record id is "<mailbox>;UIDVALIDITY=<n>;UID=<n>". Each
 //     mailbox is read incrementally from the last UID seen (UID SEARCH
 //     last+1:*, then UID FETCH in batches, a checkpoint after each batch).
+//     UIDs up to the last one read that the search did not return (a
+//     replicated server may show a higher UID before a lower one) are
+//     looked for once more on the next run. A response without the
+//     message's header (an unsolicited flag update in the middle of a
+//     FETCH) is not taken for the message, which is fetched again.
 //     When the server reports a new UIDVALIDITY, the old UIDs mean
 //     nothing any more: the records read under the old one are deleted
 //     (every UID up to the last one read, at most 5 million; beyond that
@@ -18,10 +23,20 @@
 //   - mbox: the record id is "mbox:<file>:<Message-ID>", or
 //     "mbox:<file>@<offset>" without a Message-ID, with <file> the path as
 //     configured or matched by the glob. A file is read from the byte
-//     offset after its last message read; an unchanged file (same size
-//     and modification time) is skipped; a file that changed in any
-//     other way than by appending is read again from the start, which
-//     re-emits its messages under the same Message-ID keys.
+//     offset after its last message read, if the bytes before that offset
+//     are still those read (a fingerprint of the last 4 KiB); an unchanged
+//     file (same size, modification time and fingerprint) is skipped; a
+//     file that changed in any other way than by appending is read again
+//     from the start, which re-emits its messages under the same
+//     Message-ID keys. A file modified within the last minute that ends in
+//     the middle of a line is being delivered to: its last message is read
+//     on the next run.
+//
+// Not reported: messages expunged from a mailbox, moved to another or
+// renamed with it (a moved message is read again under the new mailbox's
+// id), and messages removed from an mbox file; a full refresh of the
+// source (desilo sync --full-refresh --source NAME) replaces what is
+// staged with what the mailboxes hold now.
 package imap
 
 import (
@@ -155,12 +170,21 @@ type state struct {
 type mailboxState struct {
 	UIDValidity uint32 `json:"uid_validity"`
 	LastUID     uint32 `json:"last_uid"`
+	// Holes are the UIDs up to LastUID that the last read's search did not
+	// return: expunged at once, or delivered but not yet visible, as a
+	// replicated server may show a higher UID before a lower one. The next
+	// read looks for them once.
+	Holes []uint32 `json:"holes,omitempty"`
 }
 
 type fileState struct {
 	Offset  int64     `json:"offset"` // after the last message read
 	Size    int64     `json:"size"`
 	ModTime time.Time `json:"mtime"`
+	// Tail fingerprints the bytes just before Offset: a file rewritten
+	// with a message boundary at Offset by chance is read again from the
+	// start instead of from Offset.
+	Tail string `json:"tail,omitempty"`
 }
 
 func parseState(raw json.RawMessage) (*state, error) {

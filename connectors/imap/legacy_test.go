@@ -112,34 +112,11 @@ func legacyText(h mail.Header, key string) string {
 	return strings.ToValidUTF8(v, "\uFFFD")
 }
 
-// addressList parses an RFC 5322 address list. When the whole list does
-// not parse (a stray comma, an unquoted special), each comma-separated
-// piece is tried alone, and a piece that still fails but holds an @ is
-// kept as a bare address, so a sloppy header loses no recipient.
+// legacyAddressList is a header's address list, as parseAddressList reads
+// it.
 func legacyAddressList(h mail.Header, key string) []Address {
-	v := legacyField(h, key)
-	out := []Address{}
-	if strings.TrimSpace(v) == "" {
-		return out
-	}
-	if l, err := mail.ParseAddressList(v); err == nil {
-		for _, a := range l {
-			out = append(out, Address{Name: strings.ToValidUTF8(a.Name, "\uFFFD"), Address: a.Address})
-		}
-		return out
-	}
-	for _, piece := range strings.Split(v, ",") {
-		piece = strings.TrimSpace(piece)
-		if piece == "" {
-			continue
-		}
-		if a, err := mail.ParseAddress(piece); err == nil {
-			out = append(out, Address{Name: strings.ToValidUTF8(a.Name, "\uFFFD"), Address: a.Address})
-		} else if addr := bareAddress(piece); addr != "" {
-			out = append(out, Address{Address: addr})
-		}
-	}
-	return out
+	// The list parsing itself is not a fast path: both sides share it.
+	return parseAddressList(legacyField(h, key))
 }
 
 // legacyMboxReader is the mbox reader before it reused its line buffers.

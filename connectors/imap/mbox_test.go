@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -356,4 +357,60 @@ func FuzzMboxReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestMboxRewriteWithBoundaryAtOffset checks an mbox rewritten (its
+// messages moved out, others delivered) so that a message happens to
+// start at the saved offset: the file is read again from its start, and
+// no new message is skipped.
+func TestMboxRewriteWithBoundaryAtOffset(t *testing.T) {
+	msg := func(i int) string {
+		return fmt.Sprintf("From alert@example.org Fri Mar  3 10:00:00 2023\nFrom: alert@example.org\nMessage-ID: <alert%03d@example.org>\nSubject: disk full\n\nbody\n\n", i)
+	}
+	path := filepath.Join(t.TempDir(), "spool.mbox")
+	if err := os.WriteFile(path, []byte(msg(1)+msg(2)+msg(3)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := mustJSON(t, map[string]any{"mbox": []string{path}})
+	_, col := readAll(t, t.Context(), cfg, nil)
+	// Same-sized messages: one starts where the saved offset points.
+	if err := os.WriteFile(path, []byte(msg(4)+msg(5)+msg(6)+msg(7)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bumpMtime(t, path)
+	recs, _ := readAll(t, t.Context(), cfg, col.State())
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.MessageID)
+	}
+	want := []string{"alert004@example.org", "alert005@example.org", "alert006@example.org", "alert007@example.org"}
+	if !slices.Equal(got, want) {
+		t.Errorf("after the rewrite: %q, want %q", got, want)
+	}
+}
+
+// TestMboxLastMessageBeingWritten checks a file read while a delivery is
+// writing its last message: that message waits for the next run instead
+// of being emitted cut short, and is then read whole, once.
+func TestMboxLastMessageBeingWritten(t *testing.T) {
+	first := "From a@example.org Fri Mar  3 10:00:00 2023\nFrom: a@example.org\nMessage-ID: <a@example.org>\nSubject: a\n\nbody\n\n"
+	partial := "From b@example.org Fri Mar  3 10:00:00 2023\nFrom: b@exa"
+	rest := "mple.org\nMessage-ID: <b@example.org>\nSubject: b\n\nbody\n\n"
+	path := filepath.Join(t.TempDir(), "inbox.mbox")
+	if err := os.WriteFile(path, []byte(first+partial), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := mustJSON(t, map[string]any{"mbox": []string{path}})
+	recs, col := readAll(t, t.Context(), cfg, nil)
+	if len(recs) != 1 || recs[0].MessageID != "a@example.org" {
+		t.Fatalf("while b is being written: %+v, want a only", recs)
+	}
+	if err := os.WriteFile(path, []byte(first+partial+rest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bumpMtime(t, path)
+	recs, _ = readAll(t, t.Context(), cfg, col.State())
+	if len(recs) != 1 || recs[0].MessageID != "b@example.org" || len(recs[0].From) != 1 || recs[0].From[0].Address != "b@example.org" {
+		t.Fatalf("once b is written: %+v, want b whole", recs)
+	}
 }

@@ -2,12 +2,15 @@ package imap
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/desilo/desilo/plugins/connector"
 )
@@ -107,11 +110,12 @@ func readMboxFile(ctx context.Context, cfg *Config, path string, w *writer) erro
 	var start int64
 	if prev, known := w.state.Files[path]; known {
 		unchanged := size == prev.Size && fi.ModTime().Equal(prev.ModTime)
+		sameTail := prev.Tail == "" || prev.Offset <= size && tail(f, prev.Offset) == prev.Tail
 		switch {
-		case unchanged && prev.Offset == size:
+		case unchanged && prev.Offset == size && sameTail:
 			log.Debug("mbox file unchanged")
 			return nil
-		case prev.Offset < size && messageStartsAt(f, prev.Offset):
+		case prev.Offset < size && sameTail && messageStartsAt(f, prev.Offset):
 			start = prev.Offset
 		default:
 			log.Info("mbox file changed other than by appending: reading it again from the start",
@@ -127,9 +131,13 @@ func readMboxFile(ctx context.Context, cfg *Config, path string, w *writer) erro
 	}
 	r := newMboxReader(io.NewSectionReader(f, start, size-start), start, keep)
 	save := func(offset int64) error {
-		w.state.Files[path] = fileState{Offset: offset, Size: size, ModTime: fi.ModTime()}
+		w.state.Files[path] = fileState{Offset: offset, Size: size, ModTime: fi.ModTime(), Tail: tail(f, offset)}
 		return w.checkpoint(ctx)
 	}
+	// A file written to just now that ends in the middle of a line is in
+	// the middle of a delivery: its last message waits for the next run,
+	// rather than be emitted cut short.
+	writing := time.Since(fi.ModTime()) < time.Minute && !endsWithNewline(f, size)
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -141,6 +149,10 @@ func readMboxFile(ctx context.Context, cfg *Config, path string, w *writer) erro
 		if err != nil {
 			return fmt.Errorf("mbox %s: %w", path, err)
 		}
+		if writing && m.end == size {
+			log.Info("the last message of an mbox file being written may be incomplete: it is read next run", "offset", m.offset)
+			return save(m.offset)
+		}
 		if err := emitMbox(ctx, cfg, path, mailbox, sent, m, w); err != nil {
 			return err
 		}
@@ -151,6 +163,27 @@ func readMboxFile(ctx context.Context, cfg *Config, path string, w *writer) erro
 		}
 	}
 	return save(size)
+}
+
+// tailBytes is how much of a file before a saved offset tail hashes.
+const tailBytes = 4096
+
+// tail fingerprints the tailBytes before off ("" when they cannot be read).
+func tail(f *os.File, off int64) string {
+	b := make([]byte, min(off, tailBytes))
+	if _, err := f.ReadAt(b, off-int64(len(b))); err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// endsWithNewline reports whether the file of size ends with a line end,
+// as a complete mbox file does.
+func endsWithNewline(f *os.File, size int64) bool {
+	b := make([]byte, 1)
+	_, err := f.ReadAt(b, size-1)
+	return err == nil && b[0] == '\n'
 }
 
 // messageStartsAt reports whether a message's "From " line starts at off.

@@ -281,10 +281,11 @@ func (p *parser) subject(raw string) string {
 var noAddresses = []Address{}
 
 // parseAddressList parses an RFC 5322 address list. When the whole list
-// does not parse (a stray comma, an unquoted special), each
-// comma-separated piece is tried alone, and a piece that still fails but
-// holds an @ is kept as a bare address, so a sloppy header loses no
-// recipient.
+// does not parse (a stray comma, an unquoted special, addresses separated
+// by ";" or spaces, as some clients write them), each piece between
+// commas and semicolons is tried alone, and a piece that still fails
+// keeps every address it holds as a bare one, so a sloppy header loses
+// no recipient.
 func parseAddressList(v string) []Address {
 	out := []Address{}
 	if strings.TrimSpace(v) == "" {
@@ -296,15 +297,23 @@ func parseAddressList(v string) []Address {
 		}
 		return out
 	}
-	for _, piece := range strings.Split(v, ",") {
+	for _, piece := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
 		piece = strings.TrimSpace(piece)
 		if piece == "" {
 			continue
 		}
 		if a, err := mail.ParseAddress(piece); err == nil {
 			out = append(out, Address{Name: strings.ToValidUTF8(a.Name, "\uFFFD"), Address: a.Address})
-		} else if addr := bareAddress(piece); addr != "" {
+			continue
+		}
+		if addr := bareAddress(piece); strings.Contains(piece, "<") && addr != "" {
 			out = append(out, Address{Address: addr})
+			continue
+		}
+		for _, tok := range strings.Fields(piece) {
+			if addr := bareAddress(tok); addr != "" {
+				out = append(out, Address{Address: addr})
+			}
 		}
 	}
 	return out

@@ -28,6 +28,11 @@ func TestParseHeaders(t *testing.T) {
 			func(r *Record) bool {
 				return slices.Equal(r.To, []Address{{Address: "a@x.org"}, {Name: "B", Address: "b@x.org"}, {Address: "c@x.org"}})
 			}, "to"},
+		{"semicolons and spaces between addresses", "From: sales@acme.example\nTo: sales@acme.example; customer@example.com\nCc: d@x.org e@x.org\n\n", false,
+			func(r *Record) bool {
+				return slices.Equal(r.To, []Address{{Address: "sales@acme.example"}, {Address: "customer@example.com"}}) &&
+					slices.Equal(r.Cc, []Address{{Address: "d@x.org"}, {Address: "e@x.org"}}) && r.Counterpart == "customer@example.com"
+			}, "to, cc and counterpart"},
 		{"inbound counterpart is the sender", "From: c@x.org\nTo: sales@acme.example\n\n", false,
 			func(r *Record) bool { return r.Direction == "in" && r.Counterpart == "c@x.org" }, "direction"},
 		{"own domain makes it outbound", "From: Bob <BOB@Corp.Example>\nTo: c@x.org\n\n", false,

@@ -191,9 +191,22 @@ func (s *session) readMailbox(ctx context.Context, cfg *Config, name string, sen
 		}
 		last = 0
 	}
-	w.state.Mailboxes[name] = mailboxState{UIDValidity: sel.UIDValidity, LastUID: uint32(last)}
+	var holes []uint32
+	if known && prev.UIDValidity == sel.UIDValidity {
+		holes = prev.Holes
+	}
+	w.state.Mailboxes[name] = mailboxState{UIDValidity: sel.UIDValidity, LastUID: uint32(last), Holes: holes}
+	if len(holes) > 0 && sel.NumMessages > 0 {
+		if err := s.readHoles(ctx, cfg, name, sel.UIDValidity, sent, holes, w); err != nil {
+			return err
+		}
+	}
 	if sel.NumMessages == 0 || (sel.UIDNext != 0 && sel.UIDNext <= last+1) {
 		log.Debug("no new messages")
+		if len(holes) > 0 {
+			w.state.Mailboxes[name] = mailboxState{UIDValidity: sel.UIDValidity, LastUID: uint32(last)}
+			return w.checkpoint(ctx)
+		}
 		return nil
 	}
 
@@ -213,13 +226,80 @@ func (s *session) readMailbox(ctx context.Context, cfg *Config, name string, sen
 	uids = slices.DeleteFunc(uids, func(u imap.UID) bool { return u <= last })
 	slices.Sort(uids)
 	log.Info("reading mailbox", "new_messages", len(uids), "uid_validity", sel.UIDValidity)
+	newHoles := gaps(last, uids)
 
 	for batch := range slices.Chunk(uids, cfg.BatchSize) {
-		if err := s.fetch(ctx, cfg, name, sel.UIDValidity, sent, batch, w); err != nil {
+		missing, err := s.fetch(ctx, cfg, name, sel.UIDValidity, sent, batch, w)
+		if err == nil && len(missing) > 0 {
+			// An unsolicited FETCH (a flag change by another client) can
+			// stand in for a message's own response: ask once more.
+			missing, err = s.fetch(ctx, cfg, name, sel.UIDValidity, sent, missing, w)
+		}
+		if err != nil {
 			return err
 		}
-		w.state.Mailboxes[name] = mailboxState{UIDValidity: sel.UIDValidity, LastUID: uint32(batch[len(batch)-1])}
+		if len(missing) > 0 {
+			log.Warn("the server sent no header for some messages, twice: expunged while the batch was read?", "uids", fmt.Sprint(missing))
+		}
+		top := batch[len(batch)-1]
+		var upTo []uint32 // the new holes below this batch's last UID
+		for _, h := range newHoles {
+			if h < uint32(top) {
+				upTo = append(upTo, h)
+			}
+		}
+		w.state.Mailboxes[name] = mailboxState{UIDValidity: sel.UIDValidity, LastUID: uint32(top), Holes: upTo}
 		if err := w.checkpoint(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxHoles bounds the UIDs a mailbox's state keeps to look for again.
+const maxHoles = 10_000
+
+// gaps returns the UIDs above last and below the highest of uids (sorted)
+// that uids lacks, at most maxHoles of them, the highest.
+func gaps(last imap.UID, uids []imap.UID) []uint32 {
+	var out []uint32
+	next := last + 1
+	for _, u := range uids {
+		for ; next < u; next++ {
+			out = append(out, uint32(next))
+		}
+		next = u + 1
+	}
+	if len(out) > maxHoles {
+		out = out[len(out)-maxHoles:]
+	}
+	return out
+}
+
+// readHoles emits the messages, if any, that now have the UIDs the last
+// read did not find.
+func (s *session) readHoles(ctx context.Context, cfg *Config, name string, uidValidity uint32, sent bool, holes []uint32, w *writer) error {
+	var set imap.UIDSet
+	for _, h := range holes {
+		set.AddNum(imap.UID(h))
+	}
+	res, err := s.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("imap %s: search mailbox %q: %w", s.addr, name, ctxErr(ctx, err))
+	}
+	found, _ := res.All.(imap.UIDSet)
+	uids, _ := found.Nums()
+	uids = slices.DeleteFunc(uids, func(u imap.UID) bool { // holes are sorted
+		_, ok := slices.BinarySearch(holes, uint32(u))
+		return !ok
+	})
+	if len(uids) == 0 {
+		return nil
+	}
+	slices.Sort(uids)
+	connector.Log(ctx).Info("read messages whose UIDs the last read did not see", "mailbox", name, "messages", len(uids))
+	for batch := range slices.Chunk(uids, cfg.BatchSize) {
+		if _, err := s.fetch(ctx, cfg, name, uidValidity, sent, batch, w); err != nil {
 			return err
 		}
 	}
@@ -261,8 +341,13 @@ func (w *writer) retire(ctx context.Context, log *slog.Logger, mailbox string, p
 }
 
 // fetch reads one batch in one UID FETCH: header, size, flags, internal
-// date, and the start of the text when bodies are wanted.
-func (s *session) fetch(ctx context.Context, cfg *Config, mailbox string, uidValidity uint32, sent bool, uids []imap.UID, w *writer) error {
+// date, and the start of the text when bodies are wanted. It returns the
+// UIDs of the batch no response carried a header for.
+func (s *session) fetch(ctx context.Context, cfg *Config, mailbox string, uidValidity uint32, sent bool, uids []imap.UID, w *writer) ([]imap.UID, error) {
+	pending := make(map[imap.UID]bool, len(uids))
+	for _, u := range uids {
+		pending[u] = true
+	}
 	header := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
 	opts := &imap.FetchOptions{
 		UID: true, Flags: true, RFC822Size: true, InternalDate: true,
@@ -283,10 +368,15 @@ func (s *session) fetch(ctx context.Context, cfg *Config, mailbox string, uidVal
 		}
 		msg, err := data.Collect()
 		if err != nil {
-			return fmt.Errorf("imap %s: fetch from mailbox %q: %w", s.addr, mailbox, ctxErr(ctx, err))
+			return nil, fmt.Errorf("imap %s: fetch from mailbox %q: %w", s.addr, mailbox, ctxErr(ctx, err))
 		}
+		head := msg.FindBodySection(header)
+		if !pending[msg.UID] || head == nil {
+			continue // not an answer to this FETCH: a flag update, say
+		}
+		delete(pending, msg.UID)
 		raw := rawMessage{
-			header:   msg.FindBodySection(header),
+			header:   head,
 			size:     msg.RFC822Size,
 			fallback: msg.InternalDate,
 			flags:    make([]string, 0, len(msg.Flags)),
@@ -303,18 +393,24 @@ func (s *session) fetch(ctx context.Context, cfg *Config, mailbox string, uidVal
 		if err != nil {
 			loc := fmt.Sprintf("mailbox %s, UIDVALIDITY %d, UID %d", mailbox, uidValidity, msg.UID)
 			if err := w.reject(ctx, loc, err, raw.header); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
 		rec.ID = messageID(mailbox, uidValidity, uint32(msg.UID))
 		rec.UID, rec.UIDValidity = uint32(msg.UID), uidValidity
 		if err := w.emit(ctx, rec); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := cmd.Close(); err != nil {
-		return fmt.Errorf("imap %s: fetch from mailbox %q: %w", s.addr, mailbox, ctxErr(ctx, err))
+		return nil, fmt.Errorf("imap %s: fetch from mailbox %q: %w", s.addr, mailbox, ctxErr(ctx, err))
 	}
-	return nil
+	var missing []imap.UID
+	for _, u := range uids {
+		if pending[u] {
+			missing = append(missing, u)
+		}
+	}
+	return missing, nil
 }

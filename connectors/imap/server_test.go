@@ -47,6 +47,13 @@ type testServer struct {
 // and advertising caps.
 func startServer(t *testing.T, tlsMode string, caps imap.CapSet) *testServer {
 	t.Helper()
+	return startServerWith(t, tlsMode, caps, nil)
+}
+
+// startServerWith is startServer with each session passed through wrap
+// (nil: none), for servers that behave unlike the in-memory one.
+func startServerWith(t *testing.T, tlsMode string, caps imap.CapSet, wrap func(imapserver.Session) imapserver.Session) *testServer {
+	t.Helper()
 	cert, caFile := selfSigned(t)
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}}
 
@@ -60,6 +67,9 @@ func startServer(t *testing.T, tlsMode string, caps imap.CapSet) *testServer {
 	}
 	opts := &imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			if wrap != nil {
+				return wrap(mem.NewSession()), nil, nil
+			}
 			return mem.NewSession(), nil, nil
 		},
 		Caps:   caps,
@@ -467,3 +477,102 @@ func (b *syncBuffer) String() string {
 func (b *syncBuffer) Bytes() []byte { return []byte(b.String()) }
 
 func (b *syncBuffer) Len() int { return len(b.String()) }
+
+// flagUpdateSession sends, before the first UID FETCH's own responses,
+// an unsolicited FETCH with the flags and UID of the first message asked
+// for: what a server sends when another client marks it read just then.
+type flagUpdateSession struct {
+	imapserver.Session
+	sent bool
+}
+
+func (s *flagUpdateSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, o *imap.FetchOptions) error {
+	if set, ok := numSet.(imap.UIDSet); ok && !s.sent {
+		s.sent = true
+		if nums, ok := set.Nums(); ok && len(nums) > 0 {
+			rw := w.CreateMessage(1)
+			rw.WriteFlags([]imap.Flag{imap.FlagSeen})
+			rw.WriteUID(nums[0])
+			if err := rw.Close(); err != nil {
+				return err
+			}
+		}
+	}
+	return s.Session.Fetch(w, numSet, o)
+}
+
+// TestUnsolicitedFlagUpdateDuringFetch checks that a flag update arriving
+// in the middle of a UID FETCH is not taken for a message: every message
+// is emitted with its header, none empty.
+func TestUnsolicitedFlagUpdateDuringFetch(t *testing.T) {
+	s := startServerWith(t, tlsNone, nil, func(in imapserver.Session) imapserver.Session { return &flagUpdateSession{Session: in} })
+	for i := 1; i <= 3; i++ {
+		s.appendMsg(t, "INBOX", testMail("customer@example.org", "sales@acme.example", fmt.Sprintf("quote %d", i), fmt.Sprintf("q%d@example.org", i)))
+	}
+	recs, col := readAll(t, t.Context(), s.config(t, tlsNone, map[string]any{"mailboxes": []string{"INBOX"}}), nil)
+	if len(recs) != 3 || len(col.Rejects) != 0 {
+		t.Fatalf("%d records, %d rejects; want 3 and none", len(recs), len(col.Rejects))
+	}
+	for _, r := range recs {
+		if len(r.From) == 0 || r.Subject == "" {
+			t.Errorf("record %s emitted without its header: from %v, subject %q", r.ID, r.From, r.Subject)
+		}
+	}
+}
+
+// hidingSession leaves the UIDs in hide out of UID SEARCH results: a
+// delivery whose UID is taken but not yet visible, as on a replicated
+// server that shows a higher UID first.
+type hidingSession struct {
+	imapserver.Session
+	mu   *sync.Mutex
+	hide map[imap.UID]bool
+}
+
+func (s *hidingSession) Search(kind imapserver.NumKind, c *imap.SearchCriteria, o *imap.SearchOptions) (*imap.SearchData, error) {
+	d, err := s.Session.Search(kind, c, o)
+	if err != nil || kind != imapserver.NumKindUID {
+		return d, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var set imap.UIDSet
+	all, _ := d.All.(imap.UIDSet)
+	nums, _ := all.Nums()
+	for _, u := range nums {
+		if !s.hide[u] {
+			set.AddNum(u)
+		}
+	}
+	d.All = set
+	return d, nil
+}
+
+// TestUIDSeenLate checks a message whose UID becomes visible after a
+// higher one was read: the next run finds it, and the run after that
+// does not read it again.
+func TestUIDSeenLate(t *testing.T) {
+	var mu sync.Mutex
+	hide := map[imap.UID]bool{2: true}
+	s := startServerWith(t, tlsNone, nil, func(in imapserver.Session) imapserver.Session {
+		return &hidingSession{Session: in, mu: &mu, hide: hide}
+	})
+	for i := 1; i <= 3; i++ {
+		s.appendMsg(t, "INBOX", testMail("c@example.org", "sales@acme.example", "s", fmt.Sprintf("m%d@example.org", i)))
+	}
+	cfg := s.config(t, tlsNone, map[string]any{"mailboxes": []string{"INBOX"}})
+	first, col := readAll(t, t.Context(), cfg, nil)
+	if len(first) != 2 {
+		t.Fatalf("first read: %d records, want 2 (UID 2 hidden)", len(first))
+	}
+	mu.Lock()
+	delete(hide, 2) // its delivery completes after the run
+	mu.Unlock()
+	second, col2 := readAll(t, t.Context(), cfg, col.State())
+	if len(second) != 1 || second[0].ID != "INBOX;UIDVALIDITY=1;UID=2" {
+		t.Fatalf("second read: %+v, want UID 2 only", second)
+	}
+	if third, _ := readAll(t, t.Context(), cfg, col2.State()); len(third) != 0 {
+		t.Errorf("third read: %d records, want none", len(third))
+	}
+}
