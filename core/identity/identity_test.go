@@ -634,3 +634,63 @@ func TestCustomerIDPinned(t *testing.T) {
 		}
 	}
 }
+
+// A record holding more values of a limited key than allowed is kept as
+// it is, and still joins records that add no value.
+func TestLimitOverfullRecordStillJoins(t *testing.T) {
+	rules := Rules{Keys: []Key{{Name: "email"}, {Name: "hubspot", Field: "ids.hubspot", Normalize: "none"}},
+		Limits: []Limit{{ID: "hubspot", MaxPerCustomer: 1}}}
+	c := cust("crm", "1", 1, "ids.hubspot", "101", "ids.hubspot", "102", "email", "jane@acme.org")
+	deal := Record{Source: "crm", Stream: "deals", Key: "d1", Entity: "order", Seen: day(2), Ref: "1"}
+	shop := cust("shop", "s", 3, "email", "jane@acme.org")
+	desk := cust("zdesk", "z", 4, "email", "jane@acme.org", "ids.hubspot", "101")
+	other := cust("zdesk", "y", 5, "email", "jane@acme.org", "ids.hubspot", "103")
+	res := mustResolve(t, []Record{c, deal, shop, desk, other}, rules, nil)
+	if got := clusters(res); got != "1 d1 s z | y" {
+		t.Errorf("clusters = %q, want %q (y would add a third hubspot id)", got, "1 d1 s z | y")
+	}
+	if res.Counts.Refused != 1 {
+		t.Errorf("%d refusals, want 1 (y)", res.Counts.Refused)
+	}
+}
+
+// A record a limit keeps from the first holder of a value joins another
+// holder it can, whatever the sources' names.
+func TestLimitTriesEveryClusterOfAValue(t *testing.T) {
+	rules := Rules{Keys: []Key{{Name: "email"}, {Name: "crm", Field: "ids.crm", Normalize: "none"}, {Name: "erp", Field: "ids.erp", Normalize: "none"}},
+		Limits: []Limit{{ID: "crm", MaxPerCustomer: 1}, {ID: "erp", MaxPerCustomer: 1}}}
+	for _, second := range []string{"b", "0b"} {
+		r1 := cust("a", "r1", 1, "email", "jane@acme.org", "ids.crm", "Y", "ids.erp", "P")
+		r2 := cust(second, "r2", 2, "email", "jane@acme.org", "ids.crm", "X")
+		r3 := cust("c", "r3", 3, "email", "jane@acme.org", "ids.erp", "Q")
+		res := mustResolve(t, []Record{r1, r2, r3}, rules, nil)
+		if got := clusters(res); got != "r1 | r2 r3" {
+			t.Errorf("r2 from source %q: clusters = %q, want %q", second, got, "r1 | r2 r3")
+		}
+		if res.Counts.Refused != 1 {
+			t.Errorf("r2 from source %q: %d refusals, want 1 (r2 or r3 with r1)", second, res.Counts.Refused)
+		}
+	}
+}
+
+// The too-common limit counts the customer records holding a value: a
+// customer's many orders, which carry its email, do not make it too
+// common. A value held by no customer record counts all its records.
+func TestTooCommonCountsCustomerRecords(t *testing.T) {
+	rules := Rules{Keys: []Key{{Name: "email", MaxRecordsPerValue: 5}}}
+	recs := []Record{cust("crm", "c1", 1, "email", "jane@acme.org"), cust("shop", "s1", 2, "email", "jane@acme.org")}
+	for i := range 10 {
+		recs = append(recs,
+			Record{Source: "shop", Stream: "orders", Key: fmt.Sprintf("o%02d", i), Entity: "order", Seen: day(3 + i), Ref: "s1",
+				Fields: map[string][]string{"email": {"jane@acme.org"}}},
+			Record{Source: "mail", Stream: "messages", Key: fmt.Sprintf("m%02d", i), Entity: "message", Seen: day(3 + i),
+				Fields: map[string][]string{"email": {"noreply@shop.example"}}})
+	}
+	res := mustResolve(t, recs, rules, nil)
+	if res.Counts.Customers != 11 {
+		t.Errorf("%d customers, want 11: jane's records as one, and the ten messages of a sender no customer has apart", res.Counts.Customers)
+	}
+	if res.Counts.TooCommon != 1 || len(res.Values) != 1 || res.Values[0].Value != "noreply@shop.example" || res.Values[0].Records != 10 {
+		t.Errorf("reports %+v, want noreply@shop.example too common with 10 records", res.Values)
+	}
+}

@@ -22,8 +22,10 @@ type Record struct {
 	// Entity is the unified-model entity: customer, order, ticket,
 	// message or event. Only customer records are targets of refs.
 	Entity string
-	// Seen is when the record was first seen (created_at, else
-	// updated_at); the zero time means unknown and sorts last.
+	// Seen is when the record was first seen (its created_at); the zero
+	// time means unknown and sorts last. It must not move when the record
+	// changes (updated_at would), or the anchor of an unchanged cluster,
+	// and so its id, could.
 	Seen time.Time
 	// Ref is the primary key of a customer record of the same Source
 	// (the unified model's customer_ref).
@@ -59,6 +61,7 @@ type Index struct {
 	sources  interner
 	streams  interner
 	recs     []rec
+	customer []uint64     // bit per record: a customer record
 	recKeys  *arena.Arena // the records' keys, which the result keeps
 	entries  [][]entry    // per key
 	arena    values
@@ -202,6 +205,10 @@ func (ix *Index) store(r *Record, vals []value) error {
 	// The ref rule's values are "source NUL key", so refs never cross
 	// sources.
 	if r.Entity == "customer" {
+		for int(id)/64 >= len(ix.customer) {
+			ix.customer = append(ix.customer, 0)
+		}
+		ix.customer[id/64] |= 1 << (id % 64)
 		if err := ix.add(0, id, flagTarget, r.Source, r.Key); err != nil {
 			return err
 		}

@@ -61,6 +61,7 @@ type resolver struct {
 	res   *Result
 
 	seen     []int64
+	customer []uint64   // bit per record (canonical order): a customer record
 	groups   [][]uint32 // per key: start of each usable group in ix.entries[k], then the end
 	limits   []limitState
 	uf       []int32 // union-find: parent, or -size at a root
@@ -136,10 +137,14 @@ func (s *resolver) order() error {
 		s.res.keyNames = append(s.res.keyNames, k.name)
 	}
 	s.seen = make([]int64, n)
+	s.customer = make([]uint64, (n+63)/64)
 	pos := make([]int32, n)
 	for c, a := range order {
 		r := &ix.recs[a]
 		pos[a] = int32(c)
+		if int(a)/64 < len(ix.customer) && ix.customer[a/64]&(1<<(a%64)) != 0 {
+			s.customer[c/64] |= 1 << (c % 64)
+		}
 		s.seen[c] = r.seen
 		s.res.recs[c] = assignment{key: r.key, source: uint16(r.source), stream: uint16(r.stream)}
 		if c > 0 && s.res.Ref(c-1) == s.res.Ref(c) {
@@ -154,7 +159,7 @@ func (s *resolver) order() error {
 		}
 	}
 	s.res.Added = pos
-	ix.recs = nil // all in s.res and s.seen now: free it for the steps ahead
+	ix.recs, ix.customer = nil, nil // all in s.res, s.seen and s.customer now: free them for the steps ahead
 	return nil
 }
 
@@ -210,8 +215,8 @@ func (s *resolver) group() error {
 				case flag&flagBlocked != 0:
 					s.report(key.name, v, ReasonBlocklisted, m)
 					out = out[:start]
-				case key.maxPer > 0 && m > key.maxPer:
-					s.report(key.name, v, ReasonTooCommon, m)
+				case key.maxPer > 0 && m > key.maxPer && s.holders(out[start:]) > key.maxPer:
+					s.report(key.name, v, ReasonTooCommon, s.holders(out[start:]))
 					out = out[:start]
 				case m < 2 && key.limit == 0:
 					out = out[:start] // links nothing and counts toward no limit
@@ -337,6 +342,23 @@ func (s *resolver) refGroup(out, g []entry) []entry {
 	return out
 }
 
+// holders is how many records the too-common limit counts for a value:
+// its customer records, or all its records when none is a customer. The
+// orders, tickets and messages of one active customer share its email,
+// and must not make it too common.
+func (s *resolver) holders(es []entry) int {
+	n := 0
+	for _, e := range es {
+		if s.customer[e.rec/64]&(1<<(e.rec%64)) != 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return len(es)
+	}
+	return n
+}
+
 func (s *resolver) report(key, value, reason string, records int) {
 	// A copy: a substring would keep the whole arena alive with the result.
 	s.res.Values = append(s.res.Values, ValueReport{Key: key, Value: strings.Clone(value), Reason: reason, Records: records})
@@ -371,7 +393,11 @@ func (s *resolver) union() error {
 		}
 		s.limits = append(s.limits, l)
 	}
+	var reps []int32
 	for k := range ix.keys {
+		if ix.keys[k].limitOnly {
+			continue // its values count for its limit, and link nothing
+		}
 		starts := s.groups[k]
 		for g := 0; g+1 < len(starts); g++ {
 			if err := s.tick(g); err != nil {
@@ -389,9 +415,31 @@ func (s *resolver) union() error {
 					}
 				}
 			}
+			// A record a limit keeps from the hub's cluster may still join
+			// another holder of the value: it tries the clusters formed so
+			// far, in canonical order, and is reported only if it joins
+			// none.
+			reps = append(reps[:0], hub.rec)
 			for _, e := range grp {
-				if e.rec != hub.rec {
-					s.tryUnion(hub.rec, e.rec, int32(k), e.off)
+				if e.rec == hub.rec {
+					continue
+				}
+				var refused *Refusal
+				joined := false
+				for _, r := range reps {
+					ok, ref := s.tryUnion(r, e.rec, int32(k), e.off)
+					if ok {
+						joined = true
+						break
+					}
+					if refused == nil {
+						refused = ref
+					}
+				}
+				if !joined {
+					s.res.Refusals = append(s.res.Refusals, *refused)
+					s.res.Counts.Refused++
+					reps = append(reps, e.rec)
 				}
 			}
 		}
@@ -417,21 +465,28 @@ func (s *resolver) find(x int32) int32 {
 	}
 }
 
-func (s *resolver) tryUnion(a, b, key int32, off uint32) {
+// tryUnion joins the clusters of a and b through key's value at off,
+// unless that breaks a limit: a union holding more values of a limited
+// key than allowed, and more than either side held already (a single
+// record holding more values than allowed is kept as it is, and may
+// still join records that add none). It reports whether a and b are one
+// cluster now, and else the refusal.
+func (s *resolver) tryUnion(a, b, key int32, off uint32) (bool, *Refusal) {
 	ra, rb := s.find(a), s.find(b)
 	if ra == rb {
-		return
+		return true, nil
 	}
 	for _, l := range s.limits {
 		va, vb := l.vals[ra], l.vals[rb]
-		if len(va)+len(vb) > l.max && countUnion(va, vb) > l.max {
-			s.res.Refusals = append(s.res.Refusals, Refusal{
+		if len(va)+len(vb) <= l.max {
+			continue
+		}
+		if u := countUnion(va, vb); u > l.max && u > max(len(va), len(vb)) {
+			return false, &Refusal{
 				Limit: s.ix.keys[l.key].name, Max: l.max,
 				Key: s.ix.keys[key].name, Value: strings.Clone(s.display(key, off)),
 				Records: [2]int{int(a), int(b)},
-			})
-			s.res.Counts.Refused++
-			return
+			}
 		}
 	}
 	if s.uf[ra] > s.uf[rb] { // rb is the larger cluster
@@ -446,6 +501,7 @@ func (s *resolver) tryUnion(a, b, key int32, off uint32) {
 		}
 	}
 	s.edges = append(s.edges, edge{a: a, b: b, key: key, off: off})
+	return true, nil
 }
 
 func countUnion(a, b []uint32) int {

@@ -26,8 +26,9 @@ type Key struct {
 	// date, *postal_code*/*zip* → postal_code, *country* → country,
 	// *name → name, anything else → lower.
 	Normalize string
-	// MaxRecordsPerValue: a value shared by more records links nothing
-	// and is reported. 0 means no limit.
+	// MaxRecordsPerValue: a value held by more customer records (by more
+	// records, when no customer record holds it) links nothing and is
+	// reported. 0 means no limit.
 	MaxRecordsPerValue int
 	// Blocklist holds values that link nothing, compared after
 	// normalization (for a composite key, against each part).
@@ -38,14 +39,19 @@ type Key struct {
 	// EmailStripDots and EmailStripPlus switch the provider rules of the
 	// email normalizer (normalize.EmailOptions).
 	EmailStripDots, EmailStripPlus bool
+	// LimitOnly keys link nothing: their values only count for the key's
+	// Limit ("at most one CRM contact id" without matching by that id).
+	LimitOnly bool
 }
 
 // Limit caps the distinct values of one key that a customer may hold
 // ("at most one CRM contact id"). A union that would break it is refused.
 // Values that link nothing (blocklisted, too common) do not count; a
-// single record holding more values than allowed is kept as it is.
+// single record holding more values than allowed is kept as it is, and
+// joins records that add none.
 type Limit struct {
-	// ID names the limited key.
+	// ID names the limited key (see Key.LimitOnly for a limit on a field
+	// no key matches by).
 	ID             string
 	MaxPerCustomer int
 }
@@ -79,7 +85,8 @@ type compiledKey struct {
 	maxPer    int
 	block     map[string]bool // explicit blocklist, normalized
 	defaults  bool
-	limit     int // MaxPerCustomer, 0 when the key is not limited
+	limit     int  // MaxPerCustomer, 0 when the key is not limited
+	limitOnly bool // Key.LimitOnly
 }
 
 func compile(r Rules) ([]compiledKey, error) {
@@ -161,7 +168,7 @@ func compileKey(k Key, region string) (compiledKey, error) {
 	case k.Field == "":
 		fields = []string{k.Name}
 	}
-	ck := compiledKey{name: k.Name, fields: fields, maxPer: k.MaxRecordsPerValue, defaults: k.UseDefaultBlocklist}
+	ck := compiledKey{name: k.Name, fields: fields, maxPer: k.MaxRecordsPerValue, defaults: k.UseDefaultBlocklist, limitOnly: k.LimitOnly}
 	opt := normalize.Options{
 		DefaultRegion: region,
 		Email:         normalize.EmailOptions{StripDots: k.EmailStripDots, StripPlus: k.EmailStripPlus},

@@ -247,7 +247,7 @@ func (b *builder) scan(ctx context.Context) error {
 		for n := range rows.Len() {
 			rec := identity.Record{
 				Source: set.source, Stream: set.stream, Key: rows.String(n, get.key), Entity: set.entity,
-				Seen: seen(rows, n, get.created, get.updated),
+				Seen: seen(rows, n, get.created),
 			}
 			if get.ref >= 0 {
 				rec.Ref = rows.String(n, get.ref)
@@ -545,7 +545,27 @@ func Rules(cfg *config.Config) identity.Rules {
 		r.Keys = append(r.Keys, key)
 	}
 	for _, l := range cfg.Identity.Limits {
-		r.Limits = append(r.Limits, identity.Limit{ID: l.ID, MaxPerCustomer: l.MaxPerCustomer})
+		r.Limits = append(r.Limits, identity.Limit{ID: limitKey(&r, l.ID), MaxPerCustomer: l.MaxPerCustomer})
 	}
 	return r
+}
+
+// limitKey names the identity key a limit of the external id ids.<id>
+// counts: the key that reads that field alone, else a key named id (as
+// configs before limits named external ids did), else a key added to
+// count it that links nothing.
+func limitKey(r *identity.Rules, id string) string {
+	field := "ids." + id
+	for _, k := range r.Keys {
+		if len(k.Composite) == 0 && k.Field == field {
+			return k.Name
+		}
+	}
+	for _, k := range r.Keys {
+		if k.Name == id {
+			return k.Name
+		}
+	}
+	r.Keys = append(r.Keys, identity.Key{Name: field, Field: field, Normalize: "none", LimitOnly: true})
+	return field
 }

@@ -21,9 +21,9 @@ import (
 // fieldReader reads the key fields of one table's rows, resolved to
 // column positions once.
 type fieldReader struct {
-	key, ref, created, updated int
-	fields                     []fieldCol
-	ids                        int // the ids column, or -1
+	key, ref, created int
+	fields            []fieldCol
+	ids               int // the ids column, or -1
 }
 
 type fieldCol struct {
@@ -44,7 +44,7 @@ func col(t *model.Table, name string) int {
 func newFieldReader(t *model.Table, fields []string) *fieldReader {
 	r := &fieldReader{
 		key: col(t, "record_key"), ref: col(t, "customer_ref"),
-		created: col(t, "created_at"), updated: col(t, "updated_at"), ids: col(t, "ids"),
+		created: col(t, "created_at"), ids: col(t, "ids"),
 	}
 	for at, f := range fields {
 		if id, ok := strings.CutPrefix(f, "ids."); ok {
@@ -103,13 +103,13 @@ func (r *fieldReader) fill(set *rowset.Set, i int, vals [][]string) {
 	}
 }
 
-// seen is when row i of set was first seen: created_at, else updated_at.
-func seen(set *rowset.Set, i, created, updated int) time.Time {
-	for _, c := range []int{created, updated} {
-		if c >= 0 {
-			if t, ok := set.Time(i, c); ok {
-				return t
-			}
+// seen is when row i of set was first seen: its created_at, or the zero
+// time (unknown). Never updated_at: it moves when the record is edited,
+// and an anchor must not, or an unchanged cluster would change its id.
+func seen(set *rowset.Set, i, created int) time.Time {
+	if created >= 0 {
+		if t, ok := set.Time(i, created); ok {
+			return t
 		}
 	}
 	return time.Time{}
