@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/desilo/desilo/core/normalize"
 	"github.com/desilo/desilo/plugins/connector"
 	"github.com/desilo/desilo/schema"
 )
@@ -111,8 +112,9 @@ const (
 	NormalizeNone       Normalizer = "none"
 )
 
-// NaturalNormalizer is the normalizer a field gets when a key does not
-// name one, and the one each part of a composite key gets.
+// NaturalNormalizer is the normalizer a single key's field gets when the
+// key does not name one. Each part of a composite key gets
+// normalize.ForField's, as identity applies it.
 func NaturalNormalizer(field string) Normalizer {
 	switch field {
 	case "email":
@@ -128,8 +130,8 @@ func NaturalNormalizer(field string) Normalizer {
 }
 
 // Key is a match key. A single key sets Field and Normalize; a composite
-// key sets Composite (two or more fields, each normalized by its
-// NaturalNormalizer) and leaves both empty.
+// key sets Composite (two or more fields, each normalized by
+// normalize.ForField) and leaves both empty.
 type Key struct {
 	Name      string     `json:"name"`
 	Field     string     `json:"field"`
@@ -152,7 +154,7 @@ func (k Key) Parts() []KeyPart {
 	}
 	parts := make([]KeyPart, len(k.Composite))
 	for i, f := range k.Composite {
-		parts[i] = KeyPart{Field: f, Normalize: NaturalNormalizer(f)}
+		parts[i] = KeyPart{Field: f, Normalize: Normalizer(normalize.ForField(f))}
 	}
 	return parts
 }

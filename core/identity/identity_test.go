@@ -578,7 +578,9 @@ func TestDefaultNormalizer(t *testing.T) {
 		"email": "email", "emails": "email", "contact.email_address": "email",
 		"phone": "phone", "mobile_phone": "phone", "birth_date": "date", "postal_code": "postal_code",
 		"addresses[].zip": "postal_code", "country": "country", "last_name": "name", "name": "name",
-		"ids.hubspot_contact_id": "lower",
+		"ids.hubspot_contact_id": "lower", "dob": "date", "date_of_birth": "date", "zipcode": "postal_code",
+		// Words, not substrings.
+		"ids.adobe_id": "lower", "ids.candidate_id": "lower", "nickname": "name", "ids.update_token": "lower",
 	}
 	for f, want := range tests {
 		if got := DefaultNormalizer(f); got != want {
@@ -692,5 +694,28 @@ func TestTooCommonCountsCustomerRecords(t *testing.T) {
 	}
 	if res.Counts.TooCommon != 1 || len(res.Values) != 1 || res.Values[0].Value != "noreply@shop.example" || res.Values[0].Records != 10 {
 		t.Errorf("reports %+v, want noreply@shop.example too common with 10 records", res.Values)
+	}
+}
+
+// A blocklist entry blocks a value of a key kept as written (normalizer
+// none) in any case.
+func TestBlocklistCaseWithNone(t *testing.T) {
+	rules := Rules{Keys: []Key{{Name: "crm", Field: "ids.crm", Normalize: "none", Blocklist: []string{"unknown-id"}}}}
+	recs := []Record{cust("a", "1", 1, "ids.crm", "UNKNOWN-ID"), cust("b", "2", 2, "ids.crm", "UNKNOWN-ID"),
+		cust("c", "3", 3, "ids.crm", "K-7"), cust("d", "4", 4, "ids.crm", "K-7")}
+	if got := clusters(mustResolve(t, recs, rules, nil)); got != "1 | 2 | 3 4" {
+		t.Errorf("clusters = %q, want %q", got, "1 | 2 | 3 4")
+	}
+}
+
+// A "|" inside a composite's part does not make two different pairs of
+// parts one value.
+func TestCompositePartsWithSeparator(t *testing.T) {
+	rules := Rules{Keys: []Key{{Name: "k", Composite: []string{"first_name", "last_name"}}}}
+	a := cust("a", "a", 1, "first_name", "Anna|Maria", "last_name", "Schmidt")
+	b := cust("b", "b", 2, "first_name", "Anna", "last_name", "Maria|Schmidt")
+	c := cust("c", "c", 3, "first_name", "Anna|Maria", "last_name", "Schmidt")
+	if got := clusters(mustResolve(t, []Record{a, b, c}, rules, nil)); got != "a c | b" {
+		t.Errorf("clusters = %q, want %q", got, "a c | b")
 	}
 }

@@ -278,7 +278,7 @@ func extractComposite(k int32, key *compiledKey, r *Record, out []value) []value
 		}
 		if single {
 			parts := one[:len(key.fields)]
-			whole := strings.Join(parts, "|")
+			whole := joinParts(parts)
 			return append(out, value{key: k, flag: key.flag(whole, parts), v: whole})
 		}
 	}
@@ -298,7 +298,7 @@ func extractComposite(k int32, key *compiledKey, r *Record, out []value) []value
 	var walk func(i int)
 	walk = func(i int) {
 		if i == len(combo) {
-			whole := strings.Join(combo, "|")
+			whole := joinParts(combo)
 			out = append(out, value{key: k, flag: key.flag(whole, combo), v: whole})
 			n++
 			return
@@ -313,6 +313,27 @@ func extractComposite(k int32, key *compiledKey, r *Record, out []value) []value
 	}
 	walk(0)
 	return out
+}
+
+// joinParts joins a composite value's parts with "|", a "|" or "\\" inside
+// a part escaped with "\\", so that ("a|b", "c") and ("a", "b|c") differ.
+func joinParts(parts []string) string {
+	if !slices.ContainsFunc(parts, func(p string) bool { return strings.ContainsAny(p, `|\`) }) {
+		return strings.Join(parts, "|")
+	}
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte('|')
+		}
+		for j := 0; j < len(p); j++ {
+			if p[j] == '|' || p[j] == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(p[j])
+		}
+	}
+	return b.String()
 }
 
 func contains(vs []string, v string) bool {

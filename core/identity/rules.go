@@ -17,7 +17,8 @@ type Key struct {
 	Field string
 	// Composite lists the fields of a composite key instead of Field. A
 	// record has a value only when every part has one; the value is the
-	// normalized parts joined with "|". Parts holding several values give
+	// normalized parts joined with "|" (a "|" or "\\" in a part escaped
+	// with "\\"). Parts holding several values give
 	// every combination, at most 16.
 	Composite []string
 	// Normalize names the normalizer (see normalize.ByName), for a
@@ -87,6 +88,7 @@ type compiledKey struct {
 	defaults  bool
 	limit     int  // MaxPerCustomer, 0 when the key is not limited
 	limitOnly bool // Key.LimitOnly
+	keepsCase bool // a field's normalizer is none
 }
 
 func compile(r Rules) ([]compiledKey, error) {
@@ -187,6 +189,7 @@ func compileKey(k Key, region string) (compiledKey, error) {
 		}
 		ck.norms = append(ck.norms, fn)
 		ck.normNames = append(ck.normNames, name)
+		ck.keepsCase = ck.keepsCase || name == "none"
 	}
 	if len(k.Blocklist) > 0 {
 		ck.block = map[string]bool{}
@@ -203,36 +206,8 @@ func compileKey(k Key, region string) (compiledKey, error) {
 }
 
 // DefaultNormalizer is the normalizer a key uses for field when it names
-// none.
-func DefaultNormalizer(field string) string {
-	f := strings.ToLower(field)
-	if i := strings.LastIndexByte(f, '.'); i >= 0 {
-		f = f[i+1:]
-	}
-	has := func(subs ...string) bool {
-		for _, s := range subs {
-			if strings.Contains(f, s) {
-				return true
-			}
-		}
-		return false
-	}
-	switch {
-	case has("email"):
-		return "email"
-	case has("phone", "mobile"):
-		return "phone"
-	case has("date", "dob", "birthday"):
-		return "date"
-	case has("postal_code", "postcode", "zip"):
-		return "postal_code"
-	case has("country"):
-		return "country"
-	case strings.HasSuffix(f, "name"):
-		return "name"
-	}
-	return "lower"
-}
+// none: normalize.ForField.
+func DefaultNormalizer(field string) string { return normalize.ForField(field) }
 
 // flag is flagBlocked when a value of the key (parts: its normalized
 // parts) links nothing because of a blocklist.
@@ -245,6 +220,11 @@ func (k *compiledKey) flag(whole string, parts []string) byte {
 
 func (k *compiledKey) blocked(whole string, parts []string) bool {
 	if k.block[whole] {
+		return true
+	}
+	// Entries are listed in any case; a value the key keeps as written
+	// (normalizer none) is compared lowercased too.
+	if k.keepsCase && len(k.block) > 0 && k.block[strings.ToLower(whole)] {
 		return true
 	}
 	for i, p := range parts {

@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -49,4 +50,36 @@ func ByName(name string, opt Options) (Func, error) {
 		return func(s string) (string, bool) { return s, s != "" }, nil
 	}
 	return nil, fmt.Errorf("unknown normalizer %q (want one of %s)", name, strings.Join(Names, ", "))
+}
+
+// ForField names the normalizer that suits a field (see ByName), from the words of the field's last path segment (split at "_",
+// "-" and case changes are not split): email, phone or mobile → phone,
+// date, dob, birthday or birthdate → date, postal_code, postcode, zip or
+// zipcode → postal_code, country → country, a last word ending in
+// "name" → name, anything else → lower. Words, not substrings: ids.adobe_id
+// is no date of birth.
+func ForField(field string) string {
+	f := strings.ToLower(field)
+	if i := strings.LastIndexByte(f, '.'); i >= 0 {
+		f = f[i+1:]
+	}
+	words := strings.FieldsFunc(f, func(r rune) bool { return r == '_' || r == '-' || r == ' ' })
+	has := func(ws ...string) bool {
+		return slices.ContainsFunc(words, func(w string) bool { return slices.Contains(ws, w) })
+	}
+	switch {
+	case strings.Contains(f, "email") || strings.Contains(f, "e_mail"):
+		return "email"
+	case strings.Contains(f, "phone") || has("mobile", "cell", "tel"):
+		return "phone"
+	case has("date", "dob", "birthday", "birthdate"):
+		return "date"
+	case has("postcode", "zip", "zipcode") || strings.Contains(f, "postal_code"):
+		return "postal_code"
+	case has("country"):
+		return "country"
+	case len(words) > 0 && strings.HasSuffix(words[len(words)-1], "name"):
+		return "name"
+	}
+	return "lower"
 }
