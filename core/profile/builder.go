@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/desilo/desilo/core/config"
 	"github.com/desilo/desilo/core/model"
@@ -351,13 +352,20 @@ func (b *Builder) fail(t *base, row Row, col int, want string) {
 	}
 }
 
-// trim is strings.TrimSpace with the common case, nothing to trim, decided
-// by two byte comparisons inline.
+// trim cuts invisible characters from both ends of s, with the common
+// case, nothing to cut, decided by two byte comparisons inline.
 func trim(s string) string {
-	if s == "" || (s[0] > ' ' && s[0] < 0x80 && s[len(s)-1] > ' ' && s[len(s)-1] < 0x80) {
+	if s == "" || (s[0] > ' ' && s[0] < 0x7f && s[len(s)-1] > ' ' && s[len(s)-1] < 0x7f) {
 		return s
 	}
-	return strings.TrimSpace(s)
+	return strings.TrimFunc(s, invisible)
+}
+
+// invisible is a character that shows nothing: white space, a control or
+// a format character (zero-width space, joiners, a byte-order mark). A
+// value of only such characters is no value.
+func invisible(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
 }
 
 // maxAmount bounds amounts so that their sum in units of 1/10000 fits an int64.

@@ -320,14 +320,15 @@ func TestJourneyErrors(t *testing.T) {
 	}
 }
 
-// trim's fast path agrees with strings.TrimSpace, Unicode spaces included.
+// trim's fast path agrees with cutting every invisible character (Unicode
+// spaces, controls, format characters such as U+200B) from both ends.
 func TestTrim(t *testing.T) {
-	parts := []string{"", " ", "\t", "\n", "\u00a0", "\u0085", "\u2003", "\x00", "\x7f", "a", "é", "ab c"}
+	parts := []string{"", " ", "\t", "\n", "\u00a0", "\u0085", "\u2003", "\u200b", "\ufeff", "\x00", "\x7f", "a", "é", "ab c"}
 	for _, a := range parts {
 		for _, b := range parts {
 			for _, c := range parts {
 				s := a + b + c
-				if got, want := trim(s), strings.TrimSpace(s); got != want {
+				if got, want := trim(s), strings.TrimFunc(s, invisible); got != want {
 					t.Errorf("trim(%q) = %q, want %q", s, got, want)
 				}
 			}
@@ -427,5 +428,18 @@ func TestOrdersNeverPlacedOrPaid(t *testing.T) {
 	out := build(t, newBuilder(t, config.Survivorship{}), r)
 	if got := get(t, "customer", out, "orders_count"); got != int64(0) {
 		t.Errorf("orders_count = %#v, want 0", got)
+	}
+}
+
+// A name of invisible characters only is no name: it does not override an
+// older real one.
+func TestInvisibleValueIsNoValue(t *testing.T) {
+	r := &Records{CustomerID: "c_1", Customers: []Row{
+		cust(t, "crm", "1", fields{"first_name": "Jane", "updated_at": ts("2024-01-01T00:00:00Z")}),
+		cust(t, "shop", "2", fields{"first_name": "\u200b", "updated_at": ts("2024-06-01T00:00:00Z")}),
+	}}
+	out := build(t, newBuilder(t, config.Survivorship{}), r)
+	if got := get(t, "customer", out, "first_name"); got != "Jane" {
+		t.Errorf("first_name = %#v, want Jane", got)
 	}
 }
