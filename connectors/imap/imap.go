@@ -14,7 +14,9 @@
 //     replicated server may show a higher UID before a lower one) are
 //     looked for once more on the next run. A response without the
 //     message's header (an unsolicited flag update in the middle of a
-//     FETCH) is not taken for the message, which is fetched again.
+//     FETCH) is not taken for the message, which is fetched again. A
+//     batch the server refuses (NO) is read a message at a time, and the
+//     message it refuses is rejected.
 //     When the server reports a new UIDVALIDITY, the old UIDs mean
 //     nothing any more: the records read under the old one are deleted
 //     (every UID up to the last one read, at most 5 million; beyond that

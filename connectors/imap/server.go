@@ -230,6 +230,13 @@ func (s *session) readMailbox(ctx context.Context, cfg *Config, name string, sen
 
 	for batch := range slices.Chunk(uids, cfg.BatchSize) {
 		missing, err := s.fetch(ctx, cfg, name, sel.UIDValidity, sent, batch, w)
+		if refused(err) && len(batch) > 1 {
+			// One message the server cannot serve (NO) fails the whole
+			// FETCH: read the batch a message at a time, rejecting that
+			// one, rather than stop at this batch every night.
+			log.Warn("the server refused a batch of messages: reading them one at a time", "error", err)
+			missing, err = s.fetchEach(ctx, cfg, name, sel.UIDValidity, sent, batch, w)
+		}
 		if err == nil && len(missing) > 0 {
 			// An unsolicited FETCH (a flag change by another client) can
 			// stand in for a message's own response: ask once more.
@@ -254,6 +261,33 @@ func (s *session) readMailbox(ctx context.Context, cfg *Config, name string, sen
 		}
 	}
 	return nil
+}
+
+// refused says whether err is the server's NO to a command.
+func refused(err error) bool {
+	var e *imap.Error
+	return errors.As(err, &e) && e.Type == imap.StatusResponseTypeNo
+}
+
+// fetchEach fetches uids one at a time; a message the server refuses is
+// rejected, located by its UID.
+func (s *session) fetchEach(ctx context.Context, cfg *Config, mailbox string, uidValidity uint32, sent bool, uids []imap.UID, w *writer) ([]imap.UID, error) {
+	var missing []imap.UID
+	for _, u := range uids {
+		m, err := s.fetch(ctx, cfg, mailbox, uidValidity, sent, []imap.UID{u}, w)
+		if refused(err) {
+			loc := fmt.Sprintf("mailbox %s, UIDVALIDITY %d, UID %d", mailbox, uidValidity, u)
+			if err := w.reject(ctx, loc, fmt.Errorf("the server refused to send the message: %w", err), nil); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		missing = append(missing, m...)
+	}
+	return missing, nil
 }
 
 // maxHoles bounds the UIDs a mailbox's state keeps to look for again.

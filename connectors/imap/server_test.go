@@ -576,3 +576,37 @@ func TestUIDSeenLate(t *testing.T) {
 		t.Errorf("third read: %d records, want none", len(third))
 	}
 }
+
+// refusingSession answers NO to a FETCH that asks for a UID in bad, as a
+// server does for a message it cannot read from its store.
+type refusingSession struct {
+	imapserver.Session
+	bad imap.UID
+}
+
+func (s *refusingSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, o *imap.FetchOptions) error {
+	if set, ok := numSet.(imap.UIDSet); ok && set.Contains(s.bad) {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "message store damaged"}
+	}
+	return s.Session.Fetch(w, numSet, o)
+}
+
+// TestMessageTheServerRefuses checks a message the server will not send:
+// it is rejected, and the mailbox's other messages are read.
+func TestMessageTheServerRefuses(t *testing.T) {
+	s := startServerWith(t, tlsNone, nil, func(in imapserver.Session) imapserver.Session { return &refusingSession{Session: in, bad: 2} })
+	for i := 1; i <= 3; i++ {
+		s.appendMsg(t, "INBOX", testMail("c@example.org", "sales@acme.example", "s", fmt.Sprintf("m%d@example.org", i)))
+	}
+	recs, col := readAll(t, t.Context(), s.config(t, tlsNone, map[string]any{"mailboxes": []string{"INBOX"}}), nil)
+	var ids []string
+	for _, r := range recs {
+		ids = append(ids, r.ID)
+	}
+	if want := []string{"INBOX;UIDVALIDITY=1;UID=1", "INBOX;UIDVALIDITY=1;UID=3"}; !slices.Equal(ids, want) {
+		t.Errorf("records %q, want %q", ids, want)
+	}
+	if len(col.Rejects) != 1 || !strings.Contains(col.Rejects[0].Location, "UID 2") || !strings.Contains(col.Rejects[0].Reason, "message store damaged") {
+		t.Errorf("rejects %+v, want UID 2 refused", col.Rejects)
+	}
+}
