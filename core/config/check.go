@@ -85,7 +85,7 @@ func (c *Config) check() Errors {
 		r := surv.Fields[field]
 		ptr := "/profile/survivorship/fields/" + escapeToken(field)
 		if r.Rule == SourcePriority && len(r.SourcePriority) == 0 {
-			add(ptr+"/source_priority", "required because the rule is source_priority (or set profile.survivorship.source_priority)")
+			add(ptr+"/source_priority", "required because the rule is source_priority: list the sources in order (a field without source_priority takes profile.survivorship.source_priority; an empty list does not)")
 		}
 		if r.Rule != SourcePriority && len(r.SourcePriority) > 0 {
 			add(ptr+"/rule", "source_priority is set but the rule is %s", r.Rule)
