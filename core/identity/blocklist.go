@@ -10,7 +10,8 @@ import (
 // normalizer, is one of the shipped default blocklist values:
 //
 //   - any key: n/a, na, none, null, nil, -, ?, unknown, unbekannt, test,
-//     keine, k.a., x, all-zero values such as 0000, and the like;
+//     keine, k.a., x, all-zero values such as 0000, and the like (na, no
+//     and ka not for names: they are surnames too);
 //   - email: role mailboxes (info@, support@, noreply@, sales@,
 //     kontakt@, ... at any domain, also with a +tag), placeholder
 //     addresses (test@, none@, noemail@, dummy@, ... at any domain; a
@@ -22,6 +23,9 @@ import (
 //   - date: 1900-01-01 and 1970-01-01, the usual stand-ins for unknown.
 func Placeholder(normalizer, value string) bool {
 	v := strings.ToLower(value)
+	if normalizer == "name" && surnames[v] {
+		return false
+	}
 	if placeholderWords[v] || strings.Trim(v, "0") == "" {
 		return true
 	}
@@ -41,6 +45,10 @@ var placeholderWords = set(
 	"unknown", "unbekannt", "test", "testing", "keine", "kein", "k.a.", "k.a", "ka", "x", "xx", "xxx",
 	"tbd", "dummy", "fake", "undefined", "empty", "leer", "no", "nein", "not available", "not applicable",
 )
+
+// surnames are placeholder words that are real names too (Na, No and Ka
+// are Korean surnames): a name normalizer's values keep them.
+var surnames = set("na", "no", "ka")
 
 var roleLocals = set(
 	"info", "support", "noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply",

@@ -719,3 +719,15 @@ func TestCompositePartsWithSeparator(t *testing.T) {
 		t.Errorf("clusters = %q, want %q", got, "a c | b")
 	}
 }
+
+// Na is a surname, not a placeholder, for a name part of a composite key.
+func TestSurnameNaIsNoPlaceholder(t *testing.T) {
+	rules := Rules{Keys: []Key{{Name: "k", Composite: []string{"last_name", "birth_date", "postal_code"}, UseDefaultBlocklist: true}}}
+	recs := []Record{cust("a", "1", 1, "last_name", "Na", "birth_date", "1985-03-04", "postal_code", "10115"),
+		cust("b", "2", 2, "last_name", "NA", "birth_date", "04.03.1985", "postal_code", "10115"),
+		cust("c", "3", 3, "last_name", "n/a", "birth_date", "1985-03-04", "postal_code", "10115"),
+		cust("d", "4", 4, "last_name", "n/a", "birth_date", "1985-03-04", "postal_code", "10115")}
+	if got := clusters(mustResolve(t, recs, rules, nil)); got != "1 2 | 3 | 4" {
+		t.Errorf("clusters = %q, want %q (n/a stays a placeholder)", got, "1 2 | 3 | 4")
+	}
+}
