@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/desilo/desilo/plugins/connector"
 )
@@ -33,10 +34,14 @@ type streamConfig struct {
 	Query       string   `json:"query,omitempty"`
 	PrimaryKey  []string `json:"primary_key"`
 	CursorField string   `json:"cursor_field,omitempty"`
-	BatchSize   int      `json:"batch_size,omitempty"`
+	// CursorLookback is a Go duration (timestamp cursors only).
+	CursorLookback string `json:"cursor_lookback,omitempty"`
+	BatchSize      int    `json:"batch_size,omitempty"`
 
 	// mapping is the default mapping; only preset streams have one.
 	mapping *connector.Mapping
+	// lookback is CursorLookback parsed.
+	lookback time.Duration
 }
 
 var (
@@ -123,6 +128,16 @@ func (s *streamConfig) check() error {
 	}
 	if s.BatchSize < 0 {
 		return fmt.Errorf("stream %s: batch_size %d: must be positive", s.Name, s.BatchSize)
+	}
+	if s.CursorLookback != "" {
+		d, err := time.ParseDuration(s.CursorLookback)
+		switch {
+		case err != nil || d < 0:
+			return fmt.Errorf("stream %s: cursor_lookback %q: want a duration such as \"10m\"", s.Name, s.CursorLookback)
+		case s.CursorField == "":
+			return fmt.Errorf("stream %s: cursor_lookback needs a cursor_field", s.Name)
+		}
+		s.lookback = d
 	}
 	return nil
 }

@@ -40,6 +40,9 @@ func TestParseConfig(t *testing.T) {
 		{"duplicate with preset", `{"driver": "mysql", ` + dsn + `, "preset": "woocommerce", "streams": [{"name": "orders", "table": "b", "primary_key": ["id"]}]}`, `"orders" is used twice`},
 		{"semicolon", `{"driver": "postgres", ` + dsn + `, "streams": [{"name": "a", "query": "SELECT 1 AS id;", "primary_key": ["id"]}]}`, "semicolon"},
 		{"negative batch", `{"driver": "postgres", ` + dsn + `, "streams": [{"name": "a", "table": "a", "primary_key": ["id"], "batch_size": -1}]}`, "batch_size -1"},
+		{"cursor lookback", `{"driver": "postgres", ` + dsn + `, "streams": [{"name": "a", "table": "a", "primary_key": ["id"], "cursor_field": "u", "cursor_lookback": "15m"}]}`, ""},
+		{"bad cursor lookback", `{"driver": "postgres", ` + dsn + `, "streams": [{"name": "a", "table": "a", "primary_key": ["id"], "cursor_field": "u", "cursor_lookback": "soon"}]}`, "cursor_lookback"},
+		{"lookback without cursor", `{"driver": "postgres", ` + dsn + `, "streams": [{"name": "a", "table": "a", "primary_key": ["id"], "cursor_lookback": "5m"}]}`, "needs a cursor_field"},
 		{"preset on postgres", `{"driver": "postgres", ` + dsn + `, "preset": "woocommerce"}`, "needs driver mysql"},
 		{"unknown preset", `{"driver": "mysql", ` + dsn + `, "preset": "magento"}`, `preset "magento"`},
 		{"bad prefix", `{"driver": "mysql", ` + dsn + `, "preset": "woocommerce", "table_prefix": "wp; DROP"}`, "table_prefix"},
@@ -62,7 +65,7 @@ func TestParseConfig(t *testing.T) {
 			// Go-only rules: the schema cannot see duplicate names or a
 			// preset's driver; a trailing semicolon and a prefix without a
 			// preset are harmless to the schema.
-			goOnly := []string{"duplicate name", "duplicate with preset", "preset on postgres", "semicolon", "prefix without preset"}
+			goOnly := []string{"duplicate name", "duplicate with preset", "preset on postgres", "semicolon", "prefix without preset", "lookback without cursor"}
 			if slices.Contains(goOnly, tc.name) {
 				return
 			}

@@ -11,7 +11,10 @@
 // nor repeated. Rows written later with a cursor value equal to or below
 // the checkpoint's and a smaller primary key are not seen: the cursor must
 // grow on every write (an updated_at the application or a trigger sets, or
-// an increasing id). Rows whose cursor is NULL have no place in that
+// an increasing id). A timestamp cursor set before a long transaction
+// commits breaks that rule; cursor_lookback makes each read start that
+// much before the saved cursor value, and skips the rows it delivered in
+// that window while they are unchanged. Rows whose cursor is NULL have no place in that
 // order: after the cursor's pass, every run reads all of them again,
 // paged by the primary key (the log counts them), so none is lost and
 // staging keeps one version of each. A stream without cursor_field is

@@ -8,7 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/desilo/desilo/connectors/internal/incremental"
 	"github.com/desilo/desilo/plugins/connector"
 )
 
@@ -26,6 +28,10 @@ type state struct {
 type streamState struct {
 	Keys []string          `json:"keys"`
 	Last []json.RawMessage `json:"last"`
+	// Seen holds the rows delivered within cursor_lookback of Last's
+	// cursor: primary key (JSON) → cursor (Unix µs), so a read that starts
+	// that far back skips them while they are unchanged.
+	Seen incremental.Seen `json:"seen,omitempty"`
 	// Nulls is set while the pass over the rows whose cursor is NULL is
 	// under way: the primary key of the last of them emitted (empty before
 	// the first), so an interrupted pass resumes there.
@@ -60,6 +66,9 @@ type streamReader struct {
 	rs  *resolvedStream
 	st  *state
 	out connector.Emitter
+	// seen is the look-back window's delivered rows (see streamState.Seen);
+	// nil without cursor_lookback.
+	seen *incremental.Seen
 }
 
 // scan is one keyset pass over a stream: the columns it orders and pages
@@ -67,7 +76,8 @@ type streamReader struct {
 type scan struct {
 	keys   []string
 	idx    []int
-	filter string // "" for none
+	filter string // "" for none; its arguments are $1, $2, ...
+	args   []any
 }
 
 func (r *streamReader) read(ctx context.Context) error {
@@ -77,15 +87,34 @@ func (r *streamReader) read(ctx context.Context) error {
 	saved := r.saved(ctx, keys)
 	var last, after []json.RawMessage
 	var nulls *[]json.RawMessage // a pass over NULL cursors under way
+	var seen incremental.Seen
 	if saved != nil {
-		last, nulls = saved.Last, saved.Nulls
+		last, nulls, seen = saved.Last, saved.Nulls, saved.Seen
 	}
 	main := scan{keys: keys, idx: r.rs.keyIdx}
 	if sc.CursorField != "" {
 		main.filter = "desilo_t." + r.s.d.quoteColumn(sc.CursorField) + " IS NOT NULL"
 	}
+	if sc.lookback > 0 && r.rs.cols[r.rs.keyIdx[0]].kind != kindTimestamp {
+		log.Warn("sql: cursor_lookback applies to timestamp cursors only; ignored", "cursor_field", sc.CursorField)
+	}
+	if sc.lookback > 0 && r.rs.cols[r.rs.keyIdx[0]].kind == kindTimestamp {
+		r.seen = &seen
+		if at, ok := cursorTime(last); ok {
+			// Start the look-back before the saved position; the rows
+			// delivered there are skipped while unchanged.
+			main.filter += " AND desilo_t." + r.s.d.quoteColumn(sc.CursorField) + " >= " + r.s.d.placeholder(1)
+			main.args = []any{at.Add(-sc.lookback)}
+			last = nil
+		}
+	}
 	total, err := r.pass(ctx, main, &last, func() *streamState {
-		return &streamState{Keys: keys, Last: last, Nulls: nulls}
+		if r.seen != nil {
+			if at, ok := cursorTime(last); ok {
+				seen.Prune(at.Add(-sc.lookback).UnixMicro(), at.UnixMicro())
+			}
+		}
+		return &streamState{Keys: keys, Last: last, Nulls: nulls, Seen: seen}
 	})
 	if err != nil {
 		return err
@@ -135,7 +164,7 @@ func (r *streamReader) readNulls(ctx context.Context, keys []string, last, after
 	}
 	n, err := r.pass(ctx, nulls, &after, func() *streamState {
 		pos := after
-		return &streamState{Keys: keys, Last: last, Nulls: &pos}
+		return &streamState{Keys: keys, Last: last, Nulls: &pos, Seen: r.seenNow()}
 	})
 	if err != nil {
 		return n, err
@@ -146,7 +175,7 @@ func (r *streamReader) readNulls(ctx context.Context, keys []string, last, after
 		if last == nil {
 			delete(r.st.Streams, name)
 		} else {
-			r.st.Streams[name] = &streamState{Keys: keys, Last: last}
+			r.st.Streams[name] = &streamState{Keys: keys, Last: last, Seen: r.seenNow()}
 		}
 		if err := r.checkpoint(ctx); err != nil {
 			return n, err
@@ -176,6 +205,27 @@ func (r *streamReader) pass(ctx context.Context, sc scan, last *[]json.RawMessag
 			return total, nil
 		}
 	}
+}
+
+// seenNow is the look-back window's delivered rows, nil without one.
+func (r *streamReader) seenNow() incremental.Seen {
+	if r.seen == nil {
+		return nil
+	}
+	return *r.seen
+}
+
+// cursorTime is the timestamp cursor of a saved position.
+func cursorTime(last []json.RawMessage) (time.Time, bool) {
+	if len(last) == 0 {
+		return time.Time{}, false
+	}
+	var v string
+	if json.Unmarshal(last[0], &v) != nil {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	return t, err == nil
 }
 
 // saved returns the saved position of the stream, or nil to start from
@@ -217,7 +267,7 @@ func (r *streamReader) pageQuery(sc scan, last []json.RawMessage) (string, []any
 	if sc.filter != "" {
 		where = append(where, sc.filter)
 	}
-	var args []any
+	args := slices.Clone(sc.args)
 	if len(last) > 0 {
 		ph := make([]string, len(keys))
 		for i := range keys {
@@ -226,7 +276,7 @@ func (r *streamReader) pageQuery(sc scan, last []json.RawMessage) (string, []any
 				return "", nil, fmt.Errorf("saved state, column %s: %w", keys[i], err)
 			}
 			args = append(args, arg)
-			ph[i] = d.placeholder(i + 1)
+			ph[i] = d.placeholder(len(args))
 		}
 		where = append(where, "("+strings.Join(quoted, ", ")+") > ("+strings.Join(ph, ", ")+")")
 	}
@@ -276,6 +326,15 @@ func (r *streamReader) page(ctx context.Context, sc scan, last *[]json.RawMessag
 		}
 		*last = key
 		n++
+		if r.seen != nil && len(key) > 1 {
+			if at, ok := cursorTime(key); ok {
+				pk := keyString(key[1:])
+				if r.seen.Delivered(pk, at.UnixMicro()) {
+					continue // delivered in the look-back window, unchanged
+				}
+				r.seen.Add(pk, at.UnixMicro())
+			}
+		}
 		data, badCol, err := r.encodeRow(vals, zeroTimeIsNull)
 		if err != nil {
 			if !errors.Is(err, errNotRepresentable) {
