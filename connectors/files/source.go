@@ -185,7 +185,7 @@ type streamReader struct {
 	st       *streamState
 	baseline *mark // the cursor of the last completed read
 	next     *mark // the cursor of this read
-	filter   *mark // what the file being read filters by (see filter)
+	filter   *mark // what the file being read filters by (see filterFor)
 	fileMax  *mark // the highest cursor value of the file being read
 	out      connector.Emitter
 
