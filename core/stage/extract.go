@@ -200,10 +200,12 @@ func (x *Extract) touch() {
 }
 
 // maybeFlush closes the open segments and commits when they are full, or
-// when a checkpoint has waited for CommitAge.
+// when a checkpoint has waited for CommitAge. A full refresh commits
+// nothing before Finish, so a checkpoint's age does not close its
+// segments: it would close them at every row from then on.
 func (x *Extract) maybeFlush() error {
 	o := x.s.opts
-	if x.openRows >= o.SegmentRows || x.hasPending && time.Since(x.dirtySince) >= o.CommitAge {
+	if x.openRows >= o.SegmentRows || !x.full && x.hasPending && time.Since(x.dirtySince) >= o.CommitAge {
 		if err := x.flush(false); err != nil {
 			return x.fail(err)
 		}

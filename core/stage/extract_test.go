@@ -616,3 +616,21 @@ func TestStreamsCountsSessions(t *testing.T) {
 		t.Fatalf("after compaction: %+v", refs)
 	}
 }
+
+// A full refresh whose checkpoint is older than CommitAge keeps writing
+// its segments to SegmentRows rows, not one segment a row.
+func TestFullRefreshSegmentsAfterCommitAge(t *testing.T) {
+	s, _ := open(t, t.TempDir(), Options{SegmentRows: 1000, CommitAge: 20 * time.Millisecond})
+	x := begin(t, s, BeginOptions{FullRefresh: true})
+	write(t, x, rec("0", "a"))
+	checkpoint(t, x, `"c0"`)
+	time.Sleep(30 * time.Millisecond)
+	for i := 1; i <= 50; i++ {
+		write(t, x, rec(fmt.Sprint(i), "e"))
+	}
+	finish(t, x)
+	refs := s.Streams()
+	if len(refs) != 1 || refs[0].Segments != 1 {
+		t.Errorf("a full refresh of 51 rows (SegmentRows 1000) staged %+v, want one segment", refs)
+	}
+}
