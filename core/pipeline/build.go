@@ -516,6 +516,9 @@ func (b *builder) publish(ctx context.Context) error {
 	if _, err := b.snap.Commit(parquet.Manifest{RunID: b.opts.RunID}); err != nil {
 		return err
 	}
+	if err := b.snap.PruneErr; err != nil {
+		b.opts.Logger.Warn("snapshot published, but old snapshots could not all be removed", "error", err)
+	}
 	b.sum.Snapshot = b.snap.Dir()
 	b.snap = nil
 	b.sum.Links = b.sum.Tables["identity_link"]

@@ -66,6 +66,9 @@ type Snapshot struct {
 	Keep int
 	// Options apply to the tables opened after they are set.
 	Options Options
+	// PruneErr is why Commit could not remove some old snapshots, once it
+	// has published this one; nil when it could.
+	PruneErr error
 
 	ctx     context.Context
 	out     string
@@ -95,6 +98,11 @@ func Begin(ctx context.Context, outDir, runID string) (*Snapshot, error) {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("snapshot %s: %s already exists (run ids must be unique)", runID, dir)
 		}
+		return nil, fmt.Errorf("snapshot %s: %w", runID, err)
+	}
+	// current will point at this folder: its entry must be durable first.
+	if err := SyncDir(parent); err != nil {
+		os.Remove(dir)
 		return nil, fmt.Errorf("snapshot %s: %w", runID, err)
 	}
 	return &Snapshot{Keep: DefaultKeep, ctx: ctx, out: outDir, runID: runID, dir: dir, writers: map[string]*Writer{}}, nil
@@ -164,14 +172,16 @@ func (s *Snapshot) Commit(m Manifest) (Manifest, error) {
 	if err := writeManifest(s.dir, m); err != nil {
 		return Manifest{}, fmt.Errorf("snapshot %s: %w", s.runID, err)
 	}
-	if err := switchCurrent(s.out, s.runID); err != nil {
+	switched, err := switchCurrent(s.out, s.runID)
+	if switched {
+		s.done = true // current points here now: Abort must not remove it
+	}
+	if err != nil {
 		return Manifest{}, fmt.Errorf("snapshot %s: %w", s.runID, err)
 	}
-	s.done = true
-	if err := prune(s.out, s.Keep); err != nil {
-		// The snapshot is published; leftovers only cost disk space.
-		return m, fmt.Errorf("snapshot %s published, but pruning old snapshots failed: %w", s.runID, err)
-	}
+	// The snapshot is published; leftovers only cost disk space, so a
+	// failed prune is the caller's to report, not a failed publish.
+	s.PruneErr = prune(s.out, s.Keep)
 	return m, nil
 }
 
@@ -249,19 +259,29 @@ func readManifest(dir string) (Manifest, error) {
 
 // switchCurrent points outDir/current at the run's snapshot: a new symlink
 // under a temporary name renamed over the old one, which is atomic.
-func switchCurrent(outDir, runID string) error {
+// switchCurrent points current at the run's snapshot. It reports whether
+// current was switched, which it can be even when it fails: when syncing
+// the folder after the switch fails.
+func switchCurrent(outDir, runID string) (bool, error) {
 	var rnd [8]byte
 	rand.Read(rnd[:])
 	tmp := filepath.Join(outDir, ".current-"+hex.EncodeToString(rnd[:]))
 	if err := os.Symlink(filepath.Join(snapshotsDir, runID), tmp); err != nil {
-		return err
+		return false, err
 	}
 	if err := os.Rename(tmp, filepath.Join(outDir, currentLink)); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("switch %s: %w", filepath.Join(outDir, currentLink), err)
+		return false, fmt.Errorf("switch %s: %w", filepath.Join(outDir, currentLink), err)
 	}
-	return SyncDir(outDir)
+	if err := syncOut(outDir); err != nil {
+		return true, fmt.Errorf("current switched, but syncing %s failed: %w", outDir, err)
+	}
+	return true, nil
 }
+
+// syncOut syncs the output folder after current switched (a var for
+// tests).
+var syncOut = SyncDir
 
 // prune keeps the keep newest committed snapshots (by manifest time, then
 // run id) and the current one, and removes the rest and every folder
@@ -282,6 +302,7 @@ func prune(outDir string, keep int) error {
 	}
 	var committed []snap
 	var remove []string
+	var unreadable []error
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
@@ -295,7 +316,8 @@ func prune(outDir string, keep int) error {
 		case errors.Is(err, fs.ErrNotExist):
 			remove = append(remove, dir)
 		case err != nil:
-			return err
+			// Not ours to judge: keep it, say so, and prune the rest.
+			unreadable = append(unreadable, err)
 		default:
 			committed = append(committed, snap{dir, m.CreatedAt})
 		}
@@ -314,7 +336,7 @@ func prune(outDir string, keep int) error {
 			remove = append(remove, c.dir)
 		}
 	}
-	var errs []error
+	errs := unreadable
 	for _, dir := range remove {
 		if err := os.RemoveAll(dir); err != nil {
 			errs = append(errs, err)

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -217,5 +219,62 @@ func TestBeginErrors(t *testing.T) {
 	}
 	if _, err := s.Commit(Manifest{RunID: "other"}); err == nil {
 		t.Error("Commit with another run's manifest succeeded")
+	}
+}
+
+// A snapshot that current points to stays, even when Commit fails after
+// the switch (syncing the folder) and the caller then aborts.
+func TestCommitFailingAfterTheSwitch(t *testing.T) {
+	out := t.TempDir()
+	at := time.Date(2024, 5, 1, 3, 0, 0, 0, time.UTC)
+	publish(t, out, "run-1", 3, at)
+	s, err := Begin(context.Background(), out, "run-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Table("customer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(sampleRow(model.MustLoad("customer"), 0)); err != nil {
+		t.Fatal(err)
+	}
+	defer func(f func(string) error) { syncOut = f }(syncOut)
+	syncOut = func(string) error { return errors.New("EIO") }
+	_, cerr := s.Commit(Manifest{CreatedAt: at.Add(time.Hour)})
+	if aerr := s.Abort(); cerr == nil || aerr != nil {
+		t.Fatalf("Commit = %v, Abort = %v; want Commit to fail, Abort to do nothing", cerr, aerr)
+	}
+	dir, m, err := Current(out)
+	if err != nil || filepath.Base(dir) != "run-2" || m.Tables["customer"].Rows != 1 {
+		t.Errorf("current = %s, %+v, %v; want run-2, whole", dir, m, err)
+	}
+}
+
+// A snapshot folder whose manifest cannot be read is kept and reported,
+// and does not fail the publish or stop the pruning of the others.
+func TestPruneSkipsUnreadableManifests(t *testing.T) {
+	out := t.TempDir()
+	at := time.Date(2024, 5, 1, 3, 0, 0, 0, time.UTC)
+	junk := filepath.Join(out, snapshotsDir, "old-copy")
+	if err := os.MkdirAll(junk, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(junk, manifestFile), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		publish(t, out, fmt.Sprintf("run-%d", i), 1, at.Add(time.Duration(i)*time.Hour)) // Keep 2
+	}
+	entries, err := os.ReadDir(filepath.Join(out, snapshotsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{"old-copy", "run-2", "run-3"}; !slices.Equal(names, want) {
+		t.Errorf("snapshots %v, want %v", names, want)
 	}
 }
