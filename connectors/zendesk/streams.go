@@ -72,13 +72,16 @@ func streams() []connector.Stream {
 			Mapping: &connector.Mapping{Entity: "ticket", Fields: map[string]connector.Expr{
 				"ticket_number": connector.P("id"),
 				"customer_ref":  connector.P("requester_id"),
-				"status":        connector.P("status"),
-				"priority":      connector.P("priority"),
-				"channel":       connector.P("via.channel"),
-				"satisfaction":  connector.P("satisfaction_rating.score"),
-				"subject":       connector.P("subject"),
-				"created_at":    ts("created_at"),
-				"updated_at":    ts("updated_at"),
+				// The model knows open, pending, solved and closed; Zendesk
+				// also new (not yet answered) and hold (waiting on a third
+				// party).
+				"status":       {Path: "status", Values: map[string]string{"new": "open", "hold": "pending"}},
+				"priority":     connector.P("priority"),
+				"channel":      connector.P("via.channel"),
+				"satisfaction": connector.P("satisfaction_rating.score"),
+				"subject":      connector.P("subject"),
+				"created_at":   ts("created_at"),
+				"updated_at":   ts("updated_at"),
 			}},
 		},
 		{

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/desilo/desilo/core/mapping"
 	"github.com/desilo/desilo/plugins/connector"
 	"github.com/desilo/desilo/plugins/sdk/sdktest"
 )
@@ -283,4 +284,31 @@ func TestConformance(t *testing.T) {
 			json.RawMessage(fmt.Sprintf(`{"base_url": %q, "email": %q, "api_token": "wrong"}`, srv.URL, email)),
 		},
 	})
+}
+
+// The default ticket mapping takes every Zendesk status: new and hold
+// become the model's open and pending.
+func TestDefaultMappingTakesEveryTicketStatus(t *testing.T) {
+	var tickets connector.Stream
+	for _, s := range streams() {
+		if s.Name == "tickets" {
+			tickets = s
+		}
+	}
+	p, err := mapping.Default(tickets, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _ := p.Table().Index("status")
+	for from, want := range map[string]string{"new": "open", "open": "open", "pending": "pending", "hold": "pending", "solved": "solved", "closed": "closed"} {
+		rec := `{"id":1,"requester_id":372000000013,"status":"` + from + `","subject":"x","via":{"channel":"web"},"created_at":"2025-02-06T08:50:42Z","updated_at":"2025-04-07T15:09:07Z"}`
+		row := make([]any, len(p.Table().Columns))
+		if err := p.Map("helpdesk", connector.Record{Stream: "tickets", Data: []byte(rec)}, row); err != nil {
+			t.Errorf("status %q: %v", from, err)
+			continue
+		}
+		if row[status] != want {
+			t.Errorf("status %q maps to %v, want %q", from, row[status], want)
+		}
+	}
 }
