@@ -58,6 +58,8 @@ func TestCompileErrors(t *testing.T) {
 			[]string{`mapping contacts.email: layout "2006" applies only to type timestamp or date`}},
 		{"layout typo", f("customer", map[string]connector.Expr{"updated_at": {Path: "a", Layout: "YYYY-MM-DD hh:mm"}}),
 			[]string{`mapping contacts.updated_at: layout "YYYY-MM-DD hh:mm" does not hold a full date (Go layouts use the reference time 2006-01-02 15:04:05, e.g. "02.01.2006 15:04")`}},
+		{"zone abbreviation in a layout", f("customer", map[string]connector.Expr{"updated_at": {Path: "a", Layout: "2006-01-02 15:04 MST"}}),
+			[]string{`mapping contacts.updated_at: layout "2006-01-02 15:04 MST" reads a zone abbreviation (MST), whose offset Go can only guess; use a numeric offset (-0700 or Z07:00)`}},
 		{"timestamp layout without hour", f("customer", map[string]connector.Expr{"updated_at": {Path: "a", Layout: "02.01.2006"}}),
 			[]string{`mapping contacts.updated_at: layout "02.01.2006" has no hour; use type: date for dates`}},
 		{"scale without money", f("order", map[string]connector.Expr{"total": {Path: "a", Scale: 3}}),

@@ -37,7 +37,9 @@
 //	timestamp    layout rfc3339 (default; 'T' or a space, Z or an offset),
 //	             epoch_s or epoch_ms (JSON numbers or numeric strings, decimals
 //	             allowed, years 1000..9999 only, which catches a wrong unit),
-//	             or a Go layout ("02.01.2006 15:04"; without a zone it is UTC);
+//	             or a Go layout ("02.01.2006 15:04"; without a zone it is UTC;
+//	             a zone abbreviation such as MST is refused, as its offset
+//	             can only be guessed: use -0700);
 //	             stored in UTC
 //	date         as timestamp, default layout 2006-01-02 (an RFC 3339
 //	             timestamp gives its calendar date in its own offset); stored

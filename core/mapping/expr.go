@@ -201,6 +201,11 @@ func checkLayout(layout string, timestamp bool) error {
 	if _, err := time.Parse(layout, out); err != nil {
 		return fmt.Errorf("layout %q cannot be parsed back: %w", layout, err)
 	}
+	// A zone abbreviation (MST) parses to an offset Go guesses from the
+	// host's own zone, or to UTC when it knows none: silently wrong times.
+	if strings.Contains(base.In(time.FixedZone("QQQ", 3600)).Format(layout), "QQQ") {
+		return fmt.Errorf("layout %q reads a zone abbreviation (MST), whose offset Go can only guess; use a numeric offset (-0700 or Z07:00)", layout)
+	}
 	return nil
 }
 
