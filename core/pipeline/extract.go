@@ -312,7 +312,16 @@ func (s *stager) reject(stream, key, location, reason string, raw []byte) error 
 	return s.x.Reject(row)
 }
 
+// Checkpoint passes the connector's checkpoint on to staging, unless a
+// stream rejects more than run.max_reject_ratio so far: a source that
+// fails on its rejects must not have its state advanced past records it
+// rejected, or they would never be read again once the mapping is fixed.
+// Staging commits a checkpoint during a long read, so the check cannot
+// wait for the end.
 func (s *stager) Checkpoint(ctx context.Context, state json.RawMessage) error {
+	if s.checkRejectRatio(s.opts.Config.Run.MaxRejectRatio) != nil {
+		return nil
+	}
 	return s.x.Checkpoint(state)
 }
 
@@ -343,7 +352,7 @@ func (s *stager) checkRejectRatio(max float64) error {
 			continue
 		}
 		if ratio := float64(c.Rejects) / float64(total); ratio > max {
-			return fmt.Errorf("source %s: stream %s rejected %d of %d records (%.1f%%, more than run.max_reject_ratio %.1f%%); its state is not advanced: see the reject table or the log",
+			return fmt.Errorf("source %s: stream %s rejected %d of %d records (%.1f%%, more than run.max_reject_ratio %.1f%%); its state is not advanced past the last checkpoint within that ratio: see the reject table or the log",
 				s.source, c.Stream, c.Rejects, total, 100*ratio, 100*max)
 		}
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -272,5 +274,44 @@ func TestBuildRefusesToPublishNothing(t *testing.T) {
 	}
 	if _, _, err := parquet.Current(e.cfg.Output.Parquet.Path); err == nil {
 		t.Fatal("an empty snapshot was published")
+	}
+}
+
+// A source that fails on its reject ratio keeps the state it had while
+// the ratio held, even when staging committed checkpoints during the read
+// (every SegmentRows rows): the records it rejected are read again once
+// the mapping is fixed.
+func TestRejectRatioHoldsTheState(t *testing.T) {
+	e := newEnv(t, "crm")
+	lock, err := stage.Lock(filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	store, err := stage.Open(lock, stage.Options{Logger: quiet(), SegmentRows: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []connector.Record
+	for i := range 40 {
+		id := fmt.Sprint(i)
+		if i >= 20 && i%2 == 0 {
+			id = "" // no primary key: rejected, from record 20 on
+		}
+		recs = append(recs, contact(id, fmt.Sprintf("p%d@kundenpost.de", i), "N", "2024-01-01T00:00:00Z"))
+	}
+	opts := Options{Config: e.cfg, Launcher: memLauncher{"crm": &memSource{records: recs}}, Logger: quiet()}
+	sums, err := Extract(context.Background(), store, opts)
+	if !errors.Is(err, ErrSourcesFailed) || !strings.Contains(sums[0].Error, "reject") {
+		t.Fatalf("err %v, summary %+v", err, sums)
+	}
+	st, err := store.LoadState("crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The ratio (5%) holds through the checkpoint after record 21 (1 of 22
+	// rejected) and breaks at the reject of record 22 (2 of 23).
+	if string(st) != "22" {
+		t.Errorf("saved state %s, want 22: the last checkpoint within the reject ratio", st)
 	}
 }
