@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -19,18 +21,20 @@ import (
 	"github.com/desilo/desilo/core/stage"
 )
 
-// Build recomputes identity and profiles from everything staged and
-// publishes a new Parquet snapshot. It never reads a source: changing the
-// matching rules needs only a new build.
+// Build recomputes identity and profiles from everything staged for the
+// sources desilo.yaml names, and publishes a new Parquet snapshot. It
+// never reads a source: changing the matching rules needs only a new
+// build.
 func Build(ctx context.Context, store *stage.Store, opts Options) (*BuildSummary, error) {
 	opts.defaults()
-	if len(store.Streams()) == 0 {
+	refs := builtStreams(store, opts.Config, opts.Logger)
+	if len(refs) == 0 {
 		// An empty model published over a good one (a wrong state_dir, a
 		// first sync whose sources all failed) would empty every table
 		// downstream, BigQuery's included.
 		return nil, fmt.Errorf("%w in %s: run 'desilo sync' first (or check state_dir)", ErrNothingStaged, opts.Config.StateDir)
 	}
-	b := &builder{opts: &opts, store: store, sum: &BuildSummary{Tables: map[string]int64{}}}
+	b := &builder{opts: &opts, store: store, refs: refs, sum: &BuildSummary{Tables: map[string]int64{}}}
 	defer b.abort()
 	// The previous snapshot's links are needed only by identity, but
 	// reading them is independent of staging: read them meanwhile, on
@@ -90,6 +94,7 @@ type stagedSet struct {
 type builder struct {
 	opts  *Options
 	store *stage.Store
+	refs  []stage.StreamRef // the staged streams built (builtStreams)
 	sum   *BuildSummary
 
 	index   *identity.Index
@@ -201,7 +206,7 @@ func (b *builder) scan(ctx context.Context) error {
 		batch = batch[:0]
 		return err
 	}
-	refs := b.store.Streams()
+	refs := b.refs
 	// Room for the records up front spares growing two large arrays as
 	// they fill: the live records when the caller counted them, else the
 	// staged rows, which bound them (versions awaiting compaction count
@@ -275,6 +280,9 @@ func (b *builder) scan(ctx context.Context) error {
 	}
 	b.sum.Records = int64(len(b.records))
 	for _, source := range b.store.Sources() {
+		if _, ok := b.opts.Config.Source(source); !ok {
+			continue // not built, see builtStreams
+		}
 		err := b.store.ScanRejects(ctx, source, func(row []any) error {
 			b.rejects = append(b.rejects, slices.Clone(row))
 			return nil
@@ -525,6 +533,25 @@ func (b *builder) publish(ctx context.Context) error {
 	b.sum.Events = b.sum.Tables["event"]
 	b.sum.Rejects = int64(len(b.rejects))
 	return nil
+}
+
+// builtStreams are the staged streams of the sources desilo.yaml names. A
+// source removed from the config is left out of the build, though its
+// staging stays until removed by hand: its records would otherwise stay
+// in every snapshot, and nothing could read them again or drop them.
+func builtStreams(store *stage.Store, cfg *config.Config, log *slog.Logger) []stage.StreamRef {
+	var out []stage.StreamRef
+	left := map[string]bool{}
+	for _, ref := range store.Streams() {
+		if _, ok := cfg.Source(ref.Source); ok {
+			out = append(out, ref)
+		} else if !left[ref.Source] {
+			left[ref.Source] = true
+			log.Warn("a staged source is no longer in the config: its records are left out of the build; remove its staging folder to free the space",
+				"source", ref.Source, "folder", filepath.Join(cfg.StateDir, "staging", ref.Source))
+		}
+	}
+	return out
 }
 
 // Rules turns the identity section of desilo.yaml into identity rules.

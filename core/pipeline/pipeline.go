@@ -1,8 +1,9 @@
 // Package pipeline runs desilo's two phases. Extract pulls new records
 // from each source through its connector, maps them and stages them, and
 // only then advances the source's saved state. Build recomputes identity
-// and profiles from everything staged and publishes a snapshot. Sync is
-// both. The CLI is a thin layer over Extract, Build and the Summary.
+// and profiles from everything staged for the configured sources (a
+// source removed from desilo.yaml is left out, with a warning) and
+// publishes a snapshot. Sync is both. The CLI is a thin layer over Extract, Build and the Summary.
 package pipeline
 
 import (

@@ -315,3 +315,26 @@ func TestRejectRatioHoldsTheState(t *testing.T) {
 		t.Errorf("saved state %s, want 22: the last checkpoint within the reject ratio", st)
 	}
 }
+
+// A source removed from desilo.yaml is left out of the build: its staged
+// records do not stay in every snapshot.
+func TestRemovedSourceIsNotBuilt(t *testing.T) {
+	e := newEnv(t, "crm", "shop")
+	l := memLauncher{
+		"crm":  &memSource{records: []connector.Record{contact("1", "a@kundenpost.de", "Albers", "2024-01-01T00:00:00Z")}},
+		"shop": &memSource{records: []connector.Record{contact("9", "z@kundenpost.de", "Zander", "2024-01-01T00:00:00Z")}},
+	}
+	if _, err := e.sync(l, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.customers(); len(got) != 2 {
+		t.Fatalf("customers with both sources: %v", got)
+	}
+	e.cfg.Sources = e.cfg.Sources[:1] // shop removed
+	if _, err := e.sync(l, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.customers(); len(got) != 1 {
+		t.Errorf("customers after shop was removed: %v, want crm's only", got)
+	}
+}
