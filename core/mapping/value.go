@@ -421,6 +421,9 @@ func parseEpoch(t []byte, ms bool) (time.Time, error) {
 		if ms {
 			sec, nsec = i/1000, i%1000*1e6
 		}
+	} else if sec, nsec, err = exactEpoch(t, ms); err == nil {
+		// A plain decimal, read digit by digit: a float would turn
+		// .000007 s into 6,999 ns.
 	} else {
 		f, err := strconv.ParseFloat(string(t), 64)
 		if err != nil || math.Abs(f) > 1e18 {
@@ -436,6 +439,45 @@ func parseEpoch(t []byte, ms bool) (time.Time, error) {
 		return time.Time{}, errors.New("outside the years 1000 to 9999 (wrong unit?)")
 	}
 	return time.Unix(sec, nsec).UTC(), nil
+}
+
+// exactEpoch reads a decimal epoch without an exponent ("1704164645.000007",
+// "-1.5") exactly, to the nanosecond.
+func exactEpoch(t []byte, ms bool) (sec, nsec int64, err error) {
+	neg := len(t) > 0 && t[0] == '-'
+	if neg || len(t) > 0 && t[0] == '+' {
+		t = t[1:]
+	}
+	whole, frac, ok := bytes.Cut(t, []byte{'.'})
+	if !ok || len(whole) == 0 || bytes.ContainsAny(t, "eE") {
+		return 0, 0, errors.New("not a plain decimal")
+	}
+	w, err := strconv.ParseInt(string(whole), 10, 64)
+	if err != nil {
+		return 0, 0, err
+	}
+	digits := 9 // of a second
+	if ms {
+		digits = 6 // of a millisecond
+	}
+	var f int64
+	for i := range digits {
+		f *= 10
+		if i < len(frac) {
+			if frac[i] < '0' || frac[i] > '9' {
+				return 0, 0, errors.New("not a plain decimal")
+			}
+			f += int64(frac[i] - '0')
+		}
+	}
+	sec, nsec = w, f
+	if ms {
+		sec, nsec = w/1000, w%1000*1e6+f
+	}
+	if neg {
+		sec, nsec = -sec, -nsec
+	}
+	return sec, nsec, nil
 }
 
 // parseYMD reads and checks YYYY-MM-DD.
