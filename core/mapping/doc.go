@@ -36,7 +36,9 @@
 //	boolean      true/false and, any case, "true"/"false", yes/no, y/n, 1/0, on/off
 //	timestamp    layout rfc3339 (default; 'T' or a space, Z or an offset),
 //	             epoch_s or epoch_ms (JSON numbers or numeric strings, decimals
-//	             allowed, years 1000..9999 only, which catches a wrong unit),
+//	             allowed, years 1000..9999 only, which catches milliseconds
+//	             read as seconds, and for epoch_ms not 1970..1973 either,
+//	             which catches seconds read as milliseconds),
 //	             or a Go layout ("02.01.2006 15:04"; without a zone it is UTC;
 //	             a zone abbreviation such as MST is refused, as its offset
 //	             can only be guessed: use -0700);

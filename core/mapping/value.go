@@ -438,8 +438,16 @@ func parseEpoch(t []byte, ms bool) (time.Time, error) {
 	if sec < minEpoch || sec >= maxEpoch {
 		return time.Time{}, errors.New("outside the years 1000 to 9999 (wrong unit?)")
 	}
+	// Seconds read as milliseconds land in January 1970, inside the years
+	// above: a millisecond epoch before 1973 is taken for a wrong unit.
+	if ms && sec > -minMsEpoch && sec < minMsEpoch {
+		return time.Time{}, errors.New("looks like seconds, not milliseconds (before 1973 as milliseconds): use layout epoch_s")
+	}
 	return time.Unix(sec, nsec).UTC(), nil
 }
+
+// minMsEpoch bounds a plausible millisecond epoch: 1e11 ms, March 1973.
+const minMsEpoch = 100_000_000
 
 // exactEpoch reads a decimal epoch without an exponent ("1704164645.000007",
 // "-1.5") exactly, to the nanosecond.
