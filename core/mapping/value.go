@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -226,11 +227,13 @@ func (st *state) toInteger(v value) (value, error) {
 	if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
 		return value{kind: kInt, i: i}, nil
 	}
-	f, err := strconv.ParseFloat(string(t), 64)
-	if err != nil {
+	// "12.0", "1e3": exact, as a float would round 9007199254740993.0 and
+	// take 1.0000000000000001 for 1.
+	r, ok := new(big.Rat).SetString(string(t))
+	if !ok || !r.IsInt() || !r.Num().IsInt64() {
 		return value{}, fmt.Errorf("%s is not an integer", v.describe())
 	}
-	return floatToInt(f, v)
+	return value{kind: kInt, i: r.Num().Int64()}, nil
 }
 
 func floatToInt(f float64, v value) (value, error) {
