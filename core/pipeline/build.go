@@ -279,11 +279,22 @@ func (b *builder) scan(ctx context.Context) error {
 		return err
 	}
 	b.sum.Records = int64(len(b.records))
+	rejectTable := model.MustLoad("reject")
+	same := rejectIdentity(rejectTable)
+	seen := map[string]bool{}
 	for _, source := range b.store.Sources() {
 		if _, ok := b.opts.Config.Source(source); !ok {
 			continue // not built, see builtStreams
 		}
 		err := b.store.ScanRejects(ctx, source, func(row []any) error {
+			// A read resumed from a checkpoint rejects again what it
+			// rejected after that checkpoint, which staging may have
+			// committed already: one row per rejected record.
+			k := same(row)
+			if seen[k] {
+				return nil
+			}
+			seen[k] = true
 			b.rejects = append(b.rejects, slices.Clone(row))
 			return nil
 		})
@@ -533,6 +544,24 @@ func (b *builder) publish(ctx context.Context) error {
 	b.sum.Events = b.sum.Tables["event"]
 	b.sum.Rejects = int64(len(b.rejects))
 	return nil
+}
+
+// rejectIdentity returns what makes two reject rows the same rejected
+// record: everything but when and in which run it was rejected.
+func rejectIdentity(t *model.Table) func(row []any) string {
+	var cols []int
+	for i, c := range t.Columns {
+		if c.Name != "run_id" && c.Name != "rejected_at" {
+			cols = append(cols, i)
+		}
+	}
+	return func(row []any) string {
+		var b strings.Builder
+		for _, i := range cols {
+			fmt.Fprintf(&b, "%v\x00", row[i])
+		}
+		return b.String()
+	}
 }
 
 // builtStreams are the staged streams of the sources desilo.yaml names. A

@@ -338,3 +338,50 @@ func TestRemovedSourceIsNotBuilt(t *testing.T) {
 		t.Errorf("customers after shop was removed: %v, want crm's only", got)
 	}
 }
+
+// A read resumed from a checkpoint rejects again a record it rejected
+// after that checkpoint, whose reject staging had committed already: the
+// reject table still lists it once.
+func TestRejectsOfAResumedReadAreNotRepeated(t *testing.T) {
+	e := newEnv(t, "crm")
+	e.cfg.Run.MaxRejectRatio = 1
+	lock, err := stage.Lock(filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	// Two rows close a segment: the reject of record 1 closes one, which
+	// commits checkpoint 1 with that reject.
+	store, err := stage.Open(lock, stage.Options{Logger: quiet(), SegmentRows: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []connector.Record{
+		contact("0", "a@kundenpost.de", "Albers", "2024-01-01T00:00:00Z"),
+		contact("", "b@kundenpost.de", "Brandt", "2024-01-01T00:00:00Z"), // no key: rejected
+		contact("2", "c@kundenpost.de", "Claus", "2024-01-01T00:00:00Z"),
+	}
+	src := &memSource{records: recs, failAt: 2}
+	opts := Options{Config: e.cfg, Launcher: memLauncher{"crm": src}, Logger: quiet()}
+	if _, err := Extract(context.Background(), store, opts); !errors.Is(err, ErrSourcesFailed) {
+		t.Fatalf("first read: %v, want it to fail", err)
+	}
+	src.failAt = 0
+	if _, err := Extract(context.Background(), store, opts); err != nil {
+		t.Fatalf("resumed read: %v", err)
+	}
+	if _, err := Build(context.Background(), store, opts); err != nil {
+		t.Fatal(err)
+	}
+	dir, m, err := parquet.Current(e.cfg.Output.Parquet.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := parquet.ReadTable(dir, m, model.MustLoad("reject"), func([]any) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("%d reject rows, want 1 (record 1, once)", n)
+	}
+}

@@ -55,8 +55,10 @@
 // Rejects are staged per session in their own segments. The build reads
 // the rejects of the source's latest finished session (ScanRejects). A
 // session that committed checkpoints and then failed leaves its committed
-// rejects pending: the connector will not read those rows again, so they
-// are added to the rejects of the next session that finishes.
+// rejects pending, and they are added to the rejects of the next session
+// that finishes. A commit takes every reject written so far, some after
+// its checkpoint, which the next session may reject again: the build
+// keeps one row per rejected record.
 //
 // # Reading
 //
