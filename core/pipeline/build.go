@@ -564,20 +564,28 @@ func rejectIdentity(t *model.Table) func(row []any) string {
 	}
 }
 
-// builtStreams are the staged streams of the sources desilo.yaml names. A
-// source removed from the config is left out of the build, though its
-// staging stays until removed by hand: its records would otherwise stay
-// in every snapshot, and nothing could read them again or drop them.
+// builtStreams are the staged streams of the sources desilo.yaml names
+// (of their listed streams, when a source lists them). A source or stream
+// removed from the config is left out of the build, though its staging
+// stays (until removed by hand, or the source's next full refresh): its
+// records would otherwise stay in every snapshot.
 func builtStreams(store *stage.Store, cfg *config.Config, log *slog.Logger) []stage.StreamRef {
 	var out []stage.StreamRef
 	left := map[string]bool{}
 	for _, ref := range store.Streams() {
-		if _, ok := cfg.Source(ref.Source); ok {
+		src, ok := cfg.Source(ref.Source)
+		switch {
+		case !ok:
+			if !left[ref.Source] {
+				left[ref.Source] = true
+				log.Warn("a staged source is no longer in the config: its records are left out of the build; remove its staging folder to free the space",
+					"source", ref.Source, "folder", filepath.Join(cfg.StateDir, "staging", ref.Source))
+			}
+		case len(src.Streams) > 0 && !slices.Contains(src.Streams, ref.Stream):
+			log.Warn("a staged stream is no longer in its source's streams: its records are left out of the build; a full refresh of the source removes them",
+				"source", ref.Source, "stream", ref.Stream)
+		default:
 			out = append(out, ref)
-		} else if !left[ref.Source] {
-			left[ref.Source] = true
-			log.Warn("a staged source is no longer in the config: its records are left out of the build; remove its staging folder to free the space",
-				"source", ref.Source, "folder", filepath.Join(cfg.StateDir, "staging", ref.Source))
 		}
 	}
 	return out

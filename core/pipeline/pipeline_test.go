@@ -385,3 +385,27 @@ func TestRejectsOfAResumedReadAreNotRepeated(t *testing.T) {
 		t.Errorf("%d reject rows, want 1 (record 1, once)", n)
 	}
 }
+
+// A stream no longer among its source's listed streams is left out of the
+// build too.
+func TestRemovedStreamIsNotBuilt(t *testing.T) {
+	e := newEnv(t, "shop")
+	src := &memSource{orders: true, records: []connector.Record{
+		contact("1", "a@kundenpost.de", "Albers", "2024-01-01T00:00:00Z"),
+		purchase("o1", "z@kundenpost.de", "2024-01-02T00:00:00Z", "paid", 10, "EUR"),
+	}}
+	l := memLauncher{"shop": src}
+	if _, err := e.sync(l, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.customers(); len(got) != 2 {
+		t.Fatalf("customers with both streams: %v", got)
+	}
+	e.cfg.Sources[0].Streams = []string{"contacts"} // orders no longer read
+	if _, err := e.sync(l, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.customers(); len(got) != 1 {
+		t.Errorf("customers after orders left the streams: %v, want Albers only", got)
+	}
+}
