@@ -19,7 +19,8 @@
 //     message it refuses is rejected.
 //     When the server reports a new UIDVALIDITY, the old UIDs mean
 //     nothing any more: the records read under the old one are deleted
-//     (every UID up to the last one read, at most 5 million; beyond that
+//     (every UID up to the last one read or, after a run that stopped
+//     mid-batch, up to that batch's end; at most 5 million; beyond that
 //     a warning names the full refresh that removes them), and the
 //     mailbox is read again from the start under new ids.
 //   - mbox: the record id is "mbox:<file>:<Message-ID>", or
@@ -177,6 +178,11 @@ type mailboxState struct {
 	// replicated server may show a higher UID before a lower one. The next
 	// read looks for them once.
 	Holes []uint32 `json:"holes,omitempty"`
+	// Ahead is the highest UID of the batch being read when this state
+	// was saved. Staging may commit some of that batch's rows with the
+	// state, so after a crash they can be staged past LastUID; a
+	// UIDVALIDITY change deletes up to Ahead too.
+	Ahead uint32 `json:"ahead,omitempty"`
 }
 
 type fileState struct {

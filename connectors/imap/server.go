@@ -201,13 +201,16 @@ func (s *session) readMailbox(ctx context.Context, cfg *Config, name string, sen
 			return err
 		}
 	}
-	if sel.NumMessages == 0 || (sel.UIDNext != 0 && sel.UIDNext <= last+1) {
+	noneNew := func() error {
 		log.Debug("no new messages")
 		if len(holes) > 0 {
 			w.state.Mailboxes[name] = mailboxState{UIDValidity: sel.UIDValidity, LastUID: uint32(last)}
 			return w.checkpoint(ctx)
 		}
 		return nil
+	}
+	if sel.NumMessages == 0 || (sel.UIDNext != 0 && sel.UIDNext <= last+1) {
+		return noneNew()
 	}
 
 	// "last+1:*" always matches the highest UID, even when it is not
@@ -224,11 +227,22 @@ func (s *session) readMailbox(ctx context.Context, cfg *Config, name string, sen
 		}
 	}
 	uids = slices.DeleteFunc(uids, func(u imap.UID) bool { return u <= last })
+	if len(uids) == 0 {
+		return noneNew()
+	}
 	slices.Sort(uids)
 	log.Info("reading mailbox", "new_messages", len(uids), "uid_validity", sel.UIDValidity)
 	newHoles := gaps(last, uids)
 
-	for batch := range slices.Chunk(uids, cfg.BatchSize) {
+	batches := slices.Collect(slices.Chunk(uids, cfg.BatchSize))
+	// A checkpoint still pending from an earlier mailbox may be committed
+	// with rows of the first batch: name that batch in the state first.
+	w.state.Mailboxes[name] = mailboxState{UIDValidity: sel.UIDValidity, LastUID: uint32(last), Holes: holes,
+		Ahead: uint32(batches[0][len(batches[0])-1])}
+	if err := w.checkpoint(ctx); err != nil {
+		return err
+	}
+	for i, batch := range batches {
 		missing, err := s.fetch(ctx, cfg, name, sel.UIDValidity, sent, batch, w)
 		if refused(err) && len(batch) > 1 {
 			// One message the server cannot serve (NO) fails the whole
@@ -255,7 +269,12 @@ func (s *session) readMailbox(ctx context.Context, cfg *Config, name string, sen
 				upTo = append(upTo, h)
 			}
 		}
-		w.state.Mailboxes[name] = mailboxState{UIDValidity: sel.UIDValidity, LastUID: uint32(top), Holes: upTo}
+		st := mailboxState{UIDValidity: sel.UIDValidity, LastUID: uint32(top), Holes: upTo}
+		if i+1 < len(batches) {
+			next := batches[i+1]
+			st.Ahead = uint32(next[len(next)-1])
+		}
+		w.state.Mailboxes[name] = st
 		if err := w.checkpoint(ctx); err != nil {
 			return err
 		}
@@ -353,16 +372,18 @@ const maxRetired = 5_000_000
 // UIDVALIDITY, prev: the mailbox is read again under new ids, and the old
 // records would otherwise stay staged next to the new ones. The server
 // no longer knows the old UIDs, so every UID up to the last one read is
-// deleted; a UID no message had costs a tombstone that staging's
-// compaction drops. The new state is saved only after these deletes, so
+// deleted, and on to the end of the batch then being read (Ahead), whose
+// rows staging may hold after a crash. A UID no message had costs a
+// tombstone that staging's compaction drops. The new state is saved only after these deletes, so
 // a run that stops halfway sends them again.
 func (w *writer) retire(ctx context.Context, log *slog.Logger, mailbox string, prev mailboxState) error {
-	if prev.LastUID > maxRetired {
+	top := max(prev.LastUID, prev.Ahead)
+	if top > maxRetired {
 		log.Warn("too many UIDs to delete one by one: the records read under the old UIDVALIDITY stay staged next to the new ones until a full refresh of the source (desilo sync --full-refresh --source NAME)",
-			"old_uid_validity", prev.UIDValidity, "last_uid", prev.LastUID)
+			"old_uid_validity", prev.UIDValidity, "last_uid", top)
 		return nil
 	}
-	for uid := uint32(1); uid <= prev.LastUID; uid++ {
+	for uid := uint32(1); uid <= top; uid++ {
 		w.buf = append(w.buf[:0], `{"id":`...)
 		w.buf = jsonenc.AppendString(w.buf, messageID(mailbox, prev.UIDValidity, uid))
 		w.buf = append(w.buf, '}')
@@ -370,7 +391,7 @@ func (w *writer) retire(ctx context.Context, log *slog.Logger, mailbox string, p
 			return err
 		}
 	}
-	log.Info("deleted the records read under the old UIDVALIDITY", "old_uid_validity", prev.UIDValidity, "uids", prev.LastUID)
+	log.Info("deleted the records read under the old UIDVALIDITY", "old_uid_validity", prev.UIDValidity, "uids", top)
 	return nil
 }
 

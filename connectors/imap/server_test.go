@@ -234,17 +234,20 @@ func TestReadServerIncremental(t *testing.T) {
 	if len(first) != 5 {
 		t.Fatalf("first read: %d records", len(first))
 	}
-	// Batches of 2, 2, 1 each end with a checkpoint; then one at the end.
-	var lastUIDs []uint32
+	// One checkpoint names the first batch (UIDs up to 2) before it is
+	// read; batches of 2, 2, 1 each end with one that names the next
+	// batch's last UID; then one at the end.
+	var got [][2]uint32
 	for _, cp := range col.Checkpoints {
 		var st state
 		if err := json.Unmarshal(cp, &st); err != nil {
 			t.Fatal(err)
 		}
-		lastUIDs = append(lastUIDs, st.Mailboxes["INBOX"].LastUID)
+		m := st.Mailboxes["INBOX"]
+		got = append(got, [2]uint32{m.LastUID, m.Ahead})
 	}
-	if !slices.Equal(lastUIDs, []uint32{2, 4, 5, 5}) {
-		t.Errorf("checkpointed last UIDs %v, want [2 4 5 5]", lastUIDs)
+	if want := [][2]uint32{{0, 2}, {2, 4}, {4, 5}, {5, 0}, {5, 0}}; !slices.Equal(got, want) {
+		t.Errorf("checkpointed (last UID, ahead) %v, want %v", got, want)
 	}
 
 	none, col2 := readAll(t, t.Context(), cfg, col.State())
@@ -305,8 +308,8 @@ func TestReadServerUIDValidityChange(t *testing.T) {
 	}
 }
 
-// Every UID up to the last one read under the old UIDVALIDITY is
-// deleted, gaps included; beyond maxRetired none is, and the log says
+// Every UID up to the last one read under the old UIDVALIDITY, or up to
+// the batch then being read, is deleted, gaps included; beyond maxRetired none is, and the log says
 // how to remove them.
 func TestUIDValidityChangeDeletesOldUIDs(t *testing.T) {
 	s := startServer(t, tlsImplicit, nil)
@@ -326,6 +329,20 @@ func TestUIDValidityChangeDeletesOldUIDs(t *testing.T) {
 		`{"id":"INBOX;UIDVALIDITY=99;UID=3"}`, `{"id":"INBOX;UIDVALIDITY=99;UID=4"}`}
 	if !slices.Equal(deleted, want) {
 		t.Errorf("deleted %v, want %v", deleted, want)
+	}
+
+	// A run that stopped in a batch (UIDs up to 7) may have staged some
+	// of its rows with the state: those go too.
+	_, col = readAll(t, t.Context(), cfg, json.RawMessage(`{"mailboxes":{"INBOX":{"uid_validity":99,"last_uid":4,"ahead":7}}}`))
+	deleted = deleted[:0]
+	for _, r := range col.Records {
+		if r.Deleted {
+			deleted = append(deleted, string(r.Data))
+		}
+	}
+	want = append(want, `{"id":"INBOX;UIDVALIDITY=99;UID=5"}`, `{"id":"INBOX;UIDVALIDITY=99;UID=6"}`, `{"id":"INBOX;UIDVALIDITY=99;UID=7"}`)
+	if !slices.Equal(deleted, want) {
+		t.Errorf("with ahead 7: deleted %v, want %v", deleted, want)
 	}
 
 	ctx, logs := logBuffer(t.Context())
