@@ -163,12 +163,12 @@ type eventCols struct {
 }
 
 type outCols struct {
-	customerID, email, emails, phone, phones                        int
-	street, city, postal, region, country                           int
-	firstSeen, lastSeen, sources, recordCount                       int
-	ordersCount, revenue, firstOrder, lastOrder, avgOrder           int
-	ticketsTotal, ticketsOpen, lastTicket, messagesIn, messagesOut  int
-	lastContact, channels, daysSince, rfmRecency, rfmFreq, rfmMoney int
+	customerID, email, emails, phone, phones                           int
+	street, city, postal, region, country                              int
+	firstSeen, lastSeen, sources, recordCount                          int
+	ordersCount, revenue, revCurrency, firstOrder, lastOrder, avgOrder int
+	ticketsTotal, ticketsOpen, lastTicket, messagesIn, messagesOut     int
+	lastContact, channels, daysSince, rfmRecency, rfmFreq, rfmMoney    int
 }
 
 // Fields are the names survivorship rules may be configured for.
@@ -308,7 +308,8 @@ func (b *Builder) resolve() error {
 		region: out.str("region"), country: out.str("country"),
 		firstSeen: out.ts("first_seen"), lastSeen: out.ts("last_seen"), sources: out.list("sources"),
 		recordCount: integer("record_count"), ordersCount: integer("orders_count"), revenue: out.num("revenue_total"),
-		firstOrder: out.ts("first_order_at"), lastOrder: out.ts("last_order_at"), avgOrder: out.num("avg_order_value"),
+		revCurrency: out.str("revenue_currency"),
+		firstOrder:  out.ts("first_order_at"), lastOrder: out.ts("last_order_at"), avgOrder: out.num("avg_order_value"),
 		ticketsTotal: integer("tickets_total"), ticketsOpen: integer("tickets_open"), lastTicket: out.ts("last_ticket_at"),
 		messagesIn: integer("messages_in"), messagesOut: integer("messages_out"), lastContact: out.ts("last_contact_at"),
 		channels: out.list("channels"), daysSince: integer("days_since_last_purchase"),

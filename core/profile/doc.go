@@ -72,7 +72,8 @@
 // (ties: by most refunds, then the one used last, then the alphabetically
 // first; refunds decide only among currencies as many orders state); amounts in
 // other currencies are left out of revenue and counted in Stats. An
-// amount without a currency is taken to be in the main currency. Amounts
+// amount without a currency is taken to be in the main currency, which
+// revenue_currency names (absent when no amount states one). Amounts
 // are summed in units of 1/10000, so the sum does not depend on order.
 // avg_order_value is revenue_total divided by the number of orders that
 // went into it (those with a total in the main currency).
@@ -90,7 +91,8 @@
 // last_order_at to Options.AsOf (0 when the order lies after AsOf);
 // rfm_frequency is orders_count and rfm_monetary revenue_total, all three
 // absent for a customer without orders. AssignRFM sets rfm_r, rfm_f, rfm_m
-// and rfm_score over the whole population.
+// and rfm_score over the whole population, except that rfm_m compares a
+// customer only with those of the same revenue_currency.
 //
 // # Journey
 //

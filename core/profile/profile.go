@@ -72,15 +72,16 @@ func (b *Builder) Profile(r *Records, out *rowset.Set) error {
 	b.putSet(b.out.channels, b.chans, "")
 	b.putTime(b.out.lastContact, b.lastAction)
 
-	revenue, counted := b.revenue()
+	revenue, main, counted := b.revenue()
 	b.putInt(b.out.ordersCount, int64(ordersCount))
 	b.putFloat(b.out.revenue, revenue)
+	b.putStr(b.out.revCurrency, main)
 	b.putTime(b.out.firstOrder, firstOrder)
 	b.putTime(b.out.lastOrder, lastOrder)
 	if counted > 0 {
 		b.putFloat(b.out.avgOrder, revenue/float64(counted))
 	}
-	in := b.rfmInputs(ordersCount, lastOrder, revenue)
+	in := b.rfmInputs(ordersCount, lastOrder, revenue, main)
 	if in.Frequency > 0 {
 		b.putInt(b.out.rfmFreq, in.Frequency)
 		b.putFloat(b.out.rfmMoney, revenue)
@@ -96,12 +97,13 @@ func (b *Builder) Profile(r *Records, out *rowset.Set) error {
 // RFMInputs are the metrics RFM scores a customer by, as Profile puts
 // them in the customer row: rfm_recency_days (HasRecency false when no
 // order has a time), rfm_frequency (0: no orders, no scores) and
-// rfm_monetary.
+// rfm_monetary, in Currency (revenue_currency; "" when none is stated).
 type RFMInputs struct {
 	RecencyDays int64
 	HasRecency  bool
 	Frequency   int64
 	Monetary    float64
+	Currency    string
 }
 
 // RFMInputs computes a customer's RFM inputs from its orders and events
@@ -116,15 +118,15 @@ func (b *Builder) RFMInputs(r *Records) (RFMInputs, error) {
 	b.reset()
 	count, _, last := b.orderMetrics(r.Orders)
 	b.refunds(r.Events)
-	revenue, _ := b.revenue()
-	return b.rfmInputs(count, last, revenue), b.err
+	revenue, main, _ := b.revenue()
+	return b.rfmInputs(count, last, revenue, main), b.err
 }
 
-func (b *Builder) rfmInputs(orders int, last tval, revenue float64) RFMInputs {
+func (b *Builder) rfmInputs(orders int, last tval, revenue float64, currency string) RFMInputs {
 	if orders == 0 {
 		return RFMInputs{}
 	}
-	in := RFMInputs{Frequency: int64(orders), Monetary: revenue}
+	in := RFMInputs{Frequency: int64(orders), Monetary: revenue, Currency: currency}
 	if last.ok {
 		in.RecencyDays, in.HasRecency = int64(max(0, b.asOf.Sub(last.t))/(24*time.Hour)), true
 	}
@@ -283,9 +285,9 @@ func abs(x int64) int64 {
 	return x
 }
 
-// revenue sums the amounts in the main currency and counts the orders
-// among them.
-func (b *Builder) revenue() (float64, int) {
+// revenue sums the amounts in the main currency, which it returns too,
+// and counts the orders among them.
+func (b *Builder) revenue() (float64, string, int) {
 	main := ""
 	if len(b.curs) > 0 {
 		main = slices.MinFunc(b.curs, func(x, y currency) int {
@@ -308,7 +310,7 @@ func (b *Builder) revenue() (float64, int) {
 			}
 		}
 	}
-	return float64(units) / unitsPerMajor, orders
+	return float64(units) / unitsPerMajor, main, orders
 }
 
 func (b *Builder) scanTickets(rows []Row) {

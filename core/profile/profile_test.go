@@ -61,7 +61,8 @@ func TestTraits(t *testing.T) {
 		"record_count":             int64(16),
 		"orders_count":             int64(3), // o3, o4 cancelled
 		"revenue_total":            140.25,   // 100.10 + 50.25 − 10.10
-		"avg_order_value":          70.125,   // o5 has no total
+		"revenue_currency":         "EUR",
+		"avg_order_value":          70.125, // o5 has no total
 		"first_order_at":           ts("2024-01-10T10:00:00Z"),
 		"last_order_at":            ts("2024-06-01T00:00:00Z"),
 		"tickets_total":            int64(4),

@@ -16,7 +16,8 @@ import (
 // is 1 + ⌊5·k/n⌋, where n is the number of scored customers and k the
 // number of them with a strictly worse value, so equal values score the
 // same, the scores do not depend on row order, and a lone customer scores
-// 1. Rows without rfm_frequency ≥ 1, rfm_recency_days and rfm_monetary
+// 1. Amounts in different currencies are not compared: rfm_m counts only
+// the customers with the same revenue_currency (n and k alike). Rows without rfm_frequency ≥ 1, rfm_recency_days and rfm_monetary
 // (no orders, or orders without any time) get no scores; scores a row
 // held before are cleared, so the pass can be repeated.
 func AssignRFM(rows [][]any) error {
@@ -39,12 +40,14 @@ func AssignRFM(rows [][]any) error {
 // every customer row: Add reads each row's metrics, then Score fills in
 // the scores of each row once all were added.
 type RFM struct {
-	cols    [7]int
+	cols    [8]int
 	width   int
 	members []int32 // customer numbers with scores, ascending
 	r, f, m []float64
-	sr, sf  []float64 // sorted copies, made by the first Score
-	sm      []float64
+	cur     []int32          // each member's currency, an index into curs
+	curs    map[string]int32 // revenue_currency → index
+	sr, sf  []float64        // sorted copies, made by the first Score
+	sm      [][]float64      // per currency
 }
 
 // NewRFM returns an empty scorer.
@@ -53,8 +56,8 @@ func NewRFM() (*RFM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rfm: %w", err)
 	}
-	s := &RFM{width: len(t.Columns)}
-	for i, name := range []string{"rfm_recency_days", "rfm_frequency", "rfm_monetary", "rfm_r", "rfm_f", "rfm_m", "rfm_score"} {
+	s := &RFM{width: len(t.Columns), curs: map[string]int32{}}
+	for i, name := range []string{"rfm_recency_days", "rfm_frequency", "rfm_monetary", "rfm_r", "rfm_f", "rfm_m", "rfm_score", "revenue_currency"} {
 		j, ok := t.Index(name)
 		if !ok {
 			return nil, fmt.Errorf("rfm: the customer table has no column %q", name)
@@ -83,10 +86,14 @@ func (s *RFM) Add(i int, row []any) error {
 	if !okM && row[money] != nil {
 		return fmt.Errorf("rfm: customer row %d (%v): rfm_monetary holds %T, want float64", i, row[0], row[money])
 	}
+	cur, okC := row[s.cols[7]].(string)
+	if !okC && row[s.cols[7]] != nil {
+		return fmt.Errorf("rfm: customer row %d (%v): revenue_currency holds %T, want string", i, row[0], row[s.cols[7]])
+	}
 	if !okF || !okM {
 		n = 0 // not scored
 	}
-	return s.AddInputs(i, RFMInputs{RecencyDays: days, HasRecency: okR, Frequency: n, Monetary: mon})
+	return s.AddInputs(i, RFMInputs{RecencyDays: days, HasRecency: okR, Frequency: n, Monetary: mon, Currency: cur})
 }
 
 // AddInputs adds the metrics of customer number i (numbers ascend from
@@ -104,6 +111,12 @@ func (s *RFM) AddInputs(i int, in RFMInputs) error {
 	// Values where higher is better: recency enters negated.
 	s.members = append(s.members, int32(i))
 	s.r, s.f, s.m = append(s.r, -float64(in.RecencyDays)), append(s.f, float64(in.Frequency)), append(s.m, in.Monetary)
+	c, ok := s.curs[in.Currency]
+	if !ok {
+		c = int32(len(s.curs))
+		s.curs[in.Currency] = c
+	}
+	s.cur = append(s.cur, c)
 	return nil
 }
 
@@ -133,13 +146,20 @@ func (s *RFM) ScoreRow(i int, set *rowset.Set, row int) {
 // none.
 func (s *RFM) scores(i int) (r, f, m int64, ok bool) {
 	if s.sr == nil {
-		s.sr, s.sf, s.sm = slices.Sorted(slices.Values(s.r)), slices.Sorted(slices.Values(s.f)), slices.Sorted(slices.Values(s.m))
+		s.sr, s.sf = slices.Sorted(slices.Values(s.r)), slices.Sorted(slices.Values(s.f))
+		s.sm = make([][]float64, len(s.curs))
+		for k, c := range s.cur {
+			s.sm[c] = append(s.sm[c], s.m[k])
+		}
+		for _, m := range s.sm {
+			slices.Sort(m)
+		}
 	}
 	k, ok := slices.BinarySearch(s.members, int32(i))
 	if !ok {
 		return 0, 0, 0, false
 	}
-	return quintile(s.sr, s.r[k]), quintile(s.sf, s.f[k]), quintile(s.sm, s.m[k]), true
+	return quintile(s.sr, s.r[k]), quintile(s.sf, s.f[k]), quintile(s.sm[s.cur[k]], s.m[k]), true
 }
 
 // digits is rfm_score: the three scores as digits ("545").

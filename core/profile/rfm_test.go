@@ -73,6 +73,33 @@ func TestAssignRFM(t *testing.T) {
 	}
 }
 
+// Amounts in different currencies are not compared: 1,000,000 yen do not
+// outscore 100 euros. Monetary scores count each currency's customers
+// alone; recency and frequency count everyone.
+func TestAssignRFMByCurrency(t *testing.T) {
+	cur, _ := model.MustLoad("customer").Index("revenue_currency")
+	row := func(id string, money float64, currency any) []any {
+		r := rfmRow(t, id, int64(10), int64(1), money)
+		r[cur] = currency
+		return r
+	}
+	rows := [][]any{
+		row("E1", 50, "EUR"), row("E2", 100, "EUR"), // k: 0, 1 of 2
+		row("Y1", 1_000_000, "JPY"), row("Y2", 5_000, "JPY"), row("Y3", 20_000, "JPY"), // k: 2, 0, 1 of 3
+		row("N", 70, nil), // no currency stated: a group of its own
+	}
+	if err := AssignRFM(rows); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"E1": "111", "E2": "113", "Y1": "114", "Y2": "111", "Y3": "112", "N": "111"}
+	for _, r := range rows {
+		id := get(t, "customer", r, "customer_id").(string)
+		if got := get(t, "customer", r, "rfm_score"); got != want[id] {
+			t.Errorf("%s: rfm_score %v, want %s", id, got, want[id])
+		}
+	}
+}
+
 func TestAssignRFMSmall(t *testing.T) {
 	one := [][]any{rfmRow(t, "A", int64(3), int64(2), 10.0)}
 	if err := AssignRFM(one); err != nil {
@@ -117,6 +144,7 @@ func checkInputs(t *testing.T, b *Builder, r *Records, out []any) {
 	if v, ok := get(t, "customer", out, "rfm_frequency").(int64); ok {
 		want.Frequency = v
 		want.Monetary = get(t, "customer", out, "rfm_monetary").(float64)
+		want.Currency, _ = get(t, "customer", out, "revenue_currency").(string)
 	}
 	if v, ok := get(t, "customer", out, "rfm_recency_days").(int64); ok {
 		want.RecencyDays, want.HasRecency = v, true
