@@ -79,7 +79,7 @@ func extractSource(ctx context.Context, store *stage.Store, src *config.Source, 
 	start := time.Now()
 	sum := SourceSummary{Name: src.Name, Connector: src.Connector}
 	opts.Observer.SourceStarted(src.Name)
-	err := runSource(ctx, store, src, opts, &sum)
+	err := runBounded(ctx, store, src, opts, &sum)
 	if err == nil {
 		compactSource(ctx, store, src.Name, opts.Logger)
 	}
@@ -108,6 +108,24 @@ func compactSource(ctx context.Context, store *stage.Store, source string, log *
 			log.Warn("staging: compaction failed; the next sync tries again", "source", source, "stream", ref.Stream, "error", err)
 		}
 	}
+}
+
+// runBounded runs a source within run.source_timeout, when one is set.
+// The checkpoints committed before the timeout stay, so the next run
+// resumes from there.
+func runBounded(ctx context.Context, store *stage.Store, src *config.Source, opts *Options, sum *SourceSummary) error {
+	limit := opts.Config.Run.SourceTimeout
+	if limit <= 0 {
+		return runSource(ctx, store, src, opts, sum)
+	}
+	timedOut := fmt.Errorf("source %s took longer than run.source_timeout (%s) and was stopped; the next run resumes from its last checkpoint", src.Name, limit)
+	sctx, cancel := context.WithTimeoutCause(ctx, limit, timedOut)
+	defer cancel()
+	err := runSource(sctx, store, src, opts, sum)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(sctx), timedOut) {
+		return timedOut
+	}
+	return err
 }
 
 func runSource(ctx context.Context, store *stage.Store, src *config.Source, opts *Options, sum *SourceSummary) error {

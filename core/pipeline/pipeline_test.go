@@ -28,6 +28,7 @@ type memSource struct {
 	records []connector.Record
 	failAt  int  // fail Read after emitting this many records (0: never)
 	orders  bool // also offer an orders stream (see purchase)
+	hang    bool // after the records, wait for the context's end
 }
 
 func (m *memSource) Spec() connector.Spec {
@@ -69,6 +70,10 @@ func (m *memSource) Read(ctx context.Context, req connector.ReadRequest, out con
 		if err := out.Checkpoint(ctx, []byte(strconv.Itoa(i+1))); err != nil {
 			return err
 		}
+	}
+	if m.hang {
+		<-ctx.Done()
+		return ctx.Err()
 	}
 	return nil
 }
@@ -407,5 +412,39 @@ func TestRemovedStreamIsNotBuilt(t *testing.T) {
 	}
 	if got := e.customers(); len(got) != 1 {
 		t.Errorf("customers after orders left the streams: %v, want Albers only", got)
+	}
+}
+
+// run.source_timeout stops a source that takes longer, with an error that
+// names the setting; the other sources and the build go on.
+func TestSourceTimeoutStopsASlowSource(t *testing.T) {
+	e := newEnv(t, "slow", "fast")
+	e.cfg.Run.SourceTimeout = 300 * time.Millisecond
+	l := memLauncher{
+		"slow": {records: []connector.Record{contact("1", "a@kundenpost.de", "Albers", "2024-01-01T00:00:00Z")}, hang: true},
+		"fast": {records: []connector.Record{contact("2", "b@kundenpost.de", "Brandt", "2024-01-01T00:00:00Z")}},
+	}
+	start := time.Now()
+	sums, err := e.sync(l, false)
+	if !errors.Is(err, ErrSourcesFailed) {
+		t.Fatalf("sync: %v, want ErrSourcesFailed", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the sync took %v with a 300ms source_timeout", d)
+	}
+	for _, s := range sums {
+		switch s.Name {
+		case "slow":
+			if !strings.Contains(s.Error, "run.source_timeout (300ms)") {
+				t.Errorf("slow source's error %q, want it to name run.source_timeout (300ms)", s.Error)
+			}
+		case "fast":
+			if s.Error != "" || s.Records != 1 {
+				t.Errorf("fast source: error %q, %d records; want no error, 1 record", s.Error, s.Records)
+			}
+		}
+	}
+	if got := e.customers(); len(got["Brandt"]) != 1 {
+		t.Errorf("customers %v: want the fast source's Brandt built", got)
 	}
 }
