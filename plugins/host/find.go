@@ -40,12 +40,14 @@ type Found struct {
 // ErrNotFound says no built-in or plugin has the connector's name.
 var ErrNotFound = errors.New("connector not found")
 
-// FindPlugin returns the first executable desilo-connector-NAME in dirs.
+// FindPlugin returns the first executable desilo-connector-NAME in dirs,
+// as an absolute path: the plugin runs in the config file's directory,
+// where a path relative to ours would name another file or none.
 func FindPlugin(dirs []string, name string) (string, error) {
 	for _, d := range dirs {
 		p := filepath.Join(d, PluginPrefix+name)
 		if isExecutable(p) {
-			return p, nil
+			return filepath.Abs(p)
 		}
 	}
 	return "", fmt.Errorf("%w: %q is not built in, and there is no executable %s%s in %s",
@@ -69,6 +71,9 @@ func ListPlugins(dirs []string) []Found {
 				continue
 			}
 			seen[name] = true
+			if abs, err := filepath.Abs(p); err == nil {
+				p = abs
+			}
 			out = append(out, Found{Name: name, Path: p})
 		}
 	}

@@ -317,3 +317,31 @@ func waitGone(t *testing.T, pid int, within time.Duration) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	t.Fatalf("plugin %d still runs %s after its host is gone", pid, within)
 }
+
+// A relative --plugin-dir means a directory of the working directory,
+// though the plugin runs in the config file's: `cd /opt/desilo && desilo
+// sync -c conf/desilo.yaml --plugin-dir plugins`.
+func TestRelativePluginDirWithConfigElsewhere(t *testing.T) {
+	work := t.TempDir()
+	if err := os.Mkdir(filepath.Join(work, "plugins"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self, err := filepath.Abs(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, filepath.Join(work, "plugins", host.PluginPrefix+"fake")); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(work)
+	t.Setenv(fakePluginEnv, "serve")
+	h := host.New(host.Options{Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil)), PluginDirs: []string{"plugins"}})
+	defer h.Close()
+	if _, err := h.Launch(context.Background(), host.Target{Source: "src", Connector: "fake", Dir: t.TempDir()}); err != nil {
+		t.Fatalf("a plugin found in ./plugins did not start: %v", err)
+	}
+	found := host.ListPlugins([]string{"plugins"})
+	if len(found) != 1 || !filepath.IsAbs(found[0].Path) {
+		t.Errorf("ListPlugins = %v, want one plugin with an absolute path", found)
+	}
+}
