@@ -38,6 +38,10 @@
 //   - reread: a Read from the last checkpoint does not emit again a record
 //     of an incremental stream (one with a cursor field) that was already
 //     delivered unchanged. Full-refresh streams are exempt.
+//   - streams: a Read asked for one stream (ReadRequest.Streams), the
+//     first that the first read emitted records of, emits records of that
+//     stream and nothing of any other, as the host asks only for the
+//     streams it maps. It needs two discovered streams.
 //   - cancel: a Read whose emitter cancels the context at the first record
 //     returns an error, promptly.
 //
@@ -52,6 +56,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -96,6 +101,7 @@ func Run(t *testing.T, c connector.Connector, opts Options) {
 		{"read", s.read},
 		{"mapping", s.mapping},
 		{"reread", s.reread},
+		{"streams", s.selection},
 		{"cancel", s.cancel},
 	} {
 		t.Run(check.name, func(t *testing.T) {
@@ -381,6 +387,53 @@ func (s *suite) reread(ctx context.Context) error {
 		}
 		errs = append(errs, fmt.Errorf("Read from the last checkpoint emitted again %d record(s) already delivered unchanged (stream and primary key): %s",
 			len(dups), strings.Join(dups, ", ")))
+	}
+	return errors.Join(errs...)
+}
+
+// selection reads one stream alone, as the host does when a source maps
+// or lists only some of its connector's streams: a record of another
+// stream fails the source there.
+func (s *suite) selection(ctx context.Context) error {
+	streams, err := s.discovered(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot check stream selection without a valid Discover: %w", err)
+	}
+	first, err := s.firstRead(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot check stream selection without a valid first read: %w", err)
+	}
+	if len(streams) < 2 {
+		return nil // no stream to leave out
+	}
+	var emitted []string
+	for _, r := range first.Records {
+		emitted = append(emitted, r.Stream)
+	}
+	want := slices.Min(emitted)
+	col := &Collector{}
+	if err := s.call(ctx, "Read", func(ctx context.Context) error {
+		return s.c.Read(ctx, connector.ReadRequest{Config: s.opts.Config, Streams: []string{want}}, col)
+	}); err != nil {
+		return fmt.Errorf("Read of stream %q alone: %w", want, err)
+	}
+	errs := checkEmitted(streams, col)
+	others := map[string]int{}
+	for _, r := range col.Records {
+		if r.Stream != want {
+			others[r.Stream]++
+		}
+	}
+	for _, r := range col.Rejects {
+		if r.Stream != want {
+			others[r.Stream]++
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(others)) {
+		errs = append(errs, fmt.Errorf("Read asked for stream %q alone emitted %d record(s) or reject(s) of stream %q; the host fails a source on a stream it did not ask for (ReadRequest.Streams)", want, others[name], name))
+	}
+	if len(col.Stream(want)) == 0 {
+		errs = append(errs, fmt.Errorf("Read asked for stream %q alone emitted none of its records, though the read of every stream did", want))
 	}
 	return errors.Join(errs...)
 }

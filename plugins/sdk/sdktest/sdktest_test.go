@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,8 @@ type fake struct {
 	ignoreState      bool          // re-emits everything from the start
 	noCheckpoint     bool          // never checkpoints
 	badCheckpoint    bool          // checkpoints invalid JSON
+	ignoreStreams    bool          // emits every stream whatever ReadRequest.Streams asks
+	excludeStreams   bool          // emits the streams ReadRequest.Streams does not list
 	swallowEmitError bool          // returns nil when Emit fails
 	hangOnEmitError  chan struct{} // blocks until closed when Emit fails
 	readErr          error
@@ -77,6 +80,9 @@ func (f *fake) Read(ctx context.Context, req connector.ReadRequest, out connecto
 		}
 	}
 	for i := st.Next; i < len(f.records); i++ {
+		if len(req.Streams) > 0 && !f.ignoreStreams && slices.Contains(req.Streams, f.records[i].Stream) == f.excludeStreams {
+			continue
+		}
 		if err := out.Emit(ctx, f.records[i]); err != nil {
 			switch {
 			case f.hangOnEmitError != nil:
@@ -124,6 +130,16 @@ func TestChecksCatchBrokenConnectors(t *testing.T) {
 	reread := func(s *suite) func(context.Context) error { return s.reread }
 	mapping := func(s *suite) func(context.Context) error { return s.mapping }
 	cancel := func(s *suite) func(context.Context) error { return s.cancel }
+	selection := func(s *suite) func(context.Context) error { return s.selection }
+	// A second stream, of notes, with a record after the contacts.
+	notes := func(f *fake) {
+		f.streams = append(f.streams, connector.Stream{
+			Name:       "notes",
+			Schema:     json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"}},"required":["id"]}`),
+			PrimaryKey: []string{"id"},
+		})
+		f.records = append(f.records, connector.Record{Stream: "notes", Data: json.RawMessage(`{"id":9}`)})
+	}
 
 	tests := []struct {
 		name    string
@@ -183,6 +199,17 @@ func TestChecksCatchBrokenConnectors(t *testing.T) {
 			f.streams[0].CursorField = ""
 		}, reread, ""},
 		{"reread after a failed first read", func(f *fake, _ *Options) { f.noCheckpoint = true }, reread, "without a valid first read"},
+
+		{"good selection", func(f *fake, _ *Options) { notes(f) }, selection, ""},
+		{"one stream only", func(*fake, *Options) {}, selection, ""},
+		{"selection ignored", func(f *fake, _ *Options) {
+			notes(f)
+			f.ignoreStreams = true
+		}, selection, `emitted 1 record(s) or reject(s) of stream "notes"`},
+		{"selection taken for exclusion", func(f *fake, _ *Options) {
+			notes(f)
+			f.excludeStreams = true
+		}, selection, `asked for stream "contacts" alone emitted none of its records`},
 
 		{"good cancel", func(*fake, *Options) {}, cancel, ""},
 		{"cancellation swallowed", func(f *fake, _ *Options) { f.swallowEmitError = true }, cancel, "returned nil"},
