@@ -30,7 +30,7 @@ paths). It prints one line per source and fails if any source fails.`,
 }
 
 func (a *app) runCheck(ctx context.Context, path, source string) error {
-	cfg, err := loadConfig(path)
+	cfg, err := a.loadConfig(path)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ type discovered struct {
 }
 
 func (a *app) runDiscover(ctx context.Context, path, source string, asJSON bool) error {
-	cfg, err := loadConfig(path)
+	cfg, err := a.loadConfig(path)
 	if err != nil {
 		return err
 	}

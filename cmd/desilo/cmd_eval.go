@@ -36,7 +36,7 @@ The snapshot is the current one of output.parquet.path in the config, or
 				return withCode(exitUsage, errors.New("eval: --truth is required: the ground truth CSV (truth.csv of desilo gen)"))
 			}
 			if snapshot == "" {
-				cfg, err := loadConfig(path)
+				cfg, err := a.loadConfig(path)
 				if err != nil {
 					return err
 				}

@@ -28,7 +28,7 @@ joined, as a tree rooted at the anchor record the customer id derives from.`,
 }
 
 func (a *app) runExplain(_ context.Context, path, query string) error {
-	cfg, err := loadConfig(path)
+	cfg, err := a.loadConfig(path)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ jobs, then over its target with one atomic copy. Use it after a BigQuery failure
 }
 
 func (a *app) runPublish(ctx context.Context, path string) error {
-	cfg, err := loadConfig(path)
+	cfg, err := a.loadConfig(path)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ new snapshot. Use it after changing identity or profile rules: no source is read
 
 // runSync is sync (extract then build) or, without extract, build.
 func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
-	cfg, err := loadConfig(o.config)
+	cfg, err := a.loadConfig(o.config)
 	if err != nil {
 		return err
 	}

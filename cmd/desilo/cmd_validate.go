@@ -37,7 +37,7 @@ and profile rules compile. Errors name the file, line and field. Third-party con
 }
 
 func (a *app) runValidate(_ context.Context, path string) error {
-	cfg, err := loadConfig(path)
+	cfg, err := a.loadConfig(path)
 	if err != nil {
 		return err
 	}

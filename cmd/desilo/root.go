@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,8 @@ type app struct {
 
 	logFormat  string
 	logLevel   string
+	level      slog.LevelVar // the logger's; run.log_level sets it unless --log-level did
+	levelSet   bool          // --log-level was given
 	pluginDirs []string
 
 	cpuProfile, memProfile string
@@ -71,6 +74,7 @@ and BigQuery tables.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			a.levelSet = cmd.Flags().Changed("log-level")
 			if err := a.setupLogging(); err != nil {
 				return err
 			}
@@ -81,7 +85,7 @@ and BigQuery tables.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
 	f := root.PersistentFlags()
 	f.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
-	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&a.logLevel, "log-level", "", "log level: debug, info, warn or error (default: run.log_level of desilo.yaml, else info)")
 	f.StringVar(&a.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of this process to the file")
 	f.StringVar(&a.memProfile, "memprofile", "", "write a pprof heap profile of this process to the file at the end")
 	_ = f.MarkHidden("cpuprofile")
@@ -107,11 +111,12 @@ and BigQuery tables.`,
 }
 
 func (a *app) setupLogging() error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+	var level slog.Level // info when neither the flag nor the config says
+	if err := level.UnmarshalText([]byte(cmp.Or(a.logLevel, "info"))); err != nil {
 		return withCode(exitUsage, fmt.Errorf("--log-level %q: want debug, info, warn or error", a.logLevel))
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	a.level.Set(level)
+	opts := &slog.HandlerOptions{Level: &a.level}
 	switch a.logFormat {
 	case "text":
 		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
@@ -129,10 +134,15 @@ func configFlag(cmd *cobra.Command, path *string) {
 }
 
 // loadConfig reads desilo.yaml; its errors name file, line and field.
-func loadConfig(path string) (*config.Config, error) {
+// The file's run.log_level applies from here on, unless --log-level was
+// given.
+func (a *app) loadConfig(path string) (*config.Config, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, withCode(exitConfig, err)
+	}
+	if !a.levelSet {
+		a.level.Set(cfg.Run.LogLevel)
 	}
 	return cfg, nil
 }

@@ -273,3 +273,31 @@ func TestRejectRatioFailsTheSource(t *testing.T) {
 		t.Fatalf("reject row %v", r)
 	}
 }
+
+// run.log_level in desilo.yaml sets the level, the connectors' included;
+// --log-level overrides it.
+func TestRunLogLevelFromConfig(t *testing.T) {
+	dir := copyExample(t)
+	cfg := filepath.Join(dir, "desilo.yaml")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, append(b, []byte("run: {log_level: warn}\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := desilo(t, "sync", "-c", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if strings.Contains(errOut, "level=INFO") {
+		t.Errorf("run.log_level warn, yet info lines were logged:\n%s", errOut)
+	}
+	code, _, errOut = desilo(t, "sync", "-c", cfg, "--log-level", "info")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "level=INFO") {
+		t.Errorf("--log-level info over run.log_level warn: no info line logged:\n%s", errOut)
+	}
+}
