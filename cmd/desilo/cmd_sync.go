@@ -70,7 +70,20 @@ new snapshot. Use it after changing identity or profile rules: no source is read
 }
 
 // runSync is sync (extract then build) or, without extract, build.
-func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
+func (a *app) runSync(ctx context.Context, o runOptions, extract bool) (err error) {
+	sum := &pipeline.Summary{RunID: time.Now().UTC().Format("20060102T150405.000000Z"), Started: time.Now().UTC()}
+	written := false
+	defer func() {
+		// A run that stops early says so too: a scheduler must not read
+		// the previous run's summary as this one's.
+		if err == nil || written || o.summaryJSON == "" {
+			return
+		}
+		sum.Finished, sum.OK, sum.Error = time.Now().UTC(), false, err.Error()
+		if werr := writeSummary(o.summaryJSON, sum); werr != nil {
+			a.log.Error("the run summary could not be written", "error", werr)
+		}
+	}()
 	cfg, err := a.loadConfig(o.config)
 	if err != nil {
 		return err
@@ -115,8 +128,7 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
 		Sources:     o.sources,
 		FullRefresh: o.fullRefresh,
 	}
-	opts.RunID = time.Now().UTC().Format("20060102T150405.000000Z")
-	sum := &pipeline.Summary{RunID: opts.RunID, Started: time.Now().UTC()}
+	opts.RunID = sum.RunID
 
 	var extractErr error
 	if extract {
@@ -138,6 +150,7 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
 		// Every source failed on a first run: the sources are the news.
 		sum.Finished = time.Now().UTC()
 		sum.Print(a.stderr)
+		written = true
 		_ = writeSummary(o.summaryJSON, sum)
 		return withCode(exitSource, fmt.Errorf("%w; nothing was published", extractErr))
 	}
@@ -159,6 +172,7 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) error {
 		return ctx.Err()
 	}
 	sum.Print(a.stderr)
+	written = true
 	if werr := writeSummary(o.summaryJSON, sum); werr != nil && err == nil {
 		err = werr
 	}

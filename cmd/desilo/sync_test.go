@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/pipeline"
 	"github.com/desilo/desilo/core/sink/parquet"
 	"github.com/desilo/desilo/core/stage"
 )
@@ -222,9 +223,25 @@ func TestSyncRefusesASecondRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lock.Close()
-	code, _, errOut := desilo(t, "sync", "-c", filepath.Join(dir, "desilo.yaml"))
+	// The summary of an earlier run must not pass for this one's.
+	summary := filepath.Join(dir, "summary.json")
+	if err := os.WriteFile(summary, []byte(`{"run_id":"earlier","ok":true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := desilo(t, "sync", "-c", filepath.Join(dir, "desilo.yaml"), "--summary-json", summary)
 	if code != exitLocked || !strings.Contains(errOut, "another desilo run is in progress") {
 		t.Fatalf("exit %d, want %d\n%s", code, exitLocked, errOut)
+	}
+	var sum pipeline.Summary
+	b, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.OK || sum.RunID == "earlier" || !strings.Contains(sum.Error, "another desilo run is in progress") {
+		t.Errorf("summary after a refused run: %s", b)
 	}
 }
 

@@ -19,6 +19,9 @@ type Summary struct {
 	Build    *BuildSummary   `json:"build,omitempty"`
 	// OutputError says why an output after the snapshot (BigQuery) failed.
 	OutputError string `json:"output_error,omitempty"`
+	// Error says why a run stopped before its summary was complete: a
+	// config error, another run holding the lock, an interruption.
+	Error string `json:"error,omitempty"`
 }
 
 // SourceSummary is one source's extraction.
