@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/desilo/desilo/core/explain"
+	"github.com/desilo/desilo/core/pipeline"
 )
 
 func (a *app) explainCmd() *cobra.Command {
@@ -15,8 +16,9 @@ func (a *app) explainCmd() *cobra.Command {
 		Use:   "explain ID|EMAIL|PHONE",
 		Short: "Show a customer, its source records, and the keys that joined them",
 		Long: `explain looks a customer up in the current snapshot by customer id, email
-address or phone number (normalized like the match keys) and prints the profile,
-the customer's records, and for each record the key and value through which it
+address or phone number (normalized as each match key normalizes it, with an
+email key's strip_plus and strip_dots rules) and prints the profile, the
+customer's records, and for each record the key and value through which it
 joined, as a tree rooted at the anchor record the customer id derives from.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -32,7 +34,7 @@ func (a *app) runExplain(_ context.Context, path, query string) error {
 	if err != nil {
 		return err
 	}
-	found, err := explain.Find(cfg.Output.Parquet.Path, query, cfg.Identity.DefaultRegion)
+	found, err := explain.Find(cfg.Output.Parquet.Path, query, pipeline.Rules(cfg))
 	if err != nil {
 		return err
 	}

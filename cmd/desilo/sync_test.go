@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -202,6 +203,76 @@ func TestSyncFourSilos(t *testing.T) {
 	}
 	if len(third["customer"]) != 21 {
 		t.Fatalf("customers after the merge = %d, want 21", len(third["customer"]))
+	}
+}
+
+// With an email key's provider rules on (strip_plus, strip_dots), explain
+// finds a customer by any spelling that key maps to the customer's value:
+// the value its links show as the join reason ("shares email =
+// ada.new@example.de"), a +tag or Gmail dot variant of it, the stripped
+// address of a customer with one record (no link holds its value), and the
+// value of an email-normalized key on a field other than email.
+func TestExplainUsesEmailKeyRules(t *testing.T) {
+	dir := copyExample(t)
+	cfg := filepath.Join(dir, "desilo.yaml")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := strings.Replace(string(b), "  default_region: DE                  # phone numbers without a country code are German\n",
+		"  default_region: DE\n  keys:\n    - {name: email, email: {strip_plus: true, strip_dots: true}}\n    - {name: phone}\n"+
+			"    - {name: portal_login, field: ids.portal_login, normalize: email, email: {strip_plus: true}}\n", 1)
+	y += `  - name: portal
+    connector: files
+    config:
+      streams:
+        - {name: accounts, paths: [accounts.jsonl], primary_key: [id]}
+    mapping:
+      accounts:
+        entity: customer
+        fields: {ids.portal_login: login}
+`
+	if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	accounts := `{"id": "1", "login": "cleo.login+a@example.de"}` + "\n" + `{"id": "2", "login": "cleo.login+b@example.de"}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "accounts.jsonl"), []byte(accounts), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "orders.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []string{
+		`"order_id": "R-1", "email": "ada.new+shop@example.de"`,
+		`"order_id": "R-2", "email": "ada.new+news@example.de"`,
+		`"order_id": "R-3", "email": "Bob.Gmail@gmail.com"`,
+		`"order_id": "R-4", "email": "bobgmail@googlemail.com"`,
+		`"order_id": "R-5", "email": "solo.buyer+shop@example.de"`,
+	} {
+		fmt.Fprintf(f, `{%s, "ordered_at": "2024-03-01T08:00:00Z", "status": "paid", "total": 10, "currency": "EUR", "items": 1}`+"\n", o)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := desilo(t, "sync", "-c", cfg); code != 0 {
+		t.Fatalf("sync: exit %d\n%s", code, errOut)
+	}
+	for q, want := range map[string]string{
+		"ada.new@example.de":       "shares email = ada.new@example.de",
+		"Ada.New+other@example.de": "shares email = ada.new@example.de",
+		"bobgmail@gmail.com":       "shares email = bobgmail@gmail.com",
+		"bob.gmail@googlemail.com": "shares email = bobgmail@gmail.com",
+		"solo.buyer@example.de":    "shop/orders/R-5 (order)  anchor",
+		"cleo.login@example.de":    "shares portal_login = cleo.login@example.de",
+	} {
+		code, out, errOut := desilo(t, "explain", "-c", cfg, q)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("explain %q: exit %d, want a customer with %q\n%s%s", q, code, want, out, errOut)
+		}
+	}
+	if code, _, errOut := desilo(t, "explain", "-c", cfg, "ada.old@example.de"); code != exitFailure || !strings.Contains(errOut, "no customer matches") {
+		t.Errorf("explain of an unknown email: exit %d\n%s", code, errOut)
 	}
 }
 

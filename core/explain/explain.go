@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/desilo/desilo/core/identity"
 	"github.com/desilo/desilo/core/model"
 	"github.com/desilo/desilo/core/normalize"
 	"github.com/desilo/desilo/core/sink/parquet"
@@ -37,14 +38,21 @@ type Link struct {
 }
 
 // Find looks a customer up in the current snapshot under outDir by
-// customer id, email address or phone number (normalized with region).
-func Find(outDir, query, region string) ([]Customer, error) {
+// customer id, email address or phone number, normalized as rules' keys
+// normalize them.
+func Find(outDir, query string, rules identity.Rules) ([]Customer, error) {
 	dir, m, err := parquet.Current(outDir)
 	if err != nil {
 		return nil, fmt.Errorf("no snapshot yet (run desilo sync first): %w", err)
 	}
+	q := strings.TrimSpace(query)
+	keys := emailKeys(q, rules.Keys)
+	linked, err := linkedBy(dir, m, keys)
+	if err != nil {
+		return nil, err
+	}
 	ct := model.MustLoad("customer")
-	match := matcher(ct, query, region)
+	match := matcher(ct, q, rules.DefaultRegion, keys, linked)
 	var found []Customer
 	err = parquet.ReadTable(dir, m, ct, func(row []any) error {
 		if !match(row) {
@@ -102,28 +110,102 @@ func Find(outDir, query, region string) ([]Customer, error) {
 	return found, err
 }
 
-// matcher returns the test a customer row must pass for the query: its
-// id, or one of its emails or phone numbers, normalized as the match keys
-// normalize them.
-func matcher(ct *model.Table, query, region string) func([]any) bool {
+// emailKey is an email match key and the query normalized with its
+// provider rules (strip_plus, strip_dots): the value the key gave the
+// customer's records, which the customer's emails list need not hold.
+type emailKey struct {
+	name, field string
+	opt         normalize.EmailOptions
+	value       string
+}
+
+func emailKeys(q string, keys []identity.Key) []emailKey {
+	if !strings.Contains(q, "@") {
+		return nil
+	}
+	var out []emailKey
+	for _, k := range keys {
+		if len(k.Composite) > 0 || k.LimitOnly {
+			continue
+		}
+		name, field := k.Normalize, k.Field
+		if field == "" {
+			field = k.Name
+		}
+		if name == "" {
+			name = identity.DefaultNormalizer(field)
+		}
+		if name != "email" {
+			continue
+		}
+		opt := normalize.EmailOptions{StripDots: k.EmailStripDots, StripPlus: k.EmailStripPlus}
+		if v, ok := normalize.Email(q, opt); ok {
+			out = append(out, emailKey{k.Name, field, opt, v})
+		}
+	}
+	return out
+}
+
+// linkedBy returns the ids of the customers with a record that joined
+// through one of keys' values.
+func linkedBy(dir string, m parquet.Manifest, keys []emailKey) (map[string]bool, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	lt := model.MustLoad("identity_link")
+	idx := func(name string) int { i, _ := lt.Index(name); return i }
+	cust, rule, key, value := idx("customer_id"), idx("rule"), idx("key"), idx("value")
+	ids := map[string]bool{}
+	err := parquet.ReadTable(dir, m, lt, func(row []any) error {
+		if row[rule] != "match_key" {
+			return nil
+		}
+		for _, k := range keys {
+			if row[key] == k.name && row[value] == k.value {
+				c, _ := row[cust].(string)
+				ids[c] = true
+			}
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// matcher returns the test a customer row must pass for the query q: its
+// id or an id in linked, or one of its emails or phone numbers, normalized
+// as the match keys normalize them.
+func matcher(ct *model.Table, q, region string, keys []emailKey, linked map[string]bool) func([]any) bool {
 	idx := func(name string) int { i, _ := ct.Index(name); return i }
 	id, emails, phones := idx("customer_id"), idx("emails"), idx("phones")
-	q := strings.TrimSpace(query)
 	email, isEmail := "", false
 	if strings.Contains(q, "@") {
 		email, isEmail = normalize.Email(q, normalize.EmailOptions{})
 	}
+	// The emails list holds the email field's addresses; keys on that field
+	// with provider rules also match them by their key value, since a
+	// customer of one record has no link that holds it.
+	keys = slices.DeleteFunc(slices.Clone(keys), func(k emailKey) bool {
+		return k.field != "email" || k.opt == normalize.EmailOptions{}
+	})
 	phone, isPhone := "", false
 	if strings.Trim(q, "0123456789+-()./ ") == "" {
 		phone, isPhone = normalize.Phone(q, region)
 	}
 	return func(row []any) bool {
-		if row[id] == q {
+		if cid, _ := row[id].(string); cid == q || linked[cid] {
 			return true
 		}
 		if isEmail {
-			if l, _ := row[emails].([]string); slices.Contains(l, email) {
+			l, _ := row[emails].([]string)
+			if slices.Contains(l, email) {
 				return true
+			}
+			for _, k := range keys {
+				for _, e := range l {
+					if v, _ := normalize.Email(e, k.opt); v == k.value {
+						return true
+					}
+				}
 			}
 		}
 		if isPhone {
