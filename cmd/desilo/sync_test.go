@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/normalize"
 	"github.com/desilo/desilo/core/pipeline"
 	"github.com/desilo/desilo/core/sink/parquet"
 	"github.com/desilo/desilo/core/stage"
@@ -273,6 +274,60 @@ func TestExplainUsesEmailKeyRules(t *testing.T) {
 	}
 	if code, _, errOut := desilo(t, "explain", "-c", cfg, "ada.old@example.de"); code != exitFailure || !strings.Contains(errOut, "no customer matches") {
 		t.Errorf("explain of an unknown email: exit %d\n%s", code, errOut)
+	}
+}
+
+// explain tries every query without an @ that is no customer id as a
+// phone number, in any spelling the phone normalizer maps to the stored
+// E.164 number; a customer id still finds only its customer, though many
+// ids also read as a phone number.
+func TestExplainFindsEveryPhoneSpelling(t *testing.T) {
+	dir := copyExample(t)
+	cfg := filepath.Join(dir, "desilo.yaml")
+	if code, _, errOut := desilo(t, "sync", "-c", cfg); code != 0 {
+		t.Fatalf("sync: exit %d\n%s", code, errOut)
+	}
+	_, tables := snapshotTables(t, filepath.Join(dir, "out"))
+	juergen := customerOf(t, tables, "juergen.mueller@example.de")
+	for _, q := range []string{"030\u00a01234567", "tel:+49-30-1234567", "030 1234567 ext. 5",
+		"+49 30 1234567 x5", "０３０ １２３４５６７", "+49 30 1234567 "} {
+		code, out, errOut := desilo(t, "explain", "-c", cfg, q)
+		if code != 0 || !strings.HasPrefix(out, "customer "+juergen+"\n") {
+			t.Errorf("explain %q: exit %d, want Jürgen's customer %s\n%s%s", q, code, juergen, out, errOut)
+		}
+	}
+	if code, _, errOut := desilo(t, "explain", "-c", cfg, "not-a-number"); code != exitFailure || !strings.Contains(errOut, `no customer matches "not-a-number"`) {
+		t.Errorf("explain of neither id, email nor phone: exit %d\n%s", code, errOut)
+	}
+
+	// A new contact whose phone number is what a customer's id reads as.
+	var id, phone string
+	for _, c := range tables["customer"] {
+		if p, ok := normalize.Phone(value(c, "customer", "customer_id").(string), "DE"); ok {
+			id, phone = value(c, "customer", "customer_id").(string), p
+			break
+		}
+	}
+	if id == "" {
+		t.Fatal("no customer id of the sample reads as a phone number")
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "contacts.csv"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "9001;Ida;Ident;;%s;Berlin;01.03.2024 09:00\r\n", phone)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := desilo(t, "sync", "-c", cfg); code != 0 {
+		t.Fatalf("second sync: exit %d\n%s", code, errOut)
+	}
+	if code, out, errOut := desilo(t, "explain", "-c", cfg, phone); code != 0 || strings.HasPrefix(out, "customer "+id+"\n") {
+		t.Fatalf("explain %s: exit %d, want the new contact\n%s%s", phone, code, out, errOut)
+	}
+	code, out, errOut := desilo(t, "explain", "-c", cfg, id)
+	if code != 0 || !strings.HasPrefix(out, "customer "+id+"\n") || strings.Count(out, "\ncustomer ") != 0 {
+		t.Errorf("explain %s: exit %d, want that customer alone\n%s%s", id, code, out, errOut)
 	}
 }
 

@@ -53,10 +53,18 @@ func Find(outDir, query string, rules identity.Rules) ([]Customer, error) {
 	}
 	ct := model.MustLoad("customer")
 	match := matcher(ct, q, rules.DefaultRegion, keys, linked)
+	idCol, _ := ct.Index("customer_id")
 	var found []Customer
+	idFound := false
 	err = parquet.ReadTable(dir, m, ct, func(row []any) error {
-		if !match(row) {
+		// An id is exact and unique: when a row has it, the query's
+		// reading as a phone number (which many ids have) finds no more.
+		isID := row[idCol] == q
+		if !isID && (idFound || !match(row)) {
 			return nil
+		}
+		if isID {
+			found, idFound = found[:0], true
 		}
 		c := Customer{Profile: map[string]any{}}
 		for i, col := range ct.Columns {
@@ -187,8 +195,10 @@ func matcher(ct *model.Table, q, region string, keys []emailKey, linked map[stri
 	keys = slices.DeleteFunc(slices.Clone(keys), func(k emailKey) bool {
 		return k.field != "email" || k.opt == normalize.EmailOptions{}
 	})
+	// Anything else may be a phone number in a spelling only the phone
+	// normalizer knows (tel: URIs, extensions, full-width digits, NBSP).
 	phone, isPhone := "", false
-	if strings.Trim(q, "0123456789+-()./ ") == "" {
+	if !strings.Contains(q, "@") {
 		phone, isPhone = normalize.Phone(q, region)
 	}
 	return func(row []any) bool {
