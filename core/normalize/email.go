@@ -152,10 +152,14 @@ func Domain(raw string) (string, bool) {
 	return a, true
 }
 
-// validLabels reports whether a, a domain in ASCII, has at least two
-// labels, each of lower-case letters, digits and inner hyphens, and a
-// top-level label that is not all digits.
+// validLabels reports whether a, a domain in ASCII, has at most 253
+// bytes and at least two labels, each of lower-case letters, digits and
+// inner hyphens, and a top-level label that is not all digits. The length
+// is checked here, on the ASCII form: punycode can make a domain longer.
 func validLabels(a string) bool {
+	if len(a) > 253 {
+		return false
+	}
 	labels, last := 0, ""
 	for l := range strings.SplitSeq(a, ".") {
 		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {

@@ -56,6 +56,27 @@ func TestEmail(t *testing.T) {
 	}
 }
 
+// The 253-byte limit holds for the domain's ASCII form: "aü." is 4 bytes
+// as written but 10 in punycode ("xn--a-eha."), so 26 of them fit as
+// written yet not in ASCII. Such an address is rejected, not accepted
+// and then rejected in its normalized form.
+func TestEmailDomainLimitAfterPunycode(t *testing.T) {
+	for _, tt := range []struct {
+		labels int
+		ok     bool
+	}{{25, true}, {26, false}, {60, false}} {
+		in := "x@" + strings.Repeat("aü.", tt.labels) + "de"
+		out, ok := Email(in, EmailOptions{})
+		if ok != tt.ok {
+			t.Errorf("Email(%d labels aü) = %d bytes, %v; want ok %v", tt.labels, len(out), ok, tt.ok)
+			continue
+		}
+		if again, ok := Email(out, EmailOptions{}); tt.ok && (!ok || again != out) {
+			t.Errorf("Email(%q) = %q, %v; want it unchanged", out, again, ok)
+		}
+	}
+}
+
 func TestPhone(t *testing.T) {
 	tests := []struct{ in, region, want string }{
 		{"0171 1234567", "DE", "+491711234567"},
