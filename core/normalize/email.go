@@ -140,6 +140,9 @@ func Domain(raw string) (string, bool) {
 		if a, err = idna.Lookup.ToASCII(s); err != nil {
 			return "", false
 		}
+		// IDNA maps full stops such as "。" to ".", so a root dot written
+		// that way shows only now.
+		a = strings.TrimSuffix(a, ".")
 		// The ASCII form must be a fixed point, or a second pass would
 		// give a different answer.
 		if again, err := idna.Lookup.ToASCII(a); err != nil || again != a {

@@ -77,6 +77,27 @@ func TestEmailDomainLimitAfterPunycode(t *testing.T) {
 	}
 }
 
+// A domain's one trailing root dot is dropped however it is written: IDNA
+// maps the ideographic, full-width and half-width full stops to ".".
+func TestEmailRootDotSpellings(t *testing.T) {
+	for in, want := range map[string]string{
+		"jane@example.org.":       "jane@example.org",
+		"jane@example.org\u3002":  "jane@example.org",
+		"jane@example.org\uff0e":  "jane@example.org",
+		"jane@example.org\uff61":  "jane@example.org",
+		"jane@bücher.de.":         "jane@xn--bcher-kva.de",
+		"jane@bücher.de\u3002":    "jane@xn--bcher-kva.de",
+		"jane@example.org..":      "",
+		"jane@example.org.\u3002": "",
+		"jane@\u3002":             "",
+	} {
+		got, ok := Email(in, EmailOptions{})
+		if got != want || ok != (want != "") {
+			t.Errorf("Email(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
 func TestPhone(t *testing.T) {
 	tests := []struct{ in, region, want string }{
 		{"0171 1234567", "DE", "+491711234567"},
