@@ -539,6 +539,30 @@ func TestDatasetInAnotherLocation(t *testing.T) {
 	}
 }
 
+// A dataset insert that BigQuery carried out although its answer was
+// lost: the retry gets 409 Already Exists, which means the dataset is there.
+func TestPublishDatasetCreatedAnswerLost(t *testing.T) {
+	f := bqfake.New(t)
+	f.Fail(bqfake.Fault{Op: "datasets.insert", N: 1, Code: 503, Reason: "backendError", Message: "Backend error", After: true})
+	dir, m := writeSnapshot(t, t.TempDir(), "run1", 2, 0)
+	if _, err := publish(t, f, testConfig(f), dir, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	var inserts int
+	for _, c := range f.Calls() {
+		if strings.HasPrefix(c, "datasets.insert") {
+			inserts++
+		}
+	}
+	if ds := f.Dataset("crm360"); ds == nil || ds.Location != "EU" {
+		t.Errorf("dataset %+v, want it in EU", ds)
+	}
+	if inserts != 2 {
+		t.Errorf("%d dataset inserts, want the lost one and its retry", inserts)
+	}
+	checkTargets(t, f, dir, m)
+}
+
 func TestEndpoint(t *testing.T) {
 	for in, want := range map[string]string{
 		"http://127.0.0.1:9050":                "http://127.0.0.1:9050/bigquery/v2/",

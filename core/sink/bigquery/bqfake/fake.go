@@ -43,6 +43,7 @@ type Server struct {
 	loads    []Load
 	faults   []*Fault
 	etag     int
+	lost     *Fault // an After fault of the call being served
 }
 
 type Table struct {
@@ -73,8 +74,9 @@ type Fault struct {
 	Code    int
 	Reason  string
 	Message string
-	// After: the job is created and runs, then the call fails anyway
-	// (an answer lost on the way back).
+	// After: the call is carried out (a job created and run, a table
+	// created or patched), then fails anyway with Code: an answer lost on
+	// the way back.
 	After bool
 }
 
@@ -160,8 +162,12 @@ type apiErr struct {
 func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.lost = nil
 	res, op, aerr := f.route(r)
 	f.calls = append(f.calls, op)
+	if ft := f.lost; ft != nil {
+		res, aerr = nil, &apiErr{ft.Code, ft.Reason, ft.Message}
+	}
 	if aerr != nil {
 		writeErr(w, aerr)
 		return
@@ -201,16 +207,10 @@ func notFound(what string) *apiErr {
 func (f *Server) route(r *http.Request) (res any, op string, err *apiErr) {
 	p := r.URL.Path
 	var m []string
-	check := func(name, table string) *apiErr {
-		if ft := f.takeFault(name, table); ft != nil && ft.Code != 0 && !ft.After {
-			return &apiErr{ft.Code, ft.Reason, ft.Message}
-		}
-		return nil
-	}
 	switch {
 	case r.Method == "GET" && match(reDataset, p, &m):
 		op = "datasets.get " + m[2]
-		if err := check("datasets.get", ""); err != nil {
+		if err := f.check("datasets.get", ""); err != nil {
 			return nil, op, err
 		}
 		ds, ok := f.datasets[m[2]]
@@ -224,7 +224,7 @@ func (f *Server) route(r *http.Request) (res any, op string, err *apiErr) {
 			return nil, "datasets.insert", &apiErr{400, "invalid", err.Error()}
 		}
 		op = "datasets.insert " + ds.DatasetReference.DatasetId
-		if err := check("datasets.insert", ""); err != nil {
+		if err := f.check("datasets.insert", ""); err != nil {
 			return nil, op, err
 		}
 		if _, ok := f.datasets[ds.DatasetReference.DatasetId]; ok {
@@ -238,7 +238,7 @@ func (f *Server) route(r *http.Request) (res any, op string, err *apiErr) {
 	case match(reTable, p, &m):
 		key := m[2] + "." + m[3]
 		op = "tables." + map[string]string{"GET": "get", "PATCH": "patch", "DELETE": "delete", "PUT": "update"}[r.Method] + " " + m[3]
-		if err := check(strings.Fields(op)[0], m[3]); err != nil {
+		if err := f.check(strings.Fields(op)[0], m[3]); err != nil {
 			return nil, op, err
 		}
 		t, ok := f.tables[key]
@@ -278,7 +278,7 @@ func (f *Server) route(r *http.Request) (res any, op string, err *apiErr) {
 			return nil, "tables.insert", &apiErr{400, "invalid", err.Error()}
 		}
 		op = "tables.insert " + t.TableReference.TableId
-		if err := check("tables.insert", t.TableReference.TableId); err != nil {
+		if err := f.check("tables.insert", t.TableReference.TableId); err != nil {
 			return nil, op, err
 		}
 		if _, ok := f.datasets[m[2]]; !ok {
@@ -292,7 +292,7 @@ func (f *Server) route(r *http.Request) (res any, op string, err *apiErr) {
 		return f.tables[key].Meta, op, nil
 	case r.Method == "GET" && match(reJob, p, &m):
 		op = "jobs.get " + m[2]
-		if err := check("jobs.get", ""); err != nil {
+		if err := f.check("jobs.get", ""); err != nil {
 			return nil, op, err
 		}
 		j, ok := f.jobs[m[2]]
@@ -310,6 +310,21 @@ func (f *Server) route(r *http.Request) (res any, op string, err *apiErr) {
 		return f.upload(r, m[1])
 	}
 	return nil, r.Method + " " + p, &apiErr{404, "notFound", "no such method: " + r.Method + " " + p}
+}
+
+// check takes the pending fault of op on table: its error to answer at
+// once, or, for an After fault, nil: the call goes on and serve replaces
+// its answer with the fault's error.
+func (f *Server) check(op, table string) *apiErr {
+	ft := f.takeFault(op, table)
+	switch {
+	case ft == nil || ft.Code == 0:
+		return nil
+	case ft.After:
+		f.lost = ft
+		return nil
+	}
+	return &apiErr{ft.Code, ft.Reason, ft.Message}
 }
 
 func match(re *regexp.Regexp, s string, m *[]string) bool {
@@ -447,7 +462,10 @@ func (f *Server) insertJob(project string, j *bqv2.Job, media []byte, uploadType
 	}
 	op := "jobs.insert:" + kind + " " + dst
 	ft := f.takeFault("jobs.insert:"+kind, dst)
-	if ft != nil && ft.Code != 0 && !ft.After {
+	switch {
+	case ft != nil && ft.After:
+		f.lost = ft
+	case ft != nil && ft.Code != 0:
 		return nil, op, &apiErr{ft.Code, ft.Reason, ft.Message}
 	}
 	if j.JobReference == nil || j.JobReference.JobId == "" {
@@ -476,9 +494,6 @@ func (f *Server) insertJob(project string, j *bqv2.Job, media []byte, uploadType
 		j.Status.Errors = []*bqv2.ErrorProto{jerr}
 	}
 	f.jobs[j.JobReference.JobId] = j
-	if ft != nil && ft.After {
-		return nil, op, &apiErr{ft.Code, ft.Reason, ft.Message}
-	}
 	return j, op, nil
 }
 
