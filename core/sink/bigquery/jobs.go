@@ -12,8 +12,12 @@ import (
 	"google.golang.org/api/googleapi"
 )
 
-// load runs the load job of one Parquet file into the staging table; the
-// first file truncates, so a retried table never holds rows twice.
+// load runs the load job of one Parquet file into the staging table. Every
+// file appends: WRITE_TRUNCATE would also replace the table's schema with
+// the file's, losing the column descriptions and the columns the model
+// dropped, which the copy would then carry over the target. The staging
+// table is new and empty, and a job that failed wrote nothing, so no row
+// is loaded twice.
 func (p *publisher) load(ctx context.Context, t *tableRun, i int, path string) (int64, error) {
 	base := fmt.Sprintf("desilo_%s_%s_%s_load%d", p.run, t.model.Name, p.nonce, i)
 	st, err := p.job(ctx, "load "+t.model.Name, base, func(id string) (*bq.Job, error) {
@@ -30,9 +34,6 @@ func (p *publisher) load(ctx context.Context, t *tableRun, i int, path string) (
 		l := t.staging.LoaderFrom(src)
 		l.CreateDisposition = bq.CreateNever
 		l.WriteDisposition = bq.WriteAppend
-		if i == 0 {
-			l.WriteDisposition = bq.WriteTruncate
-		}
 		l.Labels = p.labels(t.model.Name)
 		l.JobID = id
 		if p.opts.UploadChunkSize > 0 {

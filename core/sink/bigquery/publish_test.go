@@ -193,7 +193,7 @@ func TestPublishCreatesWhatIsMissing(t *testing.T) {
 				m = "NULLABLE" // the API's default
 			}
 			if fs.Name != w.Name || fs.Type != string(w.Type) || m != mode(w) || fs.Description != w.Description {
-				t.Errorf("%s field %d = %s %s %s, want %s %s %s", tr.Target, j, fs.Name, fs.Type, m, w.Name, w.Type, mode(w))
+				t.Errorf("%s field %d = %s %s %s %q, want %s %s %s %q", tr.Target, j, fs.Name, fs.Type, m, fs.Description, w.Name, w.Type, mode(w), w.Description)
 			}
 		}
 	}
@@ -230,8 +230,8 @@ func TestPublishCreatesWhatIsMissing(t *testing.T) {
 			t.Errorf("%s: uploaded rows differ from the snapshot", name)
 		}
 		lc := l.Job.Configuration.Load
-		if lc.WriteDisposition != "WRITE_TRUNCATE" || lc.CreateDisposition != "CREATE_NEVER" || !lc.ParquetOptions.EnableListInference {
-			t.Errorf("%s: load config %+v", name, lc)
+		if lc.WriteDisposition != "WRITE_APPEND" || lc.CreateDisposition != "CREATE_NEVER" || !lc.ParquetOptions.EnableListInference {
+			t.Errorf("%s: load config: write %s, create %s, parquet options %+v", name, lc.WriteDisposition, lc.CreateDisposition, lc.ParquetOptions)
 		}
 		for k, v := range l.Job.Configuration.Labels {
 			if !labelRE.MatchString(k) || !labelRE.MatchString(v) {
@@ -329,6 +329,48 @@ func TestPublishAddsNullableColumns(t *testing.T) {
 		if !reflect.DeepEqual(r, want[i]) {
 			t.Errorf("row %d differs from the snapshot", i)
 		}
+	}
+}
+
+// The copy from staging replaces the target's schema with staging's
+// (WRITE_TRUNCATE), and a WRITE_TRUNCATE load would have replaced
+// staging's with the file's: the columns the model dropped and the column
+// descriptions must survive both, publish after publish.
+func TestPublishKeepsDroppedColumnsAndDescriptions(t *testing.T) {
+	f := bqfake.New(t)
+	// Without descriptions, with a column the model no longer has.
+	f.PutTable("crm360", "d_customer", derivedFields("customer", func(fs []*bqv2.TableFieldSchema) []*bqv2.TableFieldSchema {
+		return append(fs, field("legacy_segment", "STRING", "NULLABLE"))
+	}), nil, []string{"customer_id"})
+	check := func(table string, kept ...string) {
+		t.Helper()
+		got := map[string]string{}
+		for _, fs := range f.Table("crm360", "d_"+table).Meta.Schema.Fields {
+			got[fs.Name] = fs.Description
+		}
+		for _, c := range model.MustLoad(table).Columns {
+			if d, ok := got[c.Name]; !ok || d != c.Description {
+				t.Errorf("d_%s column %s: description %q (present %v), want %q", table, c.Name, d, ok, c.Description)
+			}
+		}
+		for _, k := range kept {
+			if _, ok := got[k]; !ok {
+				t.Errorf("d_%s lost column %s, which the model dropped", table, k)
+			}
+		}
+	}
+	for i, run := range []string{"run1", "run22"} {
+		dir, m := writeSnapshot(t, t.TempDir(), run, 4, 0)
+		res, err := publish(t, f, testConfig(f), dir, m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 && !slices.Equal(res.Tables[0].Kept, []string{"legacy_segment"}) {
+			t.Errorf("kept = %v", res.Tables[0].Kept)
+		}
+		check("customer", "legacy_segment")
+		check("event") // created by the first publish
+		checkTargets(t, f, dir, m)
 	}
 }
 

@@ -29,8 +29,11 @@ import (
 // and with a multipart or resumable media upload), jobs.get. Jobs run when
 // inserted and are DONE at once. Load jobs read the uploaded Parquet with
 // parquet-go and check it against the destination table's schema the way
-// BigQuery does (columns by name, types, modes); copy jobs need matching
-// schemas. Every call is recorded; faults are injected per operation.
+// BigQuery does (columns by name, types, modes). WRITE_TRUNCATE replaces
+// the destination's data and schema, as BigQuery documents: a load's with
+// the load's schema (the file's when the load names none, so without
+// descriptions), a copy's with the source's. Every call is recorded;
+// faults are injected per operation.
 type Server struct {
 	srv *httptest.Server
 
@@ -518,12 +521,20 @@ func (f *Server) runLoad(j *bqv2.Job, media []byte, uploadType string) *bqv2.Err
 	if err != nil {
 		return invalid("Error while reading data, error message: %v", err)
 	}
-	if msg := loadable(t.Meta.Schema.Fields, cols); msg != "" {
+	schema := t.Meta.Schema.Fields
+	if lc.WriteDisposition == "WRITE_TRUNCATE" {
+		schema = cols
+		if lc.Schema != nil {
+			schema = lc.Schema.Fields
+		}
+	}
+	if msg := loadable(schema, cols); msg != "" {
 		return invalid("Provided Schema does not match Table %s. %s", key, msg)
 	}
 	switch lc.WriteDisposition {
 	case "WRITE_TRUNCATE":
 		t.Rows = rows
+		t.Meta.Schema = &bqv2.TableSchema{Fields: schema}
 	case "WRITE_APPEND", "":
 		t.Rows = append(t.Rows, rows...)
 	default:
@@ -556,15 +567,12 @@ func (f *Server) runCopy(j *bqv2.Job) *bqv2.ErrorProto {
 	if cc.WriteDisposition != "WRITE_TRUNCATE" {
 		return &bqv2.ErrorProto{Reason: "invalid", Message: "the fake copies with WRITE_TRUNCATE only"}
 	}
-	if msg := sameFields(src.Meta.Schema.Fields, dst.Meta.Schema.Fields); msg != "" {
-		return &bqv2.ErrorProto{Reason: "invalid", Message: "Provided Schema does not match Table " + key + ". " + msg}
-	}
 	if fmt.Sprint(src.Meta.TimePartitioning) != fmt.Sprint(dst.Meta.TimePartitioning) {
 		return &bqv2.ErrorProto{Reason: "invalid", Message: "Incompatible table partitioning specification."}
 	}
 	dst.Rows = slices.Clone(src.Rows)
 	dst.Meta.NumRows = uint64(len(dst.Rows))
-	dst.Meta.Schema = src.Meta.Schema
+	dst.Meta.Schema = src.Meta.Schema // WRITE_TRUNCATE: the source's schema replaces the destination's
 	return nil
 }
 
@@ -594,18 +602,6 @@ func loadable(table, file []*bqv2.TableFieldSchema) string {
 	}
 	for name := range byName {
 		return "No such field: " + name
-	}
-	return ""
-}
-
-func sameFields(a, b []*bqv2.TableFieldSchema) string {
-	if len(a) != len(b) {
-		return fmt.Sprintf("%d fields, destination has %d", len(a), len(b))
-	}
-	for i := range a {
-		if a[i].Name != b[i].Name || a[i].Type != b[i].Type || modeOf(a[i]) != modeOf(b[i]) {
-			return "Field " + a[i].Name + " differs"
-		}
 	}
 	return ""
 }
