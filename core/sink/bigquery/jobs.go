@@ -20,7 +20,10 @@ import (
 // is loaded twice.
 func (p *publisher) load(ctx context.Context, t *tableRun, i int, path string) (int64, error) {
 	base := fmt.Sprintf("desilo_%s_%s_%s_load%d", p.run, t.model.Name, p.nonce, i)
-	st, err := p.job(ctx, "load "+t.model.Name, base, func(id string) (*bq.Job, error) {
+	// The start is not bounded by CallTimeout: it uploads the file, which
+	// takes as long as the file needs. The client retries an upload's
+	// chunks for a limited time only, a single-request upload not at all.
+	st, err := p.job(ctx, "load "+t.model.Name, base, func(ctx context.Context, id string) (*bq.Job, error) {
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, err
@@ -54,13 +57,17 @@ func (p *publisher) load(ctx context.Context, t *tableRun, i int, path string) (
 // replace copies the staging table over the target in one atomic job.
 func (p *publisher) replace(ctx context.Context, t *tableRun) error {
 	base := fmt.Sprintf("desilo_%s_%s_%s_copy", p.run, t.model.Name, p.nonce)
-	_, err := p.job(ctx, "copy "+t.model.Name, base, func(id string) (*bq.Job, error) {
+	_, err := p.job(ctx, "copy "+t.model.Name, base, func(ctx context.Context, id string) (j *bq.Job, err error) {
 		c := t.target.CopierFrom(t.staging)
 		c.CreateDisposition = bq.CreateNever
 		c.WriteDisposition = bq.WriteTruncate
 		c.Labels = p.labels(t.model.Name)
 		c.JobID = id
-		return c.Run(ctx)
+		err = p.bounded(ctx, "start job "+id, func(ctx context.Context) (err error) {
+			j, err = c.Run(ctx)
+			return err
+		})
+		return j, err
 	})
 	if err != nil {
 		return err
@@ -72,23 +79,32 @@ func (p *publisher) replace(ctx context.Context, t *tableRun) error {
 // job starts a job with start and waits for it, retrying transient
 // failures. A retried insert keeps its job id, so an insert that reached
 // BigQuery although its answer did not (409 duplicate) is waited for
-// rather than run twice; a job that ran and failed is retried as a new job.
-func (p *publisher) job(ctx context.Context, what, base string, start func(id string) (*bq.Job, error)) (*bq.JobStatus, error) {
+// rather than run twice; a failed wait polls the same job again; a job
+// that ran and failed is retried as a new job.
+func (p *publisher) job(ctx context.Context, what, base string, start func(ctx context.Context, id string) (*bq.Job, error)) (*bq.JobStatus, error) {
 	n := 1
+	var j *bq.Job // started, its outcome not yet known
 	var st *bq.JobStatus
 	err := p.retry(ctx, what, func() error {
 		id := fmt.Sprintf("%s_%d", base, n)
-		j, err := start(id)
-		if isStatus(err, http.StatusConflict) {
-			j, err = p.client.JobFromIDLocation(ctx, id, p.cfg.Location)
+		if j == nil {
+			started, err := start(ctx, id)
+			if isStatus(err, http.StatusConflict) {
+				err = p.bounded(ctx, "get job "+id, func(ctx context.Context) (err error) {
+					started, err = p.client.JobFromIDLocation(ctx, id, p.cfg.Location)
+					return err
+				})
+			}
+			if err != nil {
+				return err
+			}
+			j = started
 		}
-		if err != nil {
-			return err
-		}
-		s, err := j.Wait(ctx)
+		s, err := p.wait(ctx, j)
 		if err != nil {
 			return fmt.Errorf("job %s: %w", id, err)
 		}
+		j = nil
 		if s.Err() != nil {
 			n++
 			return newJobError(id, s)
@@ -97,6 +113,27 @@ func (p *publisher) job(ctx context.Context, what, base string, start func(id st
 		return nil
 	})
 	return st, err
+}
+
+// wait polls a job until it is done. Each poll is bounded by CallTimeout
+// (Job.Wait would retry a failing poll for as long as ctx lasts); the job
+// itself is not, as a big load may run long.
+func (p *publisher) wait(ctx context.Context, j *bq.Job) (*bq.JobStatus, error) {
+	pause := firstPoll
+	for {
+		var s *bq.JobStatus
+		err := p.bounded(ctx, "get job status", func(ctx context.Context) (err error) {
+			s, err = j.Status(ctx)
+			return err
+		})
+		if err != nil || s.Done() {
+			return s, err
+		}
+		if err := sleep(ctx, pause); err != nil {
+			return nil, err
+		}
+		pause = min(2*pause, maxPoll)
+	}
 }
 
 // jobError is a job that ran and failed, with BigQuery's reasons.

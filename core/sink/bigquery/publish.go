@@ -48,6 +48,12 @@ type Options struct {
 	// Sleep waits between attempts; tests replace it. Default: a timer
 	// that honours ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// CallTimeout bounds one attempt of an API call: a metadata call,
+	// starting a copy job, one poll of a job's status. A call without an
+	// answer by then is a transient error, retried as Attempts says. It
+	// bounds neither a job, which may run long, nor a file's upload.
+	// Default 2 minutes.
+	CallTimeout time.Duration
 	// UploadChunkSize is the size of one request of a resumable upload. A
 	// file that fits in one chunk goes up in a single multipart request.
 	// Default: the client's, 16 MiB.
@@ -177,6 +183,9 @@ func newPublisher(cfg config.BigQuery, dir string, m parquet.Manifest, opts Opti
 	}
 	if opts.Sleep == nil {
 		opts.Sleep = sleep
+	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = defaultCallTimeout
 	}
 	if cfg.Project == "" || cfg.Dataset == "" {
 		return nil, errors.New("output.bigquery: project and dataset are required")

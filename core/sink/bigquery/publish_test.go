@@ -509,6 +509,48 @@ func TestPublishRetriesTransientErrors(t *testing.T) {
 	checkTargets(t, f, dir, m)
 }
 
+// The client library retries a copy job's insert and every poll of a job
+// (jobs.get) on 5xx for as long as ctx lasts, and a nightly run's ctx has
+// no deadline: each attempt has its own deadline, and running out of it
+// counts as a transient failure, so the publish gives up after Attempts.
+func TestPublishGivesUpOnJobCallsThatNeverAnswer(t *testing.T) {
+	for _, ft := range []bqfake.Fault{
+		{Op: "jobs.insert:copy", Table: "d_customer", N: 1 << 20, Code: 503, Reason: "backendError", Message: "Backend error"},
+		{Op: "jobs.get", N: 1 << 20, Code: 503, Reason: "backendError", Message: "Backend error"},
+	} {
+		t.Run(ft.Op, func(t *testing.T) {
+			f := bqfake.New(t)
+			dir, m := writeSnapshot(t, t.TempDir(), "run1", 1, 0)
+			f.Fail(ft)
+			// A guard only: without a bound per call, Publish ends here.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			s := &sleeps{}
+			_, err := Publish(ctx, testConfig(f), dir, m, Options{Sleep: s.sleep, CallTimeout: 200 * time.Millisecond})
+			if ctx.Err() != nil {
+				t.Fatalf("still trying after the 30 s guard: %v", err)
+			}
+			if err == nil || !strings.Contains(err.Error(), "bigquery table d_customer") ||
+				!strings.Contains(err.Error(), "no answer within 200ms") || !strings.Contains(err.Error(), "gave up after 5 attempts") {
+				t.Fatalf("err = %v", err)
+			}
+			sec := time.Second
+			if want := []time.Duration{sec, 2 * sec, 4 * sec, 8 * sec}; !slices.Equal(s.d, want) {
+				t.Errorf("sleeps %v, want %v", s.d, want)
+			}
+			var loads int
+			for _, c := range f.Calls() {
+				if strings.HasPrefix(c, "jobs.insert:load d_customer_") {
+					loads++
+				}
+			}
+			if loads != 1 {
+				t.Errorf("customer's load job started %d times; a failed poll polls the same job again", loads)
+			}
+		})
+	}
+}
+
 func TestPublishResumableUpload(t *testing.T) {
 	f := bqfake.New(t)
 	dir, m := writeSnapshot(t, t.TempDir(), "run1", 12, 64<<10) // reject: ~768 KiB of random payload

@@ -15,12 +15,13 @@ import (
 // Retry defaults, after BigQuery's SLA advice: start at a second, double,
 // give up after five attempts.
 const (
-	defaultAttempts = 5
-	firstBackoff    = time.Second
-	maxBackoff      = 32 * time.Second
-	// callTimeout bounds one metadata call, the client's own retries of
-	// 5xx answers included, which otherwise go on until ctx is done.
-	callTimeout = 2 * time.Minute
+	defaultAttempts    = 5
+	firstBackoff       = time.Second
+	maxBackoff         = 32 * time.Second
+	defaultCallTimeout = 2 * time.Minute
+	// A running job is polled at these intervals, doubling.
+	firstPoll = time.Second
+	maxPoll   = 16 * time.Second
 )
 
 // transientReasons are the error reasons BigQuery documents as worth a
@@ -28,8 +29,12 @@ const (
 var transientReasons = []string{"backendError", "rateLimitExceeded", "internalError", "jobBackendError", "jobInternalError", "jobRateLimitExceeded"}
 
 // transient reports whether err is worth another attempt: an HTTP 5xx or
-// 429, or an API or job error with a transient reason.
+// 429, an API or job error with a transient reason, or no answer in time.
 func transient(err error) bool {
+	var na *noAnswerError
+	if errors.As(err, &na) {
+		return true
+	}
 	var ge *googleapi.Error
 	if errors.As(err, &ge) {
 		if ge.Code >= 500 || ge.Code == http.StatusTooManyRequests {
@@ -88,18 +93,34 @@ func (p *publisher) retry(ctx context.Context, what string, fn func() error) err
 	}
 }
 
-// call is retry for a metadata call (not a job), each attempt bounded by
-// callTimeout.
+// call is retry for a metadata call (not a job), each attempt bounded.
 func (p *publisher) call(ctx context.Context, what string, fn func(context.Context) error) error {
-	return p.retry(ctx, what, func() error {
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		defer cancel()
-		if err := fn(cctx); err != nil {
-			if ctx.Err() == nil && cctx.Err() != nil {
-				return fmt.Errorf("%s: no answer within %s: %w", what, callTimeout, err)
-			}
-			return err
-		}
-		return nil
-	})
+	return p.retry(ctx, what, func() error { return p.bounded(ctx, what, fn) })
 }
+
+// bounded runs one API call with its own deadline, Options.CallTimeout:
+// the client library retries 5xx answers of most calls by itself for as
+// long as ctx lasts, which for a run without a deadline is forever.
+func (p *publisher) bounded(ctx context.Context, what string, fn func(context.Context) error) error {
+	cctx, cancel := context.WithTimeout(ctx, p.opts.CallTimeout)
+	defer cancel()
+	err := fn(cctx)
+	if err != nil && ctx.Err() == nil && cctx.Err() != nil {
+		return &noAnswerError{what: what, d: p.opts.CallTimeout, err: err}
+	}
+	return err
+}
+
+// noAnswerError is a call that did not succeed within its deadline; it is
+// transient, so retry's attempts and backoff apply to it.
+type noAnswerError struct {
+	what string
+	d    time.Duration
+	err  error
+}
+
+func (e *noAnswerError) Error() string {
+	return fmt.Sprintf("%s: no answer within %s: %v", e.what, e.d, e.err)
+}
+
+func (e *noAnswerError) Unwrap() error { return e.err }
