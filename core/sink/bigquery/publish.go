@@ -340,6 +340,11 @@ func (p *publisher) prepare(ctx context.Context, t *tableRun) error {
 			md.Clustering = &bq.Clustering{Fields: t.layout.Clustering}
 		}
 		err := p.call(ctx, "create table "+t.res.Target, func(ctx context.Context) error { return t.target.Create(ctx, md) })
+		if isStatus(err, http.StatusConflict) {
+			// The client retries the insert itself: one that succeeded
+			// but whose answer was lost comes back as 409.
+			err = p.created(ctx, t)
+		}
 		if err != nil {
 			return fmt.Errorf("create: %w", err)
 		}
@@ -372,6 +377,38 @@ func (p *publisher) prepare(ctx context.Context, t *tableRun) error {
 	if len(ch.kept) > 0 {
 		p.log.Warn("bigquery table keeps columns the model no longer has; they are NULL in new rows",
 			"table", p.fullID(t.res.Target), "columns", ch.kept)
+	}
+	return nil
+}
+
+// created checks a target whose create answered 409 Already Exists: it
+// will do if it is the table desilo was creating.
+func (p *publisher) created(ctx context.Context, t *tableRun) error {
+	var md *bq.TableMetadata
+	err := p.call(ctx, "get table "+t.res.Target, func(ctx context.Context) (err error) {
+		md, err = t.target.Metadata(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("the table already exists (409), and reading it failed: %w", err)
+	}
+	var diff []string
+	if !sameSchema(md.Schema, t.schema) {
+		diff = append(diff, "its schema is not the model's")
+	}
+	if msg := partitionDiff(md.TimePartitioning, t.layout.Partitioning); msg != "" {
+		diff = append(diff, msg)
+	}
+	var hc []string
+	if md.Clustering != nil {
+		hc = md.Clustering.Fields
+	}
+	if !slices.Equal(hc, t.layout.Clustering) {
+		diff = append(diff, fmt.Sprintf("it is clustered by %v, the config wants %v", hc, t.layout.Clustering))
+	}
+	if len(diff) > 0 {
+		return fmt.Errorf("the table appeared while desilo created it (409 Already Exists), and not as desilo creates it: %s; publish again to check it against the model",
+			strings.Join(diff, "; "))
 	}
 	return nil
 }

@@ -551,6 +551,53 @@ func TestPublishGivesUpOnJobCallsThatNeverAnswer(t *testing.T) {
 	}
 }
 
+// A target's tables.insert that BigQuery carried out although its answer
+// was lost: the client library retries it and gets 409 Already Exists.
+// The table is the one desilo was creating, so the publish goes on.
+func TestPublishCreateTargetAnswerLost(t *testing.T) {
+	f := bqfake.New(t)
+	f.Fail(bqfake.Fault{Op: "tables.insert", Table: "d_customer", N: 1, Code: 503, Reason: "backendError", Message: "Backend error", After: true})
+	dir, m := writeSnapshot(t, t.TempDir(), "run1", 2, 0)
+	res, err := publish(t, f, testConfig(f), dir, m, nil)
+	if err != nil {
+		t.Fatalf("publish failed on its own retried create: %v", err)
+	}
+	if cu := res.Tables[0]; cu.Target != "d_customer" || !cu.Created || !cu.Replaced {
+		t.Errorf("customer: %+v", cu)
+	}
+	var inserts int
+	for _, c := range f.Calls() {
+		if c == "tables.insert d_customer" {
+			inserts++
+		}
+	}
+	if inserts != 2 {
+		t.Errorf("%d inserts of d_customer, want the lost one and its retry", inserts)
+	}
+	checkTargets(t, f, dir, m)
+}
+
+// A target that was missing when the publish checked, but exists in
+// another shape when it creates it: a clear error, nothing loaded.
+func TestPublishCreateTargetFindsAnotherTable(t *testing.T) {
+	f := bqfake.New(t)
+	f.PutTable("crm360", "d_customer", derivedFields("customer", func(fs []*bqv2.TableFieldSchema) []*bqv2.TableFieldSchema {
+		return without(fs, "rfm_score")
+	}), nil, nil)
+	f.Fail(bqfake.Fault{Op: "tables.get", Table: "d_customer", N: 1, Code: 404, Reason: "notFound", Message: "Not found: Table p:crm360.d_customer"})
+	dir, m := writeSnapshot(t, t.TempDir(), "run1", 2, 0)
+	_, err := publish(t, f, testConfig(f), dir, m, nil)
+	if err == nil || !strings.Contains(err.Error(), "bigquery table d_customer: create: the table appeared while desilo created it (409 Already Exists)") ||
+		!strings.Contains(err.Error(), "its schema is not the model's") || !strings.Contains(err.Error(), "clustered by [], the config wants [customer_id]") {
+		t.Fatalf("err = %v", err)
+	}
+	for _, c := range f.Calls() {
+		if strings.HasPrefix(c, "jobs.insert") {
+			t.Errorf("%s after a failed create", c)
+		}
+	}
+}
+
 func TestPublishResumableUpload(t *testing.T) {
 	f := bqfake.New(t)
 	dir, m := writeSnapshot(t, t.TempDir(), "run1", 12, 64<<10) // reject: ~768 KiB of random payload
