@@ -356,17 +356,13 @@ func (p *publisher) prepare(ctx context.Context, t *tableRun) error {
 	if !ch.update && ch.clustering == nil {
 		return nil
 	}
-	var upd bq.TableMetadataToUpdate
-	if ch.update {
-		upd.Schema = ch.schema
+	err := p.update(ctx, t, ch, t.meta.ETag)
+	if isStatus(err, http.StatusPreconditionFailed) {
+		// The table changed since plan read it: by this very patch, when
+		// its answer was lost and the client retried it with the old
+		// ETag, or by someone else. Check it again.
+		err = p.replan(ctx, t)
 	}
-	if ch.clustering != nil {
-		upd.Clustering = &bq.Clustering{Fields: ch.clustering}
-	}
-	err := p.call(ctx, "update table "+t.res.Target, func(ctx context.Context) error {
-		_, err := t.target.Update(ctx, upd, t.meta.ETag)
-		return err
-	})
 	if err != nil {
 		return fmt.Errorf("update schema: %w", err)
 	}
@@ -379,6 +375,43 @@ func (p *publisher) prepare(ctx context.Context, t *tableRun) error {
 			"table", p.fullID(t.res.Target), "columns", ch.kept)
 	}
 	return nil
+}
+
+// update patches the target as ch says, if it still has the ETag etag.
+func (p *publisher) update(ctx context.Context, t *tableRun, ch change, etag string) error {
+	var upd bq.TableMetadataToUpdate
+	if ch.update {
+		upd.Schema = ch.schema
+	}
+	if ch.clustering != nil {
+		upd.Clustering = &bq.Clustering{Fields: ch.clustering}
+	}
+	return p.call(ctx, "update table "+t.res.Target, func(ctx context.Context) error {
+		_, err := t.target.Update(ctx, upd, etag)
+		return err
+	})
+}
+
+// replan re-reads a target whose update failed its ETag check and patches
+// what is still to change, with the new ETag.
+func (p *publisher) replan(ctx context.Context, t *tableRun) error {
+	var md *bq.TableMetadata
+	err := p.call(ctx, "get table "+t.res.Target, func(ctx context.Context) (err error) {
+		md, err = t.target.Metadata(ctx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	ch, err := evolve(p.fullID(t.res.Target), md, Schema(t.model), t.layout)
+	if err != nil {
+		return err
+	}
+	t.schema = ch.schema
+	if !ch.update && ch.clustering == nil {
+		return nil
+	}
+	return p.update(ctx, t, ch, md.ETag)
 }
 
 // created checks a target whose create answered 409 Already Exists: it

@@ -374,6 +374,51 @@ func TestPublishKeepsDroppedColumnsAndDescriptions(t *testing.T) {
 	}
 }
 
+// A schema patch that BigQuery applied although its answer was lost: the
+// client library retries it with the old ETag in If-Match and gets 412.
+// Read again, the table needs nothing more, so the publish goes on.
+func TestPublishUpdateSchemaAnswerLost(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault bqfake.Fault
+	}{
+		// The lost patch and the client's retry of it (412).
+		{"answer lost", bqfake.Fault{Op: "tables.patch", Table: "d_customer", N: 1, Code: 503, Reason: "backendError", Message: "Backend error", After: true}},
+		// Someone else changed the table: patched again with the new ETag.
+		{"table changed", bqfake.Fault{Op: "tables.patch", Table: "d_customer", N: 1, Code: 412, Reason: "conditionNotMet", Message: "Precondition check failed."}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := bqfake.New(t)
+			f.PutTable("crm360", "d_customer", derivedFields("customer", func(fs []*bqv2.TableFieldSchema) []*bqv2.TableFieldSchema {
+				return without(fs, "rfm_score")
+			}), nil, []string{"customer_id"})
+			f.Fail(tc.fault)
+			dir, m := writeSnapshot(t, t.TempDir(), "run1", 2, 0)
+			res, err := publish(t, f, testConfig(f), dir, m, nil)
+			if err != nil {
+				t.Fatalf("publish failed on a retried schema update: %v", err)
+			}
+			if cu := res.Tables[0]; !slices.Equal(cu.Added, []string{"rfm_score"}) || !cu.Replaced {
+				t.Errorf("customer: %+v", cu)
+			}
+			var patches int
+			for _, c := range f.Calls() {
+				if c == "tables.patch d_customer" {
+					patches++
+				}
+			}
+			if patches != 2 {
+				t.Errorf("%d patches of d_customer, want 2", patches)
+			}
+			fs := f.Table("crm360", "d_customer").Meta.Schema.Fields
+			if i := slices.IndexFunc(fs, func(f *bqv2.TableFieldSchema) bool { return f.Name == "rfm_score" }); i < 0 || fs[i].Description == "" {
+				t.Errorf("d_customer has no rfm_score with its description")
+			}
+			checkTargets(t, f, dir, m)
+		})
+	}
+}
+
 func TestPublishStopsOnIncompatibleChange(t *testing.T) {
 	customer := func(edit func(fs []*bqv2.TableFieldSchema) []*bqv2.TableFieldSchema) func(*bqfake.Server) {
 		return func(f *bqfake.Server) {
