@@ -91,7 +91,7 @@ func (p *publisher) job(ctx context.Context, what, base string, start func(ctx c
 			started, err := start(ctx, id)
 			if isStatus(err, http.StatusConflict) {
 				err = p.bounded(ctx, "get job "+id, func(ctx context.Context) (err error) {
-					started, err = p.client.JobFromIDLocation(ctx, id, p.cfg.Location)
+					started, err = p.client.JobFromIDLocation(ctx, id, p.loc)
 					return err
 				})
 			}

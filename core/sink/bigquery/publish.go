@@ -14,6 +14,7 @@
 package bigquery
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -155,6 +156,7 @@ type publisher struct {
 	staged []*bq.Table // staging tables to remove when done
 	run    string      // the run id as a part of ids
 	nonce  string      // tells this publish's job ids from an earlier one's
+	loc    string      // the dataset's location: jobs.get of a job in a single region needs it
 }
 
 // tableRun is one table's publish.
@@ -279,15 +281,16 @@ func (p *publisher) fullID(table string) string {
 	return p.cfg.Project + "." + p.cfg.Dataset + "." + table
 }
 
-// dataset makes sure the dataset exists, in the configured location.
+// dataset makes sure the dataset exists, in the configured location, and
+// learns its location.
 func (p *publisher) dataset(ctx context.Context) error {
 	var md *bq.DatasetMetadata
-	err := p.call(ctx, "get dataset", func(ctx context.Context) (err error) {
+	get := func(ctx context.Context) (err error) {
 		md, err = p.ds.Metadata(ctx)
 		return err
-	})
-	switch {
-	case isStatus(err, http.StatusNotFound):
+	}
+	err := p.call(ctx, "get dataset", get)
+	if isStatus(err, http.StatusNotFound) {
 		err = p.call(ctx, "create dataset", func(ctx context.Context) error {
 			return p.ds.Create(ctx, &bq.DatasetMetadata{Location: p.cfg.Location, Description: "desilo: the unified customer model"})
 		})
@@ -298,13 +301,16 @@ func (p *publisher) dataset(ctx context.Context) error {
 			p.res.DatasetCreated = true
 			p.log.Info("bigquery dataset created", "dataset", p.cfg.Project+"."+p.cfg.Dataset, "location", p.cfg.Location)
 		}
-		return nil
-	case err != nil:
+		// Read back: without a configured location BigQuery chose one.
+		err = p.call(ctx, "get dataset", get)
+	}
+	if err != nil {
 		return fmt.Errorf("bigquery dataset %s.%s: %w", p.cfg.Project, p.cfg.Dataset, err)
 	}
 	if p.cfg.Location != "" && md.Location != "" && !strings.EqualFold(md.Location, p.cfg.Location) {
 		return fmt.Errorf("bigquery dataset %s.%s is in location %s, output.bigquery.location says %s", p.cfg.Project, p.cfg.Dataset, md.Location, p.cfg.Location)
 	}
+	p.loc = cmp.Or(md.Location, p.cfg.Location)
 	return nil
 }
 

@@ -643,6 +643,35 @@ func TestPublishCreateTargetFindsAnotherTable(t *testing.T) {
 	}
 }
 
+// Without output.bigquery.location, a job whose insert answer was lost is
+// looked up (after the retry's 409) in the dataset's location: jobs.get
+// finds a job in a single region only with its location.
+func TestPublishFindsLostJobInDatasetsRegion(t *testing.T) {
+	f := bqfake.New(t)
+	f.PutDataset("crm360", "europe-west3")
+	f.Fail(bqfake.Fault{Op: "jobs.insert:load", Table: "d_message_", N: 1, Code: 503, Reason: "backendError", Message: "Backend error", After: true})
+	f.Fail(bqfake.Fault{Op: "jobs.insert:copy", Table: "d_order", N: 1, Code: 503, Reason: "backendError", Message: "Backend error", After: true})
+	dir, m := writeSnapshot(t, t.TempDir(), "run1", 3, 0)
+	cfg := testConfig(f)
+	cfg.Location = ""
+	if _, err := publish(t, f, cfg, dir, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	checkTargets(t, f, dir, m)
+	var messageLoads int
+	for _, l := range f.Loads() {
+		if loc := l.Job.JobReference.Location; loc != "europe-west3" {
+			t.Errorf("load job of %s ran in %q", l.Table, loc)
+		}
+		if strings.HasPrefix(l.Table, "d_message_") {
+			messageLoads++
+		}
+	}
+	if messageLoads != 1 {
+		t.Errorf("message loaded %d times", messageLoads)
+	}
+}
+
 func TestPublishResumableUpload(t *testing.T) {
 	f := bqfake.New(t)
 	dir, m := writeSnapshot(t, t.TempDir(), "run1", 12, 64<<10) // reject: ~768 KiB of random payload

@@ -27,7 +27,9 @@ import (
 // Server is a fake of the BigQuery REST API v2, after its reference:
 // datasets.get/insert, tables.get/insert/patch/delete, jobs.insert (plain
 // and with a multipart or resumable media upload), jobs.get. Jobs run when
-// inserted and are DONE at once. Load jobs read the uploaded Parquet with
+// inserted, in the destination dataset's location unless the insert names
+// one, and are DONE at once. jobs.get finds a job only in its location: a
+// job in a single region needs the location parameter, as BigQuery says. Load jobs read the uploaded Parquet with
 // parquet-go and check it against the destination table's schema the way
 // BigQuery does (columns by name, types, modes). WRITE_TRUNCATE replaces
 // the destination's data and schema, as BigQuery documents: a load's with
@@ -299,7 +301,8 @@ func (f *Server) route(r *http.Request) (res any, op string, err *apiErr) {
 			return nil, op, err
 		}
 		j, ok := f.jobs[m[2]]
-		if !ok {
+		loc := r.URL.Query().Get("location")
+		if !ok || !strings.EqualFold(loc, j.JobReference.Location) && (loc != "" || !multiRegion(j.JobReference.Location)) {
 			return nil, op, notFound("Job " + m[1] + ":" + m[2])
 		}
 		return j, op, nil
@@ -330,6 +333,12 @@ func (f *Server) check(op, table string) *apiErr {
 	return &apiErr{ft.Code, ft.Reason, ft.Message}
 }
 
+// multiRegion reports whether loc is one of the multi-regions, US and EU,
+// whose jobs jobs.get finds without a location.
+func multiRegion(loc string) bool {
+	return strings.EqualFold(loc, "US") || strings.EqualFold(loc, "EU")
+}
+
 func match(re *regexp.Regexp, s string, m *[]string) bool {
 	*m = re.FindStringSubmatch(s)
 	return *m != nil
@@ -344,6 +353,13 @@ func (f *Server) putTableLocked(dataset string, t *bqv2.Table) {
 		t.Schema = &bqv2.TableSchema{}
 	}
 	f.tables[dataset+"."+t.TableReference.TableId] = &Table{Meta: t}
+}
+
+// PutDataset adds a dataset in location as if it existed before the test.
+func (f *Server) PutDataset(id, location string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.datasets[id] = &bqv2.Dataset{DatasetReference: &bqv2.DatasetReference{ProjectId: "p", DatasetId: id}, Location: location}
 }
 
 // PutTable adds a table as if it existed before the test.
@@ -454,17 +470,18 @@ type resumeIncomplete int
 
 // insertJob runs a job: a load from media, or a copy.
 func (f *Server) insertJob(project string, j *bqv2.Job, media []byte, uploadType string) (any, string, *apiErr) {
-	kind, dst := "", ""
+	var kind string
+	var dst *bqv2.TableReference
 	switch {
 	case j.Configuration != nil && j.Configuration.Load != nil:
-		kind, dst = "load", j.Configuration.Load.DestinationTable.TableId
+		kind, dst = "load", j.Configuration.Load.DestinationTable
 	case j.Configuration != nil && j.Configuration.Copy != nil:
-		kind, dst = "copy", j.Configuration.Copy.DestinationTable.TableId
+		kind, dst = "copy", j.Configuration.Copy.DestinationTable
 	default:
 		return nil, "jobs.insert", &apiErr{400, "invalid", "only load and copy jobs are faked"}
 	}
-	op := "jobs.insert:" + kind + " " + dst
-	ft := f.takeFault("jobs.insert:"+kind, dst)
+	op := "jobs.insert:" + kind + " " + dst.TableId
+	ft := f.takeFault("jobs.insert:"+kind, dst.TableId)
 	switch {
 	case ft != nil && ft.After:
 		f.lost = ft
@@ -478,8 +495,8 @@ func (f *Server) insertJob(project string, j *bqv2.Job, media []byte, uploadType
 		return nil, op, &apiErr{409, "duplicate", "Already Exists: Job " + project + ":" + j.JobReference.JobId}
 	}
 	j.JobReference.ProjectId = project
-	if j.JobReference.Location == "" {
-		j.JobReference.Location = "EU"
+	if ds, ok := f.datasets[dst.DatasetId]; ok && j.JobReference.Location == "" {
+		j.JobReference.Location = ds.Location
 	}
 	j.Id = project + ":" + j.JobReference.Location + "." + j.JobReference.JobId
 	j.Status = &bqv2.JobStatus{State: "DONE"}
