@@ -204,7 +204,7 @@ run: {max_reject_ratio: 0, idle_timeout: 90s, source_timeout: 2h, log_level: deb
 	}
 	bq := c.Output.BigQuery
 	wantTables := map[string]Table{
-		"event":    {PartitionField: "occurred_at", PartitionType: "DAY", Clustering: []string{"customer_id"}},
+		"event":    {PartitionField: "occurred_at", Clustering: []string{"customer_id"}}, // no partition_type: see core/sink/bigquery
 		"customer": {Clustering: []string{"customer_id"}},
 	}
 	if bq.CredentialsFile != filepath.Join(dir, "keys/sa.json") || !reflect.DeepEqual(bq.Tables, wantTables) {

@@ -53,13 +53,9 @@ func applyDefaults(root map[string]any) {
 	def(pq, "row_group_size", 100_000)
 	if bq, ok := out["bigquery"].(map[string]any); ok {
 		def(bq, "table_prefix", "")
-		tables, _ := bq["tables"].(map[string]any)
-		for _, t := range tables {
-			t := t.(map[string]any)
-			if _, ok := t["partition_field"]; ok {
-				def(t, "partition_type", "DAY")
-			}
-		}
+		// No default partition_type: without one, a new table is
+		// partitioned by month and an existing one keeps its granularity
+		// (core/sink/bigquery).
 	}
 
 	run := object(root, "run")

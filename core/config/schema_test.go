@@ -104,7 +104,6 @@ func TestSchemaDefaultsMatchApplied(t *testing.T) {
 		"#/$defs/output/properties/parquet/properties/path":           "/output/parquet/path",
 		"#/$defs/output/properties/parquet/properties/row_group_size": "/output/parquet/row_group_size",
 		"#/$defs/output/properties/bigquery/properties/table_prefix":  "/output/bigquery/table_prefix",
-		"#/$defs/table/properties/partition_type":                     "/output/bigquery/tables/event/partition_type",
 		"#/$defs/run/properties/max_reject_ratio":                     "/run/max_reject_ratio",
 		"#/$defs/run/properties/idle_timeout":                         "/run/idle_timeout",
 		"#/$defs/run/properties/source_timeout":                       "/run/source_timeout",

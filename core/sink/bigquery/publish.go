@@ -329,12 +329,29 @@ func (p *publisher) plan(ctx context.Context, t *tableRun) error {
 	if err != nil {
 		return fmt.Errorf("bigquery table %s: %w", t.res.Target, err)
 	}
+	p.keepPartitioning(t)
 	ch, err := evolve(p.fullID(t.res.Target), t.meta, t.schema, t.layout)
 	if err != nil {
 		return err
 	}
 	t.change, t.schema = ch, ch.schema
 	return nil
+}
+
+// keepPartitioning lets an existing target keep the partition granularity
+// an older default gave it (events by day), when the config does not set
+// one: BigQuery cannot change it in place, and the table works until a
+// load spans more than 4,000 of its partitions.
+func (p *publisher) keepPartitioning(t *tableRun) {
+	have, want := t.meta.TimePartitioning, t.layout.Partitioning
+	if !t.layout.DefaultPartitioning || have == nil || want == nil || !strings.EqualFold(have.Field, want.Field) || have.Type == want.Type {
+		return
+	}
+	kept := *want
+	kept.Type = cmp.Or(have.Type, bq.DayPartitioningType)
+	t.layout.Partitioning = &kept
+	p.log.Warn("bigquery table keeps its partitioning, which differs from desilo's default; a load job may write at most 4,000 partitions, so set output.bigquery.tables.<table>.partition_type to say which you want, or drop the table and let the next publish recreate it",
+		"table", p.fullID(t.res.Target), "partitioning", string(kept.Type), "default", string(want.Type))
 }
 
 // prepare creates a missing target or applies the planned additive change.

@@ -1,10 +1,12 @@
 package bigquery
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"regexp"
 	"slices"
@@ -198,7 +200,7 @@ func TestPublishCreatesWhatIsMissing(t *testing.T) {
 		}
 	}
 	ev := f.Table("crm360", "d_event").Meta
-	if ev.TimePartitioning == nil || ev.TimePartitioning.Field != "occurred_at" || ev.TimePartitioning.Type != "DAY" ||
+	if ev.TimePartitioning == nil || ev.TimePartitioning.Field != "occurred_at" || ev.TimePartitioning.Type != "MONTH" ||
 		ev.Clustering == nil || !slices.Equal(ev.Clustering.Fields, []string{"customer_id"}) {
 		t.Errorf("event layout: %+v %+v", ev.TimePartitioning, ev.Clustering)
 	}
@@ -450,8 +452,8 @@ func TestPublishStopsOnIncompatibleChange(t *testing.T) {
 		}), "column record_count: new and REQUIRED"},
 		{"partitioning", func(f *bqfake.Server) {
 			f.PutTable("crm360", "d_event", derivedFields("event", func(fs []*bqv2.TableFieldSchema) []*bqv2.TableFieldSchema { return fs }),
-				&bqv2.TimePartitioning{Type: "MONTH", Field: "occurred_at"}, []string{"customer_id"})
-		}, "partitioning is MONTH(occurred_at) in BigQuery, the config wants DAY(occurred_at)"},
+				&bqv2.TimePartitioning{Type: "MONTH", Field: "created_at"}, []string{"customer_id"})
+		}, "partitioning is MONTH(created_at) in BigQuery, the config wants MONTH(occurred_at)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := bqfake.New(t)
@@ -816,4 +818,47 @@ func FuzzNames(f *testing.F) {
 			t.Errorf("idPart(%q) = %q", s, v)
 		}
 	})
+}
+
+// An event table partitioned by day, the default of earlier versions,
+// keeps its partitioning with a warning, as BigQuery cannot change it in
+// place; a partitioning the config sets is not bent that way.
+func TestPublishKeepsAnOlderDefaultPartitioning(t *testing.T) {
+	dayTable := func(f *bqfake.Server) {
+		f.PutTable("crm360", "d_event", derivedFields("event", func(fs []*bqv2.TableFieldSchema) []*bqv2.TableFieldSchema { return fs }),
+			&bqv2.TimePartitioning{Type: "DAY", Field: "occurred_at"}, []string{"customer_id"})
+	}
+	f := bqfake.New(t)
+	dayTable(f)
+	dir, m := writeSnapshot(t, t.TempDir(), "run1", 2, 0)
+	var logs bytes.Buffer
+	_, err := Publish(context.Background(), testConfig(f), dir, m, Options{RunID: "run1", Sleep: (&sleeps{}).sleep,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTargets(t, f, dir, m)
+	if p := f.Table("crm360", "d_event").Meta.TimePartitioning; p == nil || p.Type != "DAY" {
+		t.Errorf("event partitioning after publish: %+v, want DAY kept", p)
+	}
+	if !strings.Contains(logs.String(), "keeps its partitioning") || !strings.Contains(logs.String(), "partitioning=DAY default=MONTH") {
+		t.Errorf("no warning about the kept partitioning:\n%s", logs.String())
+	}
+
+	// A partition_field without partition_type leaves the type as it is.
+	f = bqfake.New(t)
+	dayTable(f)
+	cfg := testConfig(f)
+	cfg.Tables = map[string]config.Table{"event": {PartitionField: "occurred_at"}}
+	if _, err := publish(t, f, cfg, dir, m, nil); err != nil {
+		t.Errorf("partition_field alone over a DAY table: %v", err)
+	}
+
+	f = bqfake.New(t)
+	dayTable(f)
+	cfg = testConfig(f)
+	cfg.Tables = map[string]config.Table{"event": {PartitionField: "occurred_at", PartitionType: "MONTH"}}
+	if _, err := publish(t, f, cfg, dir, m, nil); !errors.Is(err, ErrIncompatible) {
+		t.Errorf("a configured MONTH over a DAY table: err = %v, want ErrIncompatible", err)
+	}
 }

@@ -58,12 +58,18 @@ func fieldType(t model.Type) bq.FieldType {
 type Layout struct {
 	Partitioning *bq.TimePartitioning // nil: not partitioned
 	Clustering   []string
+	// DefaultPartitioning: the config does not set the partition type, so
+	// an existing table may keep the one an older default gave it.
+	DefaultPartitioning bool
 }
 
 // defaultLayouts are the layouts of tables the config says nothing about:
-// events are read by time range and customer, customers by id.
+// events are read by time range and customer, customers by id. Events
+// are partitioned by month, not day: one load job may write at most 4,000
+// partitions, which by day is 11 years of history, less than many CRMs
+// hold.
 var defaultLayouts = map[string]config.Table{
-	"event":    {PartitionField: "occurred_at", PartitionType: "DAY", Clustering: []string{"customer_id"}},
+	"event":    {PartitionField: "occurred_at", PartitionType: "MONTH", Clustering: []string{"customer_id"}},
 	"customer": {Clustering: []string{"customer_id"}},
 }
 
@@ -72,16 +78,18 @@ var defaultLayouts = map[string]config.Table{
 // It checks that the columns exist and can partition or cluster.
 func TableLayout(cfg config.BigQuery, t *model.Table) (Layout, error) {
 	lt := defaultLayouts[t.Name]
+	var l Layout
+	l.DefaultPartitioning = true
 	if o, ok := cfg.Tables[t.Name]; ok {
 		if o.PartitionField != "" {
 			lt.PartitionField, lt.PartitionType = o.PartitionField, o.PartitionType
+			l.DefaultPartitioning = o.PartitionType == ""
 		}
 		if len(o.Clustering) > 0 {
 			lt.Clustering = o.Clustering
 		}
 	}
 	where := "output.bigquery.tables." + t.Name
-	var l Layout
 	if lt.PartitionField != "" {
 		c, err := column(t, lt.PartitionField)
 		if err != nil {
@@ -89,7 +97,7 @@ func TableLayout(cfg config.BigQuery, t *model.Table) (Layout, error) {
 		}
 		typ := strings.ToUpper(lt.PartitionType)
 		if typ == "" {
-			typ = "DAY"
+			typ = "MONTH" // see defaultLayouts
 		}
 		switch {
 		case c.List || (c.Type != model.Timestamp && c.Type != model.Date):
