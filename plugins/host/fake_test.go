@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/desilo/desilo/connectors/files"
 	"github.com/desilo/desilo/plugins/connector"
@@ -42,12 +43,15 @@ func TestMain(m *testing.M) {
 type fake struct{}
 
 type fakeConfig struct {
-	Mode  string `json:"mode"`  // ok, crash, hang, sigkill, fail, logsecret
+	Mode  string `json:"mode"`  // ok, crash, hang, sigkill, fail, logsecret, slow, logwait
 	Count int    `json:"count"` // records to emit
 	Size  int    `json:"size"`  // bytes of padding per record
 	After int    `json:"after"` // misbehave after this many records
 	Token string `json:"token"`
 	Every int    `json:"every"` // records between checkpoints (default 100)
+	// Delay is in milliseconds: the wait before each record (slow), or
+	// how long to log while waiting before the first (logwait).
+	Delay int `json:"delay"`
 }
 
 const fakeConfigSchema = `{
@@ -55,7 +59,8 @@ const fakeConfigSchema = `{
   "type": "object",
   "additionalProperties": false,
   "properties": {
-    "mode": {"enum": ["ok", "crash", "hang", "sigkill", "fail", "logsecret"]},
+    "mode": {"enum": ["ok", "crash", "hang", "sigkill", "fail", "logsecret", "slow", "logwait"]},
+    "delay": {"type": "integer", "minimum": 0},
     "count": {"type": "integer", "minimum": 0},
     "size": {"type": "integer", "minimum": 0},
     "after": {"type": "integer", "minimum": 0},
@@ -103,7 +108,16 @@ func (fake) Read(ctx context.Context, req connector.ReadRequest, out connector.E
 		c.Every = 100
 	}
 	rec := fakeRecord(c.Size)
+	if c.Mode == "logwait" {
+		// Waiting out a rate limit, and saying so.
+		for deadline := time.Now().Add(time.Duration(c.Delay) * time.Millisecond); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			slog.Info("rate limited; waiting")
+		}
+	}
 	for i := start; i < c.Count; i++ {
+		if c.Mode == "slow" {
+			time.Sleep(time.Duration(c.Delay) * time.Millisecond)
+		}
 		if i == c.After {
 			switch c.Mode {
 			case "crash":

@@ -36,8 +36,10 @@ type Options struct {
 	Self string
 	// CallTimeout bounds Spec, Check and Discover (default 2m).
 	CallTimeout time.Duration
-	// IdleTimeout is how long a Read may go without sending anything
-	// before the connector is taken to hang and is killed (default 5m).
+	// IdleTimeout is how long a Read may go without sending or logging
+	// anything before the connector is taken to hang and is killed
+	// (default 5m). A plugin sends what it emitted at least every half
+	// second, so a slow but steady connector is never quiet for long.
 	IdleTimeout time.Duration
 	// StartTimeout bounds the handshake (default 30s).
 	StartTimeout time.Duration

@@ -216,6 +216,31 @@ func TestConnectorFailures(t *testing.T) {
 	}
 }
 
+// TestBusyConnectorIsNotStoppedAsHung: a connector that emits slowly
+// (records wait in a partial batch) or logs while it waits is working, not
+// hanging, though idle for longer than the idle timeout between records.
+func TestBusyConnectorIsNotStoppedAsHung(t *testing.T) {
+	tests := []struct {
+		name   string
+		config map[string]any
+	}{
+		{"emits a record every 100ms", map[string]any{"mode": "slow", "count": 30, "delay": 100, "every": 1000}},
+		{"logs every 200ms for 3s before its first record", map[string]any{"mode": "logwait", "count": 3, "delay": 3000}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := launchFake(t, host.Options{IdleTimeout: time.Second})
+			c, err := readAll(t, p, cfg(t, tt.config))
+			if err != nil {
+				t.Fatalf("stopped (idle timeout 1s) after %d records: %v", len(c.Records), err)
+			}
+			if want := tt.config["count"].(int); len(c.Records) != want || string(c.State()) != strconv.Itoa(want) {
+				t.Fatalf("got %d records and state %s, want %d", len(c.Records), c.State(), want)
+			}
+		})
+	}
+}
+
 func TestProtocolBreakAtHandshake(t *testing.T) {
 	t.Setenv(fakePluginEnv, "garbage")
 	h := host.New(host.Options{Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})

@@ -121,15 +121,15 @@ func (p *Plugin) Discover(ctx context.Context, config json.RawMessage) ([]connec
 var errIdle = errors.New("connector went quiet")
 
 // Read validates config, then relays the connector's records to out. A
-// connector that sends nothing for IdleTimeout (while the host is not busy
-// with what it sent) is taken to hang and is killed.
+// connector that sends nothing and logs nothing for IdleTimeout (while the
+// host is not busy with what it sent) is taken to hang and is killed.
 func (p *Plugin) Read(ctx context.Context, req connector.ReadRequest, out connector.Emitter) error {
 	if err := p.validate(req.Config); err != nil {
 		return err
 	}
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	w := &watched{out: out}
+	w := &watched{out: out, logs: &p.stderr.lines}
 	stop := make(chan struct{})
 	defer close(stop)
 	go w.watch(p.host.opts.IdleTimeout, stop, func() {
@@ -166,24 +166,28 @@ func (p *Plugin) Pid() int {
 
 // watched is the host-side emitter wrapper that tracks activity for the
 // idle timeout. Time spent inside the host's own emitter does not count
-// as the connector being quiet. Activity is a counter, not a clock read
-// per record: the watchdog notices when it stops moving.
+// as the connector being quiet, nor does a log line it relays (waiting out
+// a rate limit, say). Activity is a counter, not a clock read per record:
+// the watchdog notices when it stops moving.
 type watched struct {
 	out    connector.Emitter
+	logs   *atomic.Int64 // the plugin's relayed log lines
 	calls  atomic.Int64
 	inHost atomic.Bool
 }
 
+func (w *watched) activity() int64 { return w.calls.Load() + w.logs.Load() }
+
 func (w *watched) watch(idle time.Duration, stop <-chan struct{}, onIdle func()) {
 	t := time.NewTicker(min(idle/4, time.Second))
 	defer t.Stop()
-	last, since := w.calls.Load(), time.Now()
+	last, since := w.activity(), time.Now()
 	for {
 		select {
 		case <-stop:
 			return
 		case now := <-t.C:
-			if n := w.calls.Load(); n != last || w.inHost.Load() {
+			if n := w.activity(); n != last || w.inHost.Load() {
 				last, since = n, now
 				continue
 			}

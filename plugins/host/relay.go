@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // relay is the io.Writer a plugin's stderr is copied to. It re-logs each
@@ -17,6 +18,7 @@ import (
 type relay struct {
 	log     *slog.Logger
 	secrets []string
+	lines   atomic.Int64 // lines relayed: a logging connector is not idle
 
 	mu   sync.Mutex
 	buf  []byte   // an unfinished line
@@ -63,6 +65,7 @@ func (r *relay) redact(s string) string {
 
 // line handles one complete line; r.mu is held.
 func (r *relay) line(line string) {
+	r.lines.Add(1)
 	line = r.redact(line)
 	level, msg, attrs := parseLogLine(line)
 	if len(r.last) < keepLines {

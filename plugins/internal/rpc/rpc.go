@@ -6,6 +6,7 @@ package rpc
 
 import (
 	"context"
+	"time"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -39,6 +40,11 @@ const (
 	BatchRecords = 4096
 	BatchBytes   = 1 << 20
 )
+
+// FlushAfter is how long a record may wait in a partial batch. A connector
+// that emits slowly (a rate-limited API) would otherwise send nothing for
+// minutes and be taken to hang; it is well below any sensible idle timeout.
+const FlushAfter = 500 * time.Millisecond
 
 // bufferPool gives gRPC buffers in power-of-two sizes up to 4 MiB. gRPC
 // clears a pooled buffer before reuse; its default tiers jump from 32 KiB

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -64,7 +66,7 @@ func (s *server) Discover(ctx context.Context, req *proto.DiscoverRequest) (*pro
 
 func (s *server) Read(req *proto.ReadRequest, stream proto.Connector_ReadServer) error {
 	ctx := stream.Context()
-	b := &batcher{send: stream.Send}
+	b := &batcher{send: stream.Send, after: FlushAfter}
 	err := s.impl.Read(ctx, connector.ReadRequest{
 		Config:  req.Config,
 		Streams: req.Streams,
@@ -72,7 +74,7 @@ func (s *server) Read(req *proto.ReadRequest, stream proto.Connector_ReadServer)
 	}, b)
 	// Send what was emitted even when Read failed: its rejects are worth
 	// reporting, and its records are harmless without a checkpoint.
-	if ferr := b.flush(); err == nil && ferr != nil {
+	if ferr := b.close(); err == nil && ferr != nil {
 		err = ferr
 	}
 	if err != nil {
@@ -82,8 +84,14 @@ func (s *server) Read(req *proto.ReadRequest, stream proto.Connector_ReadServer)
 }
 
 // batcher is the plugin-side emitter: it packs records into batches and
-// sends one when it is full or a checkpoint closes it. Send blocks under
-// flow control, which is what slows a connector down to the host's pace.
+// sends one when it is full, when a checkpoint closes it, or when its first
+// record has waited for after. Send blocks under flow control, which is
+// what slows a connector down to the host's pace.
+//
+// The late flush runs on a timer armed once per batch, not on a clock read
+// per record, so that it costs a fast connector nothing but an uncontended
+// lock; it also delivers the records of a connector that emits and then
+// blocks for minutes.
 //
 // One batch message is reused from send to send: gRPC marshals a message
 // before SendMsg returns, and the plugin's server has neither tracing nor
@@ -91,7 +99,13 @@ func (s *server) Read(req *proto.ReadRequest, stream proto.Connector_ReadServer)
 // message later. Reusing it spares a megabyte of allocation (and the
 // garbage collection it costs) per batch, and the growing of its buffers.
 type batcher struct {
-	send    func(*proto.ReadBatch) error
+	send  func(*proto.ReadBatch) error
+	after time.Duration // 0: no late flush
+
+	mu      sync.Mutex        // the connector's calls and the timer's flush
+	timer   *time.Timer       // the late flush of the open batch
+	err     error             // the late flush's failed send, for the next call
+	closed  bool              // Read has returned: no late flush may send
 	cur     *proto.ReadBatch  // the batch being filled; nil: none yet
 	open    bool              // cur holds something not yet sent
 	streams map[string]uint32 // index of a stream name in cur.Streams
@@ -114,7 +128,25 @@ func (b *batcher) batch() *proto.ReadBatch {
 	}
 	b.open = true
 	clear(b.streams)
+	if b.after > 0 {
+		if b.timer == nil {
+			b.timer = time.AfterFunc(b.after, b.flushLate)
+		} else {
+			b.timer.Reset(b.after)
+		}
+	}
 	return b.cur
+}
+
+// flushLate sends a batch whose first record has waited long enough.
+func (b *batcher) flushLate() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// A timer stopped too late finds its batch sent, or (harmlessly) sends
+	// a younger one early.
+	if !b.closed && b.err == nil {
+		b.err = b.flush()
+	}
 }
 
 // reset empties the sent batch for reuse. A buffer that a huge record
@@ -138,7 +170,9 @@ func (b *batcher) reset() {
 }
 
 func (b *batcher) Emit(ctx context.Context, r connector.Record) error {
-	if err := ctx.Err(); err != nil {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.ready(ctx); err != nil {
 		return err
 	}
 	cur := b.batch()
@@ -164,7 +198,9 @@ func (b *batcher) Emit(ctx context.Context, r connector.Record) error {
 }
 
 func (b *batcher) Reject(ctx context.Context, r connector.Reject) error {
-	if err := ctx.Err(); err != nil {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.ready(ctx); err != nil {
 		return err
 	}
 	cur := b.batch()
@@ -181,7 +217,9 @@ func (b *batcher) Reject(ctx context.Context, r connector.Reject) error {
 }
 
 func (b *batcher) Checkpoint(ctx context.Context, state json.RawMessage) error {
-	if err := ctx.Err(); err != nil {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.ready(ctx); err != nil {
 		return err
 	}
 	if !json.Valid(state) {
@@ -193,13 +231,37 @@ func (b *batcher) Checkpoint(ctx context.Context, state json.RawMessage) error {
 	return b.flush()
 }
 
+// ready returns why the connector's call cannot be taken; b.mu is held.
+func (b *batcher) ready(ctx context.Context) error {
+	if b.err != nil {
+		return b.err
+	}
+	return ctx.Err()
+}
+
+// flush sends the open batch, if any; b.mu is held.
 func (b *batcher) flush() error {
 	if !b.open {
 		return nil
 	}
+	if b.timer != nil {
+		b.timer.Stop()
+	}
 	err := b.send(b.cur)
 	b.reset() // send has marshalled the batch: see batcher
 	return err
+}
+
+// close sends what is left once Read has returned. After it, no late
+// flush can send on the finished stream.
+func (b *batcher) close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	if b.err != nil {
+		return b.err
+	}
+	return b.flush()
 }
 
 // toStatus carries a connector error across the boundary. Error identity

@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	protobuf "google.golang.org/protobuf/proto"
 
@@ -198,4 +201,87 @@ func TestBatcherLetsGoOfHugeBuffers(t *testing.T) {
 	if b.open || cap(b.cur.Data) != batchDataBytes || len(b.cur.Data) != 0 {
 		t.Fatalf("after a huge record: open %v, data %d of %d", b.open, len(b.cur.Data), cap(b.cur.Data))
 	}
+}
+
+// TestBatcherSendsPartialBatchesLate checks that records do not wait for
+// a full batch: a connector that emits one record and then blocks (on a
+// rate-limited API, say) gets it sent after the batcher's delay, and one
+// that emits slowly gets its records sent in order while the timer and
+// its own calls take turns (run with -race). Nothing is sent once the
+// batcher is closed.
+func TestBatcherSendsPartialBatchesLate(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	closed := false
+	sent := make(chan []string, 1000)
+	b := &batcher{after: 5 * time.Millisecond, send: func(m *proto.ReadBatch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if closed {
+			t.Error("a batch was sent after close")
+		}
+		var ids []string
+		off := 0
+		for _, n := range m.Sizes {
+			ids = append(ids, string(m.Data[off:off+int(n)]))
+			off += int(n)
+		}
+		if m.HasCheckpoint {
+			ids = append(ids, "checkpoint "+string(m.Checkpoint))
+		}
+		sent <- ids
+		return nil
+	}}
+	if err := b.Emit(ctx, connector.Record{Stream: "s", Data: []byte("0")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-sent:
+		if fmt.Sprint(got) != "[0]" {
+			t.Fatalf("first batch = %v, want [0]", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a record emitted before the connector blocked was not sent")
+	}
+	var want []string
+	for i := 1; i <= 200; i++ {
+		want = append(want, strconv.Itoa(i))
+		if err := b.Emit(ctx, connector.Record{Stream: "s", Data: []byte(strconv.Itoa(i))}); err != nil {
+			t.Fatal(err)
+		}
+		if i%50 == 0 {
+			want = append(want, fmt.Sprintf("checkpoint %d", i))
+			if err := b.Checkpoint(ctx, []byte(strconv.Itoa(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%10 == 0 {
+			time.Sleep(2 * time.Millisecond) // let the timer flush now and then
+		}
+	}
+	want = append(want, "201")
+	if err := b.Emit(ctx, connector.Record{Stream: "s", Data: []byte("201")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	closed = true
+	mu.Unlock()
+	time.Sleep(20 * time.Millisecond) // a late flush, were one still armed
+	close(sent)
+	var got []string
+	batches := 0
+	for ids := range sent {
+		if len(ids) == 0 {
+			t.Error("an empty batch was sent")
+		}
+		got = append(got, ids...)
+		batches++
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("received %v,\nemitted %v", got, want)
+	}
+	t.Logf("%d batches", batches)
 }
