@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -164,6 +165,60 @@ func TestConnectorErrorKeepsItsWordsAndHidesSecrets(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "source=src") {
 		t.Fatalf("relayed lines are not tagged with the source:\n%s", logs)
+	}
+}
+
+// captureHandler keeps the message and every attribute the host logs, as
+// the log's reader (a person, or a pipeline that decodes JSON) sees them.
+type captureHandler struct {
+	mu   *sync.Mutex
+	vals *[]string
+}
+
+func (h captureHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h captureHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	*h.vals = append(*h.vals, r.Message)
+	r.Attrs(func(a slog.Attr) bool { *h.vals = append(*h.vals, a.Key+"="+a.Value.String()); return true })
+	return nil
+}
+func (h captureHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h captureHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestRelayRedactsSecretsWithEscapedCharacters: in the plugin's JSON log
+// line a secret holding a quote or a backslash is escaped; the host logs
+// the decoded value, so that is what must be redacted.
+func TestRelayRedactsSecretsWithEscapedCharacters(t *testing.T) {
+	const token = `pw"with\quote`
+	var mu sync.Mutex
+	var vals []string
+	p, _ := launchFake(t, host.Options{Logger: slog.New(captureHandler{&mu, &vals})}, token)
+	if _, err := readAll(t, p, cfg(t, map[string]any{"mode": "logsecret", "count": 3, "after": 1, "token": token})); err != nil {
+		t.Fatal(err)
+	}
+	seen := func() (bool, []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.ContainsFunc(vals, func(s string) bool { return strings.Contains(s, "calling the API") }), slices.Clone(vals)
+	}
+	// stderr travels beside the gRPC stream, so the line may trail the read.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		ok, got := seen()
+		if ok {
+			for _, v := range got {
+				if strings.Contains(v, token) {
+					t.Fatalf("the secret reached the host's log: %q", v)
+				}
+			}
+			if !slices.Contains(got, "token=[redacted]") {
+				t.Fatalf("the token attribute is not redacted: %q", got)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("plugin log line was not relayed: %q", got)
+		}
 	}
 }
 

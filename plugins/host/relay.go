@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,11 +32,31 @@ const keepLines = 20
 func newRelay(log *slog.Logger, secrets []string) *relay {
 	var s []string
 	for _, v := range secrets {
-		if len(v) >= 4 { // shorter values would redact ordinary words
-			s = append(s, v)
+		if len(v) < 4 { // shorter values would redact ordinary words
+			continue
+		}
+		s = append(s, v)
+		// A secret holding a quote or a backslash also appears
+		// JSON-escaped: in a line that is not valid JSON, or in a JSON
+		// document logged as a string.
+		for _, html := range []bool{false, true} {
+			if e := jsonEscaped(v, html); e != v && !slices.Contains(s, e) {
+				s = append(s, e)
+			}
 		}
 	}
 	return &relay{log: log, secrets: s}
+}
+
+// jsonEscaped is s as it appears inside a JSON string, with or without
+// encoding/json's escaping of <, > and & (slog's JSON handler leaves them).
+func jsonEscaped(s string, html bool) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(html)
+	_ = enc.Encode(s) // a string always encodes
+	// Without the quotes and Encode's newline.
+	return string(b.Bytes()[1 : b.Len()-2])
 }
 
 func (r *relay) Write(p []byte) (int, error) {
@@ -66,8 +87,10 @@ func (r *relay) redact(s string) string {
 // line handles one complete line; r.mu is held.
 func (r *relay) line(line string) {
 	r.lines.Add(1)
-	line = r.redact(line)
-	level, msg, attrs := parseLogLine(line)
+	// Redacted twice: the raw line, since a line that is not JSON is
+	// logged as it is, and then each decoded string, whatever escapes
+	// the plugin's JSON used.
+	level, msg, attrs := parseLogLine(r.redact(line), r.redact)
 	if len(r.last) < keepLines {
 		r.last = append(r.last, msg)
 	} else {
@@ -88,8 +111,9 @@ func (r *relay) Last() []string {
 
 // parseLogLine reads a slog JSON line (the SDK's format) or an hclog JSON
 // line (go-plugin's own). Anything else, such as a panic's stack trace, is
-// kept verbatim as a warning.
-func parseLogLine(line string) (slog.Level, string, []any) {
+// kept verbatim as a warning. redact is applied to the decoded message and
+// to every decoded string, keys included.
+func parseLogLine(line string, redact func(string) string) (slog.Level, string, []any) {
 	if !strings.HasPrefix(line, "{") {
 		return slog.LevelWarn, line, nil
 	}
@@ -117,8 +141,27 @@ func parseLogLine(line string) (slog.Level, string, []any) {
 		case "msg", "@message":
 			msg, _ = v.(string)
 		default:
-			attrs = append(attrs, slog.Any(k, v))
+			attrs = append(attrs, slog.Any(redact(k), redactJSON(v, redact)))
 		}
 	}
-	return level, msg, attrs
+	return level, redact(msg), attrs
+}
+
+// redactJSON redacts every string in a decoded JSON value.
+func redactJSON(v any, redact func(string) string) any {
+	switch v := v.(type) {
+	case string:
+		return redact(v)
+	case []any:
+		for i, e := range v {
+			v[i] = redactJSON(e, redact)
+		}
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[redact(k)] = redactJSON(e, redact)
+		}
+		return m
+	}
+	return v
 }

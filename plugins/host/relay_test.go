@@ -1,0 +1,53 @@
+package host
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+// TestRelayRedactsEveryFormOfASecret feeds the relay lines in which a
+// secret with a quote, a backslash and an ampersand appears escaped in
+// the ways JSON loggers escape it, nested, and inside a JSON document
+// logged as a string.
+func TestRelayRedactsEveryFormOfASecret(t *testing.T) {
+	const secret = `s3"cr\et&x`
+	tests := []struct{ name, line string }{
+		{"plain text", `panic: token s3"cr\et&x rejected`},
+		{"slog JSON", `{"level":"INFO","msg":"calling","token":"s3\"cr\\et&x"}`},
+		{"HTML-escaped JSON", `{"level":"INFO","msg":"calling","token":"s3\"cr\\et\u0026x"}`},
+		{"escapes a logger may choose", `{"level":"INFO","msg":"calling","token":"\u0073\u0033\u0022cr\u005cet&x"}`},
+		{"in the message", `{"level":"INFO","msg":"token s3\"cr\\et&x"}`},
+		{"nested", `{"level":"INFO","msg":"calling","req":{"headers":[{"auth":"Bearer s3\"cr\\et&x"}]}}`},
+		{"as a key", `{"level":"INFO","msg":"calling","s3\"cr\\et&x":1}`},
+		{"a JSON body logged as a string", `{"level":"INFO","msg":"calling","body":"{\"token\":\"s3\\\"cr\\\\et&x\"}"}`},
+		{"JSON that does not parse", `{"level":"INFO","msg":"calling","token":"s3\"cr\\et&x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, h := range []struct {
+				name string
+				new  func(*bytes.Buffer) slog.Handler
+			}{
+				{"text", func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) }},
+				{"json", func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) }},
+			} {
+				var out bytes.Buffer
+				r := newRelay(slog.New(h.new(&out)), []string{secret})
+				r.Write([]byte(tt.line + "\n"))
+				if !strings.Contains(out.String(), "[redacted]") {
+					t.Errorf("%s log: nothing redacted: %s", h.name, out.String())
+				}
+				for _, form := range []string{secret, jsonEscaped(secret, false), jsonEscaped(secret, true), "cr\\et", `cr\\et`, `cr\\\\et`} {
+					if strings.Contains(out.String(), form) {
+						t.Errorf("%s log holds %q: %s", h.name, form, out.String())
+					}
+				}
+				if last := strings.Join(r.Last(), "\n"); strings.Contains(last, "cr\\et") {
+					t.Errorf("last lines hold the secret: %s", last)
+				}
+			}
+		})
+	}
+}
