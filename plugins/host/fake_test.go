@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 type fake struct{}
 
 type fakeConfig struct {
-	Mode  string `json:"mode"`  // ok, crash, hang, sigkill, fail, logsecret, slow, logwait
+	Mode  string `json:"mode"`  // ok, crash, hang, sigkill, fail, logsecret, slow, logwait, timeout
 	Count int    `json:"count"` // records to emit
 	Size  int    `json:"size"`  // bytes of padding per record
 	After int    `json:"after"` // misbehave after this many records
@@ -59,7 +59,7 @@ const fakeConfigSchema = `{
   "type": "object",
   "additionalProperties": false,
   "properties": {
-    "mode": {"enum": ["ok", "crash", "hang", "sigkill", "fail", "logsecret", "slow", "logwait"]},
+    "mode": {"enum": ["ok", "crash", "hang", "sigkill", "fail", "logsecret", "slow", "logwait", "timeout"]},
     "delay": {"type": "integer", "minimum": 0},
     "count": {"type": "integer", "minimum": 0},
     "size": {"type": "integer", "minimum": 0},
@@ -78,8 +78,12 @@ func (fake) Check(ctx context.Context, raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return err
 	}
-	if c.Mode == "fail" {
+	switch c.Mode {
+	case "fail":
 		return fmt.Errorf("the fake refuses: token %s is not valid", c.Token)
+	case "hang":
+		<-ctx.Done()
+		return ctx.Err()
 	}
 	return nil
 }
@@ -131,6 +135,9 @@ func (fake) Read(ctx context.Context, req connector.ReadRequest, out connector.E
 				select {}
 			case "fail":
 				return fmt.Errorf("upstream said no at record %d", i)
+			case "timeout":
+				// Its own HTTP client timed out, in net/http's words.
+				return fmt.Errorf("GET https://api.example.com/items?page=3: %w (Client.Timeout exceeded while awaiting headers)", context.DeadlineExceeded)
 			case "logsecret":
 				slog.Info("calling the API", "token", c.Token)
 			}

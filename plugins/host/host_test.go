@@ -296,6 +296,29 @@ func TestBusyConnectorIsNotStoppedAsHung(t *testing.T) {
 	}
 }
 
+// TestConnectorTimeouts: a connector's own timeout (an error wrapping
+// context.DeadlineExceeded, as every Go HTTP client timeout does) is its
+// error, told in its words; only the host's own call deadline is told as
+// the connector not answering.
+func TestConnectorTimeouts(t *testing.T) {
+	t.Run("the connector's own", func(t *testing.T) {
+		p, _ := launchFake(t, host.Options{})
+		_, err := readAll(t, p, cfg(t, map[string]any{"mode": "timeout", "count": 10, "after": 5}))
+		want := "source src: connector fake: GET https://api.example.com/items?page=3: context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+		if err == nil || err.Error() != want {
+			t.Fatalf("error = %v, want %q", err, want)
+		}
+	})
+	t.Run("the host's call deadline", func(t *testing.T) {
+		p, _ := launchFake(t, host.Options{CallTimeout: 500 * time.Millisecond})
+		err := p.Check(context.Background(), cfg(t, map[string]any{"mode": "hang"}))
+		want := "source src: connector fake did not answer Check within 500ms"
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Fatalf("error = %v, want %q", err, want)
+		}
+	})
+}
+
 func TestProtocolBreakAtHandshake(t *testing.T) {
 	t.Setenv(fakePluginEnv, "garbage")
 	h := host.New(host.Options{Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})

@@ -71,7 +71,7 @@ func (p *Plugin) start(ctx context.Context) error {
 	defer cancel()
 	spec, err := p.rpc.FetchSpec(cctx)
 	if err != nil {
-		return p.fail(ctx, "Spec", err)
+		return p.fail(ctx, cctx, "Spec", err)
 	}
 	if spec.ProtocolVersion != connector.ProtocolVersion {
 		return fmt.Errorf("source %s: connector %s speaks protocol %d, this desilo speaks %d: upgrade one of them",
@@ -98,7 +98,7 @@ func (p *Plugin) Check(ctx context.Context, config json.RawMessage) error {
 	cctx, cancel := context.WithTimeout(ctx, p.host.opts.CallTimeout)
 	defer cancel()
 	if err := p.rpc.Check(cctx, config); err != nil {
-		return p.fail(ctx, "Check", err)
+		return p.fail(ctx, cctx, "Check", err)
 	}
 	return nil
 }
@@ -112,7 +112,7 @@ func (p *Plugin) Discover(ctx context.Context, config json.RawMessage) ([]connec
 	defer cancel()
 	streams, err := p.rpc.Discover(cctx, config)
 	if err != nil {
-		return nil, p.fail(ctx, "Discover", err)
+		return nil, p.fail(ctx, cctx, "Discover", err)
 	}
 	return streams, nil
 }
@@ -141,7 +141,7 @@ func (p *Plugin) Read(ctx context.Context, req connector.ReadRequest, out connec
 			return fmt.Errorf("source %s: connector %s sent nothing for %s and was stopped: it hangs%s",
 				p.name, p.connector, p.host.opts.IdleTimeout, p.lastLines())
 		}
-		return p.fail(ctx, "Read", err)
+		return p.fail(ctx, rctx, "Read", err)
 	}
 	return nil
 }
@@ -221,7 +221,9 @@ func (w *watched) Checkpoint(ctx context.Context, s json.RawMessage) error {
 }
 
 // fail turns what went wrong in a call into an error a user can act on.
-func (p *Plugin) fail(ctx context.Context, call string, err error) error {
+// ctx is the caller's context, callCtx the call's own, with the host's
+// deadline if the call has one.
+func (p *Plugin) fail(ctx, callCtx context.Context, call string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("source %s: %s cancelled: %w", p.name, call, ctx.Err())
 	}
@@ -230,13 +232,15 @@ func (p *Plugin) fail(ctx context.Context, call string, err error) error {
 	}
 	var re *rpc.RemoteError
 	if errors.As(err, &re) {
-		switch re.Code {
-		case codes.Unknown:
-			// The connector's own error: its words are the best explanation.
-			return &Error{Source: p.name, Connector: p.connector, Msg: p.redact(re.Msg)}
-		case codes.DeadlineExceeded:
+		switch {
+		case re.Code == codes.DeadlineExceeded && callCtx.Err() == context.DeadlineExceeded:
 			return fmt.Errorf("source %s: connector %s did not answer %s within %s%s",
 				p.name, p.connector, call, p.host.opts.CallTimeout, p.lastLines())
+		case re.Code == codes.Unknown, re.Code == codes.DeadlineExceeded:
+			// The connector's own error (a DeadlineExceeded one is its own
+			// timeout, an HTTP client's say): its words are the best
+			// explanation.
+			return &Error{Source: p.name, Connector: p.connector, Msg: p.redact(re.Msg)}
 		}
 	}
 	return p.explain(err)
