@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	case "serve":
 		sdk.Serve(fake{})
+	case "slowstart":
+		time.Sleep(time.Minute) // a slow start: no handshake yet
+		sdk.Serve(fake{})
 	case "files":
 		sdk.Serve(files.New()) // a real connector, for BenchmarkBoundary
 	case "garbage":

@@ -117,7 +117,18 @@ func (h *Host) Launch(ctx context.Context, t Target) (*Plugin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", name, err)
 	}
-	cmd := exec.Command(path, args...)
+	var secure *plugin.SecureConfig
+	if t.SHA256 != "" {
+		sum, err := hex.DecodeString(t.SHA256)
+		if err != nil || len(sum) != sha256.Size {
+			return nil, fmt.Errorf("source %s: plugin sha256 %q is not a hex SHA-256 digest", name, t.SHA256)
+		}
+		secure = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+	}
+
+	// Cancelling procCtx kills the process (see Plugin.start).
+	procCtx, killProc := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(procCtx, path, args...)
 	cmd.Dir = t.Dir
 	cmd.Env = append(os.Environ(), sdk.LogLevelEnv+"="+levelOf(h.opts.Logger).String())
 
@@ -131,23 +142,17 @@ func (h *Host) Launch(ctx context.Context, t Target) (*Plugin, error) {
 		AutoMTLS:         true,
 		StartTimeout:     h.opts.StartTimeout,
 		GRPCDialOptions:  rpc.DialOptions(),
+		SecureConfig:     secure,
 		Stderr:           stderr,
 		SyncStderr:       stderr,
 		// The relay logs what the plugin says; go-plugin's own log would
 		// say it a second time.
 		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Off}),
 	}
-	if t.SHA256 != "" {
-		sum, err := hex.DecodeString(t.SHA256)
-		if err != nil || len(sum) != sha256.Size {
-			return nil, fmt.Errorf("source %s: plugin sha256 %q is not a hex SHA-256 digest", name, t.SHA256)
-		}
-		cfg.SecureConfig = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
-	}
 
 	p := &Plugin{
 		host: h, name: name, connector: t.Connector, secrets: stderr.secrets,
-		client: plugin.NewClient(cfg), cmd: cmd, stderr: stderr, log: log,
+		client: plugin.NewClient(cfg), cmd: cmd, killProc: killProc, stderr: stderr, log: log,
 	}
 	h.mu.Lock()
 	h.running[p] = struct{}{}

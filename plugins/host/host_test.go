@@ -344,6 +344,52 @@ func TestChecksumPin(t *testing.T) {
 	}
 }
 
+// TestCancelDuringHandshakeIsPrompt: Ctrl-C while a plugin has not yet
+// finished its handshake ends the launch at once, not when StartTimeout
+// passes, and leaves no process behind, not even a zombie.
+func TestCancelDuringHandshakeIsPrompt(t *testing.T) {
+	t.Setenv(fakePluginEnv, "slowstart")
+	h := host.New(host.Options{Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil)), StartTimeout: 10 * time.Second})
+	defer h.Close()
+	before := children(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := h.Launch(ctx, host.Target{Source: "src", Connector: "fake", Path: os.Args[0]})
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("Launch returned %s after a cancel at 300ms (err %v)", took.Round(time.Millisecond), err)
+	}
+	if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "source src: starting connector fake") {
+		t.Fatalf("error = %v, want the cancellation", err)
+	}
+	if left := slices.DeleteFunc(children(t), func(pid int) bool { return slices.Contains(before, pid) }); len(left) > 0 {
+		t.Fatalf("processes %v are left behind", left)
+	}
+}
+
+// children lists the processes whose parent is this one, zombies included.
+func children(t *testing.T) []int {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil || len(stats) == 0 {
+		t.Skip("no /proc to list child processes in")
+	}
+	var pids []int
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid ...
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
+			pid, _ := strconv.Atoi(strings.Fields(string(b))[0])
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 func TestCloseKillsPlugins(t *testing.T) {
 	t.Setenv(fakePluginEnv, "serve")
 	h := host.New(host.Options{Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})

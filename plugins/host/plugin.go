@@ -30,6 +30,7 @@ type Plugin struct {
 	secrets   []string
 	client    *plugin.Client
 	cmd       *exec.Cmd
+	killProc  context.CancelFunc // SIGKILLs cmd's process through its context
 	stderr    *relay
 	log       *slog.Logger
 
@@ -45,16 +46,13 @@ var _ connector.Connector = (*Plugin)(nil)
 func (p *Plugin) start(ctx context.Context) error {
 	// Client() blocks until the handshake is done or StartTimeout passes;
 	// it takes no context, so a cancellation kills the process instead.
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-ctx.Done():
-			p.client.Kill()
-		case <-done:
-		}
-	}()
+	// Not with client.Kill, which waits for the lock the handshake holds:
+	// through the command's context, which os/exec watches from the moment
+	// the process starts. The handshake then fails at once, and go-plugin
+	// still reaps the process.
+	stop := context.AfterFunc(ctx, p.killProc)
 	cp, err := p.client.Client()
+	stop()
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("source %s: starting connector %s: %w", p.name, p.connector, ctx.Err())
@@ -150,6 +148,7 @@ func (p *Plugin) Read(ctx context.Context, req connector.ReadRequest, out connec
 func (p *Plugin) Close() {
 	p.closeOnce.Do(func() {
 		p.client.Kill()
+		p.killProc() // the process is reaped: this only frees its context
 		p.host.mu.Lock()
 		delete(p.host.running, p)
 		p.host.mu.Unlock()
