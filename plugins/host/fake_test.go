@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 type fake struct{}
 
 type fakeConfig struct {
-	Mode  string `json:"mode"`  // ok, crash, hang, sigkill, fail, logsecret, slow, logwait, timeout
+	Mode  string `json:"mode"`  // ok, crash, hang, sigkill, fail, logsecret, slow, logwait, timeout, exit0
 	Count int    `json:"count"` // records to emit
 	Size  int    `json:"size"`  // bytes of padding per record
 	After int    `json:"after"` // misbehave after this many records
@@ -62,7 +62,7 @@ const fakeConfigSchema = `{
   "type": "object",
   "additionalProperties": false,
   "properties": {
-    "mode": {"enum": ["ok", "crash", "hang", "sigkill", "fail", "logsecret", "slow", "logwait", "timeout"]},
+    "mode": {"enum": ["ok", "crash", "hang", "sigkill", "fail", "logsecret", "slow", "logwait", "timeout", "exit0"]},
     "delay": {"type": "integer", "minimum": 0},
     "count": {"type": "integer", "minimum": 0},
     "size": {"type": "integer", "minimum": 0},
@@ -136,6 +136,8 @@ func (fake) Read(ctx context.Context, req connector.ReadRequest, out connector.E
 			case "sigkill":
 				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 				select {}
+			case "exit0":
+				os.Exit(0) // a clean exit is no less a failure mid-stream
 			case "fail":
 				return fmt.Errorf("upstream said no at record %d", i)
 			case "timeout":

@@ -235,6 +235,7 @@ func TestConnectorFailures(t *testing.T) {
 	}{
 		{"crash mid-stream", "crash", host.Options{}, []string{"source src: connector fake exited: exit status 2", "fake connector gives up"}, false},
 		{"killed", "sigkill", host.Options{}, []string{"source src: connector fake exited: signal killed (out of memory?)"}, false},
+		{"exits 0 mid-stream", "exit0", host.Options{}, []string{"source src: connector fake exited: exit status 0"}, false},
 		{"hangs", "hang", host.Options{IdleTimeout: time.Second}, []string{"source src: connector fake sent nothing for 1s and was stopped: it hangs", "fake connector hangs now"}, true},
 		{"returns an error", "fail", host.Options{}, []string{"source src: connector fake: upstream said no at record 250"}, true},
 	}
