@@ -77,7 +77,8 @@ type Options struct {
 	MaxBackoff        time.Duration
 
 	// HTTPClient defaults to a client without a global timeout (Timeout
-	// is applied per attempt instead).
+	// is applied per attempt instead). The Client uses a copy of it that
+	// refuses redirects to another scheme or host.
 	HTTPClient *http.Client
 	// Sleep waits d or until ctx is done. Tests replace it so retries
 	// do not really wait.
@@ -124,6 +125,10 @@ func New(o Options) (*Client, error) {
 		o.Sleep = Sleep
 	}
 	c := &Client{o: o, base: base}
+	// A copy, so the caller's client is left as it was.
+	hc := *o.HTTPClient
+	hc.CheckRedirect = c.checkRedirect(o.HTTPClient.CheckRedirect)
+	c.o.HTTPClient = &hc
 	if o.RequestsPerSecond > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(o.RequestsPerSecond), max(1, int(o.RequestsPerSecond)))
 	}
@@ -249,7 +254,10 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 		var retryErr error // the error to return when no attempt is left
 		var reason string  // why this attempt failed, for the log
 		var wait time.Duration
+		var re *redirectError
 		switch {
+		case errors.As(err, &re):
+			return nil, fmt.Errorf("%s: %s: %s", c.o.Name, what, c.Redact(re.Error()))
 		case err != nil:
 			reason = c.Redact(err.Error())
 			retryErr = fmt.Errorf("%s: %s: %w (after %d attempts)", c.o.Name, what, redactedError{err, reason}, attempt)
@@ -275,6 +283,36 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 		if err := c.o.Sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("%s: %s: cancelled while waiting to retry: %w", c.o.Name, what, ctxErr(ctx, err))
 		}
+	}
+}
+
+// maxRedirects is net/http's own limit, kept when CheckRedirect is ours.
+const maxRedirects = 10
+
+// redirectError is a redirect refused because it leaves the configured
+// scheme and host.
+type redirectError struct{ from, to string }
+
+func (e *redirectError) Error() string {
+	return fmt.Sprintf("refusing to follow a redirect from %s to %s: credentials are sent only to the configured host", e.from, e.to)
+}
+
+// checkRedirect refuses a redirect to another scheme or host: net/http
+// strips only Authorization and Cookie there, so a credential in another
+// header (X-Shopify-Access-Token) and a 307/308 body would go along. Same-
+// host redirects go on to next, the caller's own check, if any.
+func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != c.base.Scheme || req.URL.Host != c.base.Host {
+			return &redirectError{from: c.base.Scheme + "://" + c.base.Host, to: req.URL.Scheme + "://" + req.URL.Host}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		return nil
 	}
 }
 

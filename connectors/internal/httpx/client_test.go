@@ -372,3 +372,63 @@ func TestNewRejectsBadBaseURL(t *testing.T) {
 		}
 	}
 }
+
+// TestRedirectDoesNotSendCredentialsToAnotherHost checks that a redirect
+// to another host is refused, not retried, whether the client is the
+// default or the caller's: net/http strips only Authorization and Cookie
+// there, so a HeaderAuth credential (X-Shopify-Access-Token) and a 307
+// body would reach it. A redirect on the configured host is followed.
+func TestRedirectDoesNotSendCredentialsToAnotherHost(t *testing.T) {
+	var mu sync.Mutex
+	var got []string // X-Shopify-Access-Token per request, by path
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Host+r.URL.Path+" "+r.Header.Get("X-Shopify-Access-Token"))
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/elsewhere":
+			// Another host name for the same listener.
+			http.Redirect(w, r, "http://"+strings.Replace(r.Host, "127.0.0.1", "localhost", 1)+"/collect", http.StatusTemporaryRedirect)
+		case "/moved":
+			http.Redirect(w, r, "/here", http.StatusPermanentRedirect)
+		default:
+			io.WriteString(w, `{}`)
+		}
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	other := strings.Replace(host, "127.0.0.1", "localhost", 1)
+
+	callers := &http.Client{}
+	for name, hc := range map[string]*http.Client{"default client": nil, "caller's client": callers} {
+		mu.Lock()
+		got = nil
+		mu.Unlock()
+		sl := &sleeps{}
+		c := newClient(t, srv.URL, sl, func(o *Options) {
+			o.Auth = HeaderAuth("X-Shopify-Access-Token", secret)
+			o.HTTPClient = hc
+		})
+		var out map[string]any
+		_, err := c.PostJSON(context.Background(), "/elsewhere", map[string]any{"query": "{shop{name}}"}, &out)
+		want := "refusing to follow a redirect from http://" + host + " to http://" + other
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", name, err, want)
+		}
+		if _, err := c.PostJSON(context.Background(), "/moved", map[string]any{}, &out); err != nil {
+			t.Errorf("%s: same-host redirect: %v", name, err)
+		}
+		mu.Lock()
+		wantReqs := []string{host + "/elsewhere " + secret, host + "/moved " + secret, host + "/here " + secret}
+		if strings.Join(got, "|") != strings.Join(wantReqs, "|") {
+			t.Errorf("%s: requests %q, want %q (no retry, nothing to %s)", name, got, wantReqs, other)
+		}
+		mu.Unlock()
+		if len(sl.d) != 0 {
+			t.Errorf("%s: refused redirect retried after %v", name, sl.d)
+		}
+	}
+	if callers.CheckRedirect != nil {
+		t.Error("the caller's HTTPClient was modified")
+	}
+}

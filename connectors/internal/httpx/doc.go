@@ -36,6 +36,7 @@
 //     replaced by [REDACTED] in errors, logs and body excerpts. Query
 //     strings are left out of errors.
 //   - A path may also be an absolute URL (a "next page" link) on the
-//     base URL's host; a URL on another host is refused, so credentials
+//     base URL's host; a URL on another host is refused, and so is a
+//     redirect to another scheme or host (not retried), so credentials
 //     never go to a host the user did not configure.
 package httpx
