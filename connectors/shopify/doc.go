@@ -32,7 +32,9 @@
 // the bucket refilled at restoreRate holds the query's requested cost; a
 // query answered THROTTLED anyway is retried after such a wait, up to
 // max_retries times. HTTP 429 (honouring Retry-After), 5xx and network
-// errors are retried by the shared HTTP client. Other GraphQL errors fail
+// errors are retried by the shared HTTP client; so is, with the same
+// backoff and max_retries, a GraphQL INTERNAL_SERVER_ERROR, which Shopify
+// returns instead of a 500 in most cases. Other GraphQL errors fail
 // the read with Shopify's messages; the token never appears in an error
 // or a log.
 //

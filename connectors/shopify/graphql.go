@@ -17,7 +17,8 @@ import (
 // gqlClient sends GraphQL queries and keeps within Shopify's calculated
 // query cost limit: it remembers the bucket Shopify reports after each
 // query and waits for it to refill before a query that would not fit, and
-// it retries a query Shopify throttled anyway.
+// it retries a query Shopify throttled anyway or failed with an internal
+// error.
 type gqlClient struct {
 	http       *httpx.Client
 	path       string
@@ -104,6 +105,17 @@ func (c *gqlClient) query(ctx context.Context, what, q string, vars map[string]a
 					return 0, err
 				}
 			}
+		case "INTERNAL_SERVER_ERROR":
+			// Shopify reports most of its 500s this way, in a 200: retry
+			// it as httpx retries a 5xx.
+			if attempt >= c.maxRetries {
+				return cost, fmt.Errorf("shopify: %s: GraphQL errors: %s after %d attempts", what, messages(r.Errors), attempt+1)
+			}
+			wait := c.http.Backoff(attempt + 1)
+			connector.Log(ctx).Warn("shopify: internal error; retrying", "query", what, "attempt", attempt+1, "wait", wait.String())
+			if err := c.sleep(ctx, wait); err != nil {
+				return 0, fmt.Errorf("shopify: %s: cancelled while waiting to retry: %w", what, err)
+			}
 		case "MAX_COST_EXCEEDED":
 			return cost, fmt.Errorf("shopify: %s: %w: %s", what, errMaxCost, messages(r.Errors))
 		default:
@@ -157,7 +169,8 @@ func (c *gqlClient) waitFor(ctx context.Context, what string, cost float64) erro
 
 func codeOf(errs []gqlError) string {
 	for _, e := range errs {
-		if e.Extensions.Code == "THROTTLED" || e.Extensions.Code == "MAX_COST_EXCEEDED" {
+		switch e.Extensions.Code {
+		case "THROTTLED", "MAX_COST_EXCEEDED", "INTERNAL_SERVER_ERROR":
 			return e.Extensions.Code
 		}
 	}

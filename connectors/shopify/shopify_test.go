@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/desilo/desilo/connectors/internal/httpx"
 	"github.com/desilo/desilo/connectors/internal/incremental"
 	"github.com/desilo/desilo/plugins/connector"
 	"github.com/desilo/desilo/plugins/sdk/sdktest"
@@ -440,6 +441,49 @@ func TestFailures(t *testing.T) {
 			}
 			if strings.Contains(logs.String(), fakeToken) {
 				t.Errorf("logs leak the token:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// TestGraphQLInternalErrorIsRetriedLikeA500 checks INTERNAL_SERVER_ERROR,
+// which Shopify returns in a 200 instead of a 500 in most cases: it is
+// retried with the HTTP client's backoff, up to max_retries times.
+func TestGraphQLInternalErrorIsRetriedLikeA500(t *testing.T) {
+	internal := status(200, "", `{"errors": [{"message": "Internal error. Looks like something went wrong on our end. Request ID: 1b355a21-7117-44c5-8d8b-8948082f40a8 (include this in support requests).", "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "1b355a21-7117-44c5-8d8b-8948082f40a8"}}]}`)
+	for _, tc := range []struct {
+		name    string
+		times   int
+		wantErr string // empty: the read succeeds
+	}{
+		{"once", 1, ""},
+		{"every time", 3, "Request ID: 1b355a21-7117-44c5-8d8b-8948082f40a8 (include this in support requests). (INTERNAL_SERVER_ERROR) after 3 attempts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, srv := newFakeShop(t)
+			f.addCustomer(1, ts(1), "SUBSCRIBED")
+			for range tc.times {
+				f.script = append(f.script, internal)
+			}
+			rec := &sleepRecorder{}
+			c, err := readStreams(t, testSource(rec), testConfig(t, srv.URL, map[string]any{"max_retries": 2}), nil, "customers")
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Read failed on a transient INTERNAL_SERVER_ERROR: %v", err)
+				}
+				if len(c.Records) != 1 {
+					t.Errorf("records = %d, want 1", len(c.Records))
+				}
+			} else if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %v, want %q", err, tc.wantErr)
+			}
+			if len(rec.waits) != min(tc.times, 2) {
+				t.Errorf("waits %v, want %d", rec.waits, min(tc.times, 2))
+			}
+			for i, w := range rec.waits {
+				if ceil := httpx.DefaultBaseBackoff << i; w <= 0 || w > ceil {
+					t.Errorf("wait %d = %v, want a backoff in (0, %v]", i+1, w, ceil)
+				}
 			}
 		})
 	}

@@ -454,6 +454,10 @@ func (c *Client) excerpt(b []byte) string {
 	return strings.TrimSpace(s)
 }
 
+// Backoff is the wait before retrying after failed attempt number attempt
+// (from 1), for callers that retry failures reported in a 2xx body.
+func (c *Client) Backoff(attempt int) time.Duration { return c.backoff(attempt) }
+
 // backoff is full jitter: a uniform wait in [0, min(max, base·2^(attempt-1))).
 func (c *Client) backoff(attempt int) time.Duration {
 	ceil := c.o.MaxBackoff
