@@ -42,7 +42,9 @@ func (r fakeRecord) json() map[string]any {
 // paging.next.after, search with a GTE filter, ascending sort and a result
 // window, v4 association batch reads (207 with errors for ids without any).
 // Search lists a record only once it is indexed, as the real index lists
-// a change some time after it was made.
+// a change some time after it was made. Search allows 4 requests per
+// searchSecond and answers more as HubSpot does: 429, no Retry-After,
+// policyName SECONDLY in the body.
 type fakeHubSpot struct {
 	mu       sync.Mutex
 	objects  map[string][]*fakeRecord
@@ -52,11 +54,20 @@ type fakeHubSpot struct {
 	inject   map[string][]func(w http.ResponseWriter) // path prefix -> one-shot responses
 	requests []string
 	now      time.Time // the server's clock, sent as the Date header
+
+	searchSecond time.Duration // HubSpot's second for the search limit; tests shorten it
+	searchTimes  []time.Time   // arrival of every search request
+	searchOK     []time.Time   // arrival of the searches let through
+	search429    int           // searches answered 429
 }
+
+// testSecond is the fake's searchSecond and, scaled alike, the search
+// interval of testSource, so that tests keep to the limit quickly.
+const testSecond = 50 * time.Millisecond
 
 func newFake() *fakeHubSpot {
 	t0 := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
-	f := &fakeHubSpot{objects: map[string][]*fakeRecord{}, assocs: map[string]map[int][]int{}, pageMax: 2, window: 10000, now: t0.Add(24 * time.Hour), inject: map[string][]func(http.ResponseWriter){}}
+	f := &fakeHubSpot{objects: map[string][]*fakeRecord{}, assocs: map[string]map[int][]int{}, pageMax: 2, window: 10000, now: t0.Add(24 * time.Hour), searchSecond: testSecond, inject: map[string][]func(http.ResponseWriter){}}
 	for i := 1; i <= 5; i++ {
 		f.objects["contacts"] = append(f.objects["contacts"], &fakeRecord{id: 100 + i, created: t0, updated: t0.Add(time.Duration(i) * time.Hour),
 			props: map[string]any{"email": fmt.Sprintf("c%d@example.com", i), "firstname": "First" + strconv.Itoa(i), "lastname": "Last", "zip": "10115", "phone": nil}})
@@ -95,6 +106,11 @@ func (f *fakeHubSpot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"}`)
 		return
 	}
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/search") && !f.searchAllowed() {
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"status":"error","message":"You have reached your secondly limit.","errorType":"RATE_LIMIT","correlationId":"c033cdaa-2c40-4a64-ae48-b4cec88dad24","policyName":"SECONDLY"}`)
+		return
+	}
 	for prefix, q := range f.inject {
 		if strings.HasPrefix(r.URL.Path, prefix) && len(q) > 0 {
 			f.inject[prefix] = q[1:]
@@ -113,6 +129,25 @@ func (f *fakeHubSpot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, `{"status":"error","message":"not found"}`, http.StatusNotFound)
 	}
+}
+
+// searchAllowed records a search request and says whether fewer than 4
+// were let through in the searchSecond before it.
+func (f *fakeHubSpot) searchAllowed() bool {
+	now := time.Now()
+	f.searchTimes = append(f.searchTimes, now)
+	in := 0
+	for _, t := range f.searchOK {
+		if now.Sub(t) < f.searchSecond {
+			in++
+		}
+	}
+	if in >= 4 {
+		f.search429++
+		return false
+	}
+	f.searchOK = append(f.searchOK, now)
+	return true
 }
 
 func (f *fakeHubSpot) limit(s string, max int) int {

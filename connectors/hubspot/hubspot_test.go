@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/desilo/desilo/connectors/internal/httpx"
 	"github.com/desilo/desilo/connectors/internal/incremental"
 	"github.com/desilo/desilo/plugins/connector"
 	"github.com/desilo/desilo/plugins/sdk/sdktest"
@@ -24,14 +25,15 @@ func cfgJSON(url string, extra string) json.RawMessage {
 	return json.RawMessage(fmt.Sprintf(`{"token": %q, "base_url": %q, "requests_per_second": 1000, "timeout": "5s"%s}`, token, url, extra))
 }
 
-// testSource records retry waits instead of sleeping.
+// testSource records retry waits instead of sleeping, and spaces search
+// requests for the fake's shortened second.
 func testSource(waits *[]time.Duration) *Source {
 	return &Source{sleep: func(ctx context.Context, d time.Duration) error {
 		if waits != nil {
 			*waits = append(*waits, d)
 		}
 		return ctx.Err()
-	}}
+	}, searchEvery: searchInterval * testSecond / time.Second}
 }
 
 func read(t *testing.T, s *Source, cfg json.RawMessage, st json.RawMessage) *sdktest.Collector {
@@ -305,6 +307,10 @@ func TestHTTPFailures(t *testing.T) {
 		}, "", nil},
 		{"malformed body", func(w http.ResponseWriter) { io.WriteString(w, `{"results": [{"id": "101", "properties": {`) },
 			"hubspot: GET /crm/v3/objects/contacts: malformed JSON response", nil},
+		// HubSpot's 429s carry no Retry-After; policyName names the limit.
+		{"429 secondly", rateLimit("SECONDLY"), "", []time.Duration{time.Second}},
+		{"429 ten-secondly", rateLimit("TEN_SECONDLY_ROLLING"), "", []time.Duration{time.Second}},
+		{"429 daily", rateLimit("DAILY"), "hubspot: GET /crm/v3/objects/contacts: 429 Too Many Requests: the HubSpot account's daily API request limit is used up", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -318,6 +324,9 @@ func TestHTTPFailures(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)
 				}
+				if len(waits) != 0 {
+					t.Errorf("retried after %v, want no retry", waits)
+				}
 				return
 			}
 			if err != nil {
@@ -330,6 +339,97 @@ func TestHTTPFailures(t *testing.T) {
 				t.Errorf("waits %v, want one retry %v", waits, tt.wantWaits)
 			}
 		})
+	}
+}
+
+// rateLimit is HubSpot's 429 for the limit policy.
+func rateLimit(policy string) func(w http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		w.WriteHeader(429)
+		fmt.Fprintf(w, `{"status":"error","message":"You have reached your limit.","errorType":"RATE_LIMIT","correlationId":"c033cdaa-2c40-4a64-ae48-b4cec88dad24","policyName":%q}`, policy)
+	}
+}
+
+// manyContacts gives f n more contacts, modified a minute apart.
+func manyContacts(f *fakeHubSpot, n int) {
+	t0 := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
+	for i := 1; i <= n; i++ {
+		f.objects["contacts"] = append(f.objects["contacts"], &fakeRecord{id: 1000 + i, created: t0, updated: t0.Add(time.Duration(i) * time.Minute), props: map[string]any{}})
+	}
+}
+
+// TestSearchRespectsSearchRateLimit checks the default settings against
+// HubSpot's real search limit, 4 requests per second per token: the
+// general limit (9/s, burst 9) alone would send them faster.
+func TestSearchRespectsSearchRateLimit(t *testing.T) {
+	f := newFake()
+	f.searchSecond = time.Second
+	manyContacts(f, 7) // with the 5 live ones, 6 search pages of 2
+	srv := f.start(t)
+	// Default requests_per_second: not set in the config.
+	cfg := []byte(fmt.Sprintf(`{"token": %q, "base_url": %q, "start_date": "2024-01-01"}`, token, srv.URL))
+	col := &sdktest.Collector{}
+	if err := New().Read(context.Background(), connector.ReadRequest{Config: cfg, Streams: []string{"contacts"}}, col); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	worst := 0
+	for i := range f.searchTimes {
+		n := 0
+		for j := i; j < len(f.searchTimes) && f.searchTimes[j].Sub(f.searchTimes[i]) < time.Second; j++ {
+			n++
+		}
+		worst = max(worst, n)
+	}
+	if len(f.searchTimes) < 6 || worst > 4 || f.search429 > 0 {
+		t.Errorf("%d search requests, up to %d within one second, %d answered 429; HubSpot allows 4 per second", len(f.searchTimes), worst, f.search429)
+	}
+}
+
+// TestSearch429sAgainstEnforcedSearchLimit reads from the fake, which
+// enforces the search limit as HubSpot does. HubSpot asks that errors stay
+// under 5% of requests; a read that keeps to the limit gets no 429. A
+// connector that did not would get them, and wait at least a second
+// before each retry, as HubSpot's 429s carry no Retry-After.
+func TestSearch429sAgainstEnforcedSearchLimit(t *testing.T) {
+	f := newFake()
+	manyContacts(f, 40)
+	srv := f.start(t)
+	cfg := cfgJSON(srv.URL, `, "start_date": "2024-01-01"`)
+	req := connector.ReadRequest{Config: cfg, Streams: []string{"contacts"}}
+	var waits []time.Duration
+	col := &sdktest.Collector{}
+	if err := testSource(&waits).Read(context.Background(), req, col); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	searches, n429 := len(f.searchTimes), f.search429
+	f.mu.Unlock()
+	if n429 > 0 || len(waits) > 0 || len(col.Stream("contacts")) != 46 {
+		t.Errorf("%d of %d search requests answered 429, retry waits %v, %d contacts; want no 429 and 46 contacts", n429, searches, waits, len(col.Stream("contacts")))
+	}
+
+	// Without the search limiter: 429s, each retried after at least a
+	// second (scaled like the fake's).
+	waits = nil
+	fast := &Source{searchEvery: time.Nanosecond, sleep: func(ctx context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		return httpx.Sleep(ctx, d*testSecond/time.Second)
+	}}
+	if err := fast.Read(context.Background(), req, &sdktest.Collector{}); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	n429 = f.search429
+	f.mu.Unlock()
+	if n429 == 0 || len(waits) != n429 {
+		t.Fatalf("fast reader: %d 429s, waits %v; want a wait per 429", n429, waits)
+	}
+	for _, w := range waits {
+		if w < time.Second {
+			t.Errorf("waited %v after a 429 without Retry-After, want at least 1s", w)
+		}
 	}
 }
 

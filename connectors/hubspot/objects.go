@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/desilo/desilo/connectors/internal/httpx"
 	"github.com/desilo/desilo/connectors/internal/incremental"
 	"github.com/desilo/desilo/plugins/connector"
 )
@@ -220,7 +221,11 @@ func (r *reader) searchPages(ctx context.Context, name string, st *objectState, 
 			body["after"] = after
 		}
 		var page searchPage
-		if _, err := r.c.PostJSON(ctx, "/crm/v3/objects/"+name+"/search", body, &page); err != nil {
+		resp, err := r.c.Do(ctx, httpx.Request{Method: http.MethodPost, Path: "/crm/v3/objects/" + name + "/search", Body: body, Limiter: r.searchLim})
+		if err == nil {
+			err = resp.JSON(&page)
+		}
+		if err != nil {
 			return last, lastID, false, err
 		}
 		if err := r.enrich(ctx, name, page.Results); err != nil {

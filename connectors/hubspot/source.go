@@ -24,16 +24,25 @@
 // associations (POST /crm/v4/associations/{from}/{to}/batch/read). They are
 // full-refresh streams: an association removed in HubSpot is not reported.
 //
+// Rate limits: requests_per_second (default 9) bounds all requests, and
+// search requests are also spaced 300 ms apart, under HubSpot's search
+// limit of 4 per second. A 429 without Retry-After is retried after at
+// least a second; one saying the daily limit is used up (policyName
+// DAILY) ends the read at once.
+//
 // A checkpoint follows every page.
 package hubspot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/desilo/desilo/connectors/internal/httpx"
 	"github.com/desilo/desilo/plugins/connector"
@@ -43,6 +52,9 @@ import (
 type Source struct {
 	// sleep replaces the retry waits in tests; nil waits for real.
 	sleep func(context.Context, time.Duration) error
+	// searchEvery is the least time between two search requests; zero
+	// means searchInterval. Tests shorten it.
+	searchEvery time.Duration
 }
 
 // New returns the hubspot connector.
@@ -94,12 +106,13 @@ type state struct {
 
 // reader is one Read in progress.
 type reader struct {
-	cfg      *config
-	c        *httpx.Client
-	out      connector.Emitter
-	st       state
-	start    int64 // start_date in ms, 0 when unset
-	lookback int64 // search_lookback in ms
+	cfg       *config
+	c         *httpx.Client
+	searchLim *rate.Limiter // search requests, besides c's own limiter
+	out       connector.Emitter
+	st        state
+	start     int64 // start_date in ms, 0 when unset
+	lookback  int64 // search_lookback in ms
 }
 
 // Read implements connector.Connector.
@@ -112,7 +125,7 @@ func (s *Source) Read(ctx context.Context, req connector.ReadRequest, out connec
 	if err != nil {
 		return err
 	}
-	r := &reader{cfg: cfg, c: c, out: out}
+	r := &reader{cfg: cfg, c: c, out: out, searchLim: rate.NewLimiter(rate.Every(cmp.Or(s.searchEvery, searchInterval)), 1)}
 	r.start, _ = cfg.startDate() // checked by parseConfig
 	r.lookback, _ = cfg.lookback()
 	if len(req.State) > 0 {

@@ -76,6 +76,11 @@ type Options struct {
 	BaseBackoff       time.Duration
 	MaxBackoff        time.Duration
 
+	// RateLimited, when set, reads each 429 response: it returns the
+	// least wait before the retry when the response has no Retry-After,
+	// or an error to give up at once (a quota used up for the day).
+	RateLimited func(resp *Response) (minWait time.Duration, err error)
+
 	// HTTPClient defaults to a client without a global timeout (Timeout
 	// is applied per attempt instead). The Client uses a copy of it that
 	// refuses redirects to another scheme or host.
@@ -170,6 +175,9 @@ type Request struct {
 	Query url.Values
 	// Body, when not nil, is sent as JSON.
 	Body any
+	// Limiter, when set, is waited for before each attempt, after the
+	// client's own: for endpoints with a lower limit of their own.
+	Limiter *rate.Limiter
 }
 
 // Response is a successful (2xx) response, body read in full.
@@ -242,8 +250,11 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	what := req.Method + " " + c.Redact(u.EscapedPath())
 	log := connector.Log(ctx)
 	for attempt := 1; ; attempt++ {
-		if c.limiter != nil {
-			if err := c.limiter.Wait(ctx); err != nil {
+		for _, l := range []*rate.Limiter{c.limiter, req.Limiter} {
+			if l == nil {
+				continue
+			}
+			if err := l.Wait(ctx); err != nil {
 				return nil, fmt.Errorf("%s: %s: waiting for the rate limiter: %w", c.o.Name, what, ctxErr(ctx, err))
 			}
 		}
@@ -269,8 +280,19 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 			reason = statusText(resp.StatusCode)
 			retryErr = c.statusError(what, resp, attempt)
 			wait = c.backoff(attempt)
+			var minWait time.Duration
+			if resp.StatusCode == http.StatusTooManyRequests && c.o.RateLimited != nil {
+				resp.client, resp.what = c, what
+				var err error
+				if minWait, err = c.o.RateLimited(resp); err != nil {
+					return nil, &StatusError{StatusCode: resp.StatusCode, Attempts: attempt,
+						msg: fmt.Sprintf("%s: %s: %s", c.o.Name, what, c.Redact(err.Error()))}
+				}
+			}
 			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 				wait = min(ra, c.o.MaxRetryAfter)
+			} else {
+				wait = max(wait, minWait)
 			}
 		default:
 			return nil, c.statusError(what, resp, attempt)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/desilo/desilo/plugins/connector"
 )
 
@@ -430,5 +432,51 @@ func TestRedirectDoesNotSendCredentialsToAnotherHost(t *testing.T) {
 	}
 	if callers.CheckRedirect != nil {
 		t.Error("the caller's HTTPClient was modified")
+	}
+}
+
+// TestRateLimitedAndRequestLimiter checks Options.RateLimited: a floor on
+// the wait after a 429 without Retry-After (Retry-After still rules), or
+// an error that ends the request at once; and that Request.Limiter is
+// waited for before every attempt.
+func TestRateLimitedAndRequestLimiter(t *testing.T) {
+	ok := status(200, `{}`)
+	rateLimited := func(resp *Response) (time.Duration, error) {
+		if strings.Contains(string(resp.Body), "DAILY") {
+			return 0, errors.New("daily limit used up")
+		}
+		return 5 * time.Second, nil
+	}
+	tests := []struct {
+		name      string
+		steps     []http.HandlerFunc
+		wantErr   string // empty: success
+		wantSleep []time.Duration
+	}{
+		{"floor", []http.HandlerFunc{status(429, "SECONDLY"), ok}, "", []time.Duration{5 * time.Second}},
+		{"retry-after rules", []http.HandlerFunc{status(429, "SECONDLY", "Retry-After", "2"), ok}, "", []time.Duration{2 * time.Second}},
+		{"final", []http.HandlerFunc{status(429, "DAILY"), ok}, "hubspot: GET /x: daily limit used up", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(&script{steps: tt.steps})
+			defer srv.Close()
+			sl := &sleeps{}
+			c := newClient(t, srv.URL, sl, func(o *Options) { o.RateLimited = rateLimited })
+			lim := rate.NewLimiter(rate.Every(time.Hour), 2) // two attempts, then none
+			_, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x", Limiter: lim})
+			if tt.wantErr == "" && err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr || !IsStatus(err, 429)) {
+				t.Fatalf("error %v, want a 429 StatusError %q", err, tt.wantErr)
+			}
+			if !equalDurations(sl.d, tt.wantSleep) {
+				t.Errorf("sleeps = %v, want %v", sl.d, tt.wantSleep)
+			}
+			if attempts := len(sl.d) + 1; lim.Tokens() > float64(2-attempts)+0.01 {
+				t.Errorf("Request.Limiter has %.2f of 2 tokens left after %d attempts", lim.Tokens(), attempts)
+			}
+		})
 	}
 }

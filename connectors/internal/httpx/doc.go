@@ -26,10 +26,13 @@
 //   - 429, 5xx and transport errors are retried up to MaxAttempts in total
 //     (default 6, i.e. max_retries 5) with exponential backoff and full
 //     jitter; a Retry-After header (seconds or HTTP date) replaces the
-//     backoff, capped at MaxRetryAfter. All methods are retried: connectors
+//     backoff, capped at MaxRetryAfter. Options.RateLimited may ask for a
+//     longer wait after a 429 without Retry-After, or give up at once
+//     (a daily quota used up). All methods are retried: connectors
 //     only read (HubSpot's search is a POST that changes nothing).
 //   - Other statuses are not retried and come back as *StatusError.
-//   - Every request first waits for the requests-per-second limiter.
+//   - Every attempt first waits for the requests-per-second limiter, then
+//     for Request.Limiter if set (an endpoint's own, lower limit).
 //   - Every wait honours ctx; Options.Sleep replaces the real wait in tests.
 //   - Errors read "NAME: METHOD /path: 401 Unauthorized: HINT" and never
 //     contain a secret: the Auth credentials and Options.Secrets are
