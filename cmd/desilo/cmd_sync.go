@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -25,6 +26,7 @@ type runOptions struct {
 	fullRefresh    bool
 	summaryJSON    string
 	maxRejectRatio float64
+	rejectRatioSet bool // --max-reject-ratio was given
 }
 
 func (a *app) syncCmd() *cobra.Command {
@@ -41,6 +43,7 @@ loads it into BigQuery when output.bigquery is configured (exit code 6 when only
 that fails: the snapshot stands, and 'desilo publish' retries the load).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.rejectRatioSet = cmd.Flags().Changed("max-reject-ratio")
 			return a.runSync(cmd.Context(), o, true)
 		},
 	}
@@ -48,12 +51,12 @@ that fails: the snapshot stands, and 'desilo publish' retries the load).`,
 	cmd.Flags().StringArrayVar(&o.sources, "source", nil, "extract only this source (repeatable); the build still uses everything staged")
 	cmd.Flags().BoolVar(&o.fullRefresh, "full-refresh", false, "ignore saved states: read every source from the start and replace its staged data")
 	cmd.Flags().StringVar(&o.summaryJSON, "summary-json", "", "also write the run summary as JSON to this file")
-	cmd.Flags().Float64Var(&o.maxRejectRatio, "max-reject-ratio", -1, "fail a source whose stream rejects more than this share of its records (default: run.max_reject_ratio of desilo.yaml, 0.05)")
+	cmd.Flags().Float64Var(&o.maxRejectRatio, "max-reject-ratio", 0, "fail a source whose stream rejects more than this share of its records (default: run.max_reject_ratio of desilo.yaml, 0.05)")
 	return cmd
 }
 
 func (a *app) buildCmd() *cobra.Command {
-	o := runOptions{maxRejectRatio: -1}
+	var o runOptions
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Rebuild identity and profiles from staging and publish, without extracting",
@@ -93,8 +96,8 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) (err erro
 			return err
 		}
 	}
-	if o.maxRejectRatio >= 0 {
-		if o.maxRejectRatio > 1 {
+	if o.rejectRatioSet {
+		if !(o.maxRejectRatio >= 0 && o.maxRejectRatio <= 1) {
 			return withCode(exitUsage, fmt.Errorf("--max-reject-ratio %g: want a share between 0 and 1", o.maxRejectRatio))
 		}
 		cfg.Run.MaxRejectRatio = o.maxRejectRatio
@@ -148,15 +151,18 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) (err erro
 	waitBars()
 	if errors.Is(err, pipeline.ErrNothingStaged) && extractErr != nil {
 		// Every source failed on a first run: the sources are the news.
-		sum.Finished = time.Now().UTC()
-		sum.Print(a.stderr)
+		err := fmt.Errorf("%w; nothing was published", extractErr)
+		sum.Finished, sum.Error = time.Now().UTC(), err.Error()
+		a.printSummary(sum)
 		written = true
 		_ = writeSummary(o.summaryJSON, sum)
-		return withCode(exitSource, fmt.Errorf("%w; nothing was published", extractErr))
+		return withCode(exitSource, err)
 	}
-	sum.Build = build
 	var outputErr error
-	if err == nil {
+	if err != nil {
+		sum.Error = err.Error() // and no build figures: they would be zeros
+	} else {
+		sum.Build = build
 		// The snapshot is on disk; BigQuery (when configured) loads it.
 		dir, m, cerr := parquet.Current(cfg.Output.Parquet.Path)
 		if cerr != nil {
@@ -171,7 +177,7 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) (err erro
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	sum.Print(a.stderr)
+	a.printSummary(sum)
 	written = true
 	if werr := writeSummary(o.summaryJSON, sum); werr != nil && err == nil {
 		err = werr
@@ -189,10 +195,25 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) (err erro
 	return outputErr
 }
 
-// writeSummary writes the summary JSON atomically, for schedulers.
+// printSummary prints the run summary on stderr: a table, or with
+// --log-format json one JSON line (whatever the log level, like the
+// table), so that stderr stays JSON lines.
+func (a *app) printSummary(sum *pipeline.Summary) {
+	if a.logFormat == "json" {
+		slog.New(slog.NewJSONHandler(a.stderr, nil)).Info("run summary", "summary", sum)
+		return
+	}
+	sum.Print(a.stderr)
+}
+
+// writeSummary writes the summary JSON atomically, for schedulers; its
+// folder is made if missing (a fresh volume).
 func writeSummary(path string, sum *pipeline.Summary) error {
 	if path == "" {
 		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("--summary-json: %w", err)
 	}
 	b, err := json.MarshalIndent(sum, "", "  ")
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/desilo/desilo/core/config"
 	"github.com/desilo/desilo/plugins/host"
@@ -56,7 +57,9 @@ type silentError struct{ code int }
 func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // exitCode maps an error to the process exit code and prints it.
-func exitCode(ctx context.Context, err error, stderr io.Writer) int {
+// With --log-format json the error is a JSON line too, so that stderr
+// stays JSON lines throughout.
+func exitCode(ctx context.Context, err error, stderr io.Writer, jsonLog bool) int {
 	if err == nil {
 		return exitOK
 	}
@@ -64,7 +67,11 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 	if errors.As(err, &silent) {
 		return silent.code
 	}
-	fmt.Fprintln(stderr, "desilo:", err)
+	if jsonLog {
+		slog.New(slog.NewJSONHandler(stderr, nil)).Error("desilo failed", "error", err.Error())
+	} else {
+		fmt.Fprintln(stderr, "desilo:", err)
+	}
 	var ee *exitError
 	var ce *config.Error
 	var ces config.Errors

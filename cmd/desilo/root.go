@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil && isUsage(err) {
 		err = withCode(exitUsage, fmt.Errorf("%w (see 'desilo --help')", err))
 	}
-	return exitCode(ctx, err, stderr)
+	return exitCode(ctx, err, stderr, a.logFormat == "json")
 }
 
 // isUsage recognises cobra's own errors about the command line.

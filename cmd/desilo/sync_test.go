@@ -444,3 +444,86 @@ func TestRunLogLevelFromConfig(t *testing.T) {
 		t.Errorf("--log-level info over run.log_level warn: no info line logged:\n%s", errOut)
 	}
 }
+
+// The scheduling examples pass --summary-json into a runs/ folder that a
+// fresh volume lacks: the run must make it, not fail after publishing.
+func TestSummaryJSONInAMissingDirectory(t *testing.T) {
+	dir := copyExample(t)
+	summary := filepath.Join(dir, "runs", "last.json")
+	code, _, errOut := desilo(t, "sync", "-c", filepath.Join(dir, "desilo.yaml"), "--summary-json", summary)
+	if code != 0 {
+		t.Fatalf("sync --summary-json runs/last.json: exit %d, want 0\n%s", code, errOut)
+	}
+	var sum pipeline.Summary
+	b, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &sum); err != nil || !sum.OK {
+		t.Errorf("summary %s (%v), want ok", b, err)
+	}
+}
+
+// A failed build says why, in the JSON summary and on stderr, and shows
+// no build figures (they would be zeros).
+func TestSummaryOfAFailedBuildSaysWhy(t *testing.T) {
+	dir := copyExample(t)
+	summary := filepath.Join(dir, "last.json")
+	code, _, errOut := desilo(t, "build", "-c", filepath.Join(dir, "desilo.yaml"), "--summary-json", summary)
+	if code != exitFailure || !strings.Contains(errOut, "FAILED: nothing is staged") || strings.Contains(errOut, "customers 0") {
+		t.Fatalf("exit %d, want %d, a FAILED line and no build figures\n%s", code, exitFailure, errOut)
+	}
+	b, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum pipeline.Summary
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.OK || !strings.Contains(sum.Error, "nothing is staged") || sum.Build != nil {
+		t.Errorf("summary of a failed build:\n%s", b)
+	}
+}
+
+// With --log-format json every line on stderr is JSON: the summary and a
+// failure too, as the scheduling examples ship stderr to a log collector.
+func TestLogFormatJSONKeepsStderrJSON(t *testing.T) {
+	dir := copyExample(t)
+	cfg := filepath.Join(dir, "desilo.yaml")
+	check := func(what, errOut string, want ...string) {
+		t.Helper()
+		for _, line := range strings.Split(strings.TrimSpace(errOut), "\n") {
+			if !json.Valid([]byte(line)) {
+				t.Errorf("%s: not a JSON line on stderr: %q", what, line)
+			}
+		}
+		for _, w := range want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%s: stderr lacks %s\n%s", what, w, errOut)
+			}
+		}
+	}
+	code, _, errOut := desilo(t, "sync", "-c", cfg, "--log-format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	check("sync", errOut, `"msg":"run summary"`, `"customers":22`)
+	code, _, errOut = desilo(t, "explain", "-c", cfg, "--log-format", "json", "nobody@example.org")
+	if code != exitFailure {
+		t.Fatalf("explain of nobody: exit %d\n%s", code, errOut)
+	}
+	check("explain", errOut, `"msg":"desilo failed"`, "nobody@example.org")
+}
+
+// --max-reject-ratio takes a share from 0 to 1: a negative one is refused,
+// not taken for "not given".
+func TestMaxRejectRatioOutOfRange(t *testing.T) {
+	dir := copyExample(t)
+	for _, v := range []string{"-0.5", "2", "NaN"} {
+		code, _, errOut := desilo(t, "sync", "-c", filepath.Join(dir, "desilo.yaml"), "--max-reject-ratio", v)
+		if code != exitUsage || !strings.Contains(errOut, "want a share between 0 and 1") {
+			t.Errorf("--max-reject-ratio %s: exit %d, want %d\n%s", v, code, exitUsage, errOut)
+		}
+	}
+}

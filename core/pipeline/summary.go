@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -76,6 +77,17 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 	return []byte(fmt.Sprintf("%.3f", time.Duration(d).Seconds())), nil
 }
 
+// UnmarshalJSON reads the seconds back, so a summary file can be read
+// by Go tools (and tests) as the type that wrote it.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var secs float64
+	if err := json.Unmarshal(b, &secs); err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	*d = Duration(secs * float64(time.Second))
+	return nil
+}
+
 func (d Duration) String() string { return time.Duration(d).Round(time.Millisecond).String() }
 
 // Print writes the summary for a person.
@@ -105,6 +117,9 @@ func (s *Summary) Print(w io.Writer) {
 	}
 	if s.OutputError != "" {
 		fmt.Fprintf(w, "output FAILED: %s\n", firstLine(s.OutputError))
+	}
+	if s.Error != "" {
+		fmt.Fprintf(w, "FAILED: %s\n", firstLine(s.Error))
 	}
 	fmt.Fprintf(w, "run %s finished in %s\n", s.RunID, Duration(s.Finished.Sub(s.Started)))
 }
