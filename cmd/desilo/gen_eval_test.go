@@ -113,3 +113,11 @@ func TestGenEvalUsage(t *testing.T) {
 		}
 	}
 }
+
+// A rate out of range is named as its flag.
+func TestGenNamesTheFlagOutOfRange(t *testing.T) {
+	code, _, errOut := desilo(t, "gen", "--out", t.TempDir(), "--crm-rate", "2")
+	if code != exitUsage || !strings.Contains(errOut, "--crm-rate: 2, want a rate from 0 to 1") {
+		t.Errorf("exit %d, want %d naming --crm-rate\n%s", code, exitUsage, errOut)
+	}
+}

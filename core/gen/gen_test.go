@@ -184,7 +184,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"defaults", func(*Options) {}, ""},
 		{"no people", func(o *Options) { o.People = 0 }, "people"},
 		{"rate above 1", func(o *Options) { o.Typo = 1.5 }, "typo"},
-		{"negative rate", func(o *Options) { o.ShopRate = -0.1 }, "shop rate"},
+		{"negative rate", func(o *Options) { o.ShopRate = -0.1 }, "shop-rate"},
 		{"zero years", func(o *Options) { o.Years = 0 }, "years"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -74,11 +74,12 @@ func (o Options) Validate() error {
 		name string
 		v    float64
 	}{
-		{"crm rate", o.CRMRate}, {"shop rate", o.ShopRate}, {"helpdesk rate", o.HelpdeskRate},
-		{"mail rate", o.MailRate}, {"woocommerce rate", o.WooRate}, {"email noise", o.EmailNoise},
-		{"phone intl", o.PhoneIntl}, {"typo", o.Typo}, {"swapped names", o.SwappedNames},
-		{"duplicate", o.Duplicate}, {"role mailbox", o.RoleMailbox}, {"shared phone", o.SharedPhone},
-		{"email change", o.EmailChange}, {"bridge", o.Bridge},
+		// Named as the flags of desilo gen, which prints them after "--".
+		{"crm-rate", o.CRMRate}, {"shop-rate", o.ShopRate}, {"helpdesk-rate", o.HelpdeskRate},
+		{"mail-rate", o.MailRate}, {"woo-rate", o.WooRate}, {"email-noise", o.EmailNoise},
+		{"phone-intl", o.PhoneIntl}, {"typo", o.Typo}, {"swapped-names", o.SwappedNames},
+		{"duplicate", o.Duplicate}, {"role-mailbox", o.RoleMailbox}, {"shared-phone", o.SharedPhone},
+		{"email-change", o.EmailChange}, {"bridge", o.Bridge},
 	} {
 		if !(r.v >= 0 && r.v <= 1) {
 			return fmt.Errorf("%s: %v, want a rate from 0 to 1", r.name, r.v)
