@@ -53,7 +53,8 @@ type Options struct {
 	// starting a copy job, one poll of a job's status. A call without an
 	// answer by then is a transient error, retried as Attempts says. It
 	// bounds neither a job, which may run long, nor a file's upload.
-	// Default 2 minutes.
+	// Default 30 seconds: BigQuery answers API calls in seconds, and the
+	// client library retries an unreachable endpoint silently until then.
 	CallTimeout time.Duration
 	// UploadChunkSize is the size of one request of a resumable upload. A
 	// file that fits in one chunk goes up in a single multipart request.

@@ -18,7 +18,7 @@ const (
 	defaultAttempts    = 5
 	firstBackoff       = time.Second
 	maxBackoff         = 32 * time.Second
-	defaultCallTimeout = 2 * time.Minute
+	defaultCallTimeout = 30 * time.Second
 	// A running job is polled at these intervals, doubling.
 	firstPoll = time.Second
 	maxPoll   = 16 * time.Second
