@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"path/filepath"
 	"runtime/debug"
@@ -408,13 +410,33 @@ func (b *builder) resolve(ctx context.Context) error {
 	c := res.Counts
 	b.sum.Customers, b.sum.Merges = int64(c.Customers), int64(c.Merges)
 	b.sum.Blocked, b.sum.TooCommon, b.sum.Refused = c.Blocked, c.TooCommon, c.Refused
-	for _, v := range res.Values {
-		b.opts.Logger.Info("value linked nothing", "key", v.Key, "reason", v.Reason, "records", v.Records)
-	}
+	logUnlinked(b.opts.Logger, res.Values)
 	for _, r := range res.Refusals {
 		b.opts.Logger.Warn("merge refused by a limit", "limit", r.Limit, "max", r.Max, "key", r.Key, "customers", r.Customers[0]+","+r.Customers[1])
 	}
 	return nil
+}
+
+// logUnlinked logs the values that linked nothing: one line per key and
+// reason, as a large build has thousands (each blocklisted role mailbox
+// of each company), and each value at debug level.
+func logUnlinked(log *slog.Logger, values []identity.ValueReport) {
+	type group struct{ key, reason string }
+	type count struct{ values, records int }
+	counts := map[group]count{}
+	for _, v := range values {
+		log.Debug("value linked nothing", "key", v.Key, "reason", v.Reason, "records", v.Records)
+		g := group{v.Key, v.Reason}
+		c := counts[g]
+		counts[g] = count{c.values + 1, c.records + v.Records}
+	}
+	groups := slices.SortedFunc(maps.Keys(counts), func(a, b group) int {
+		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.reason, b.reason))
+	})
+	for _, g := range groups {
+		c := counts[g]
+		log.Info("values linked nothing", "key", g.key, "reason", g.reason, "values", c.values, "records", c.records)
+	}
 }
 
 // byCustomer orders the records by customer id, then by their identity

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/desilo/desilo/core/config"
+	"github.com/desilo/desilo/core/identity"
 	"github.com/desilo/desilo/core/model"
 	"github.com/desilo/desilo/core/sink/parquet"
 	"github.com/desilo/desilo/core/stage"
@@ -446,5 +448,30 @@ func TestSourceTimeoutStopsASlowSource(t *testing.T) {
 	}
 	if got := e.customers(); len(got["Brandt"]) != 1 {
 		t.Errorf("customers %v: want the fast source's Brandt built", got)
+	}
+}
+
+// Values that linked nothing are logged one line per key and reason, with
+// counts; each value only at debug level.
+func TestUnlinkedValuesLoggedByGroup(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	logUnlinked(log, []identity.ValueReport{
+		{Key: "email", Value: "info@a.example", Reason: identity.ReasonBlocklisted, Records: 3},
+		{Key: "phone", Value: "+4930123", Reason: identity.ReasonTooCommon, Records: 60},
+		{Key: "email", Value: "team@b.example", Reason: identity.ReasonBlocklisted, Records: 2},
+	})
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	want := []string{
+		"msg=\"values linked nothing\" key=email reason=" + identity.ReasonBlocklisted + " values=2 records=5",
+		"msg=\"values linked nothing\" key=phone reason=" + identity.ReasonTooCommon + " values=1 records=60",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("logged %d lines, want %d:\n%s", len(lines), len(want), buf.String())
+	}
+	for i, w := range want {
+		if !strings.HasSuffix(lines[i], w) {
+			t.Errorf("line %d: %s\nwant it to end with %s", i, lines[i], w)
+		}
 	}
 }
