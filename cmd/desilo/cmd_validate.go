@@ -75,10 +75,34 @@ func (a *app) runValidate(_ context.Context, path string) error {
 		DefaultRegion: cfg.Identity.DefaultRegion,
 	})
 	if err != nil {
-		return withCode(exitConfig, fmt.Errorf("%s: profile: %w", cfg.File, err))
+		return withCode(exitConfig, profileErrors(cfg, err))
 	}
 	_, err = fmt.Fprintf(a.stdout, "%s: valid (%d sources)\n", cfg.File, len(cfg.Sources))
 	return err
+}
+
+// profileErrors places each survivorship problem at its field's line.
+func profileErrors(cfg *config.Config, err error) error {
+	leaves := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		leaves = j.Unwrap()
+	}
+	var out config.Errors
+	for _, e := range leaves {
+		var se *profile.SurvivorshipError
+		if !errors.As(e, &se) {
+			return fmt.Errorf("%s: %w", cfg.File, err)
+		}
+		ptr := "/profile/survivorship/default"
+		if se.Field != "" {
+			ptr = "/profile/survivorship/fields/" + se.Field
+			if se.Rule {
+				ptr += "/rule"
+			}
+		}
+		out = append(out, cfg.ErrorAt(ptr, se.Msg))
+	}
+	return out
 }
 
 // mappingErrors places each problem of a mapping at its field's line.

@@ -225,3 +225,23 @@ func TestInitWritesAValidConfig(t *testing.T) {
 		t.Fatalf("init with a bad region: exit %d\n%s", code, errOut)
 	}
 }
+
+// A survivorship rule for a field that does not exist is placed at its
+// line, like the config's other errors.
+func TestValidatePlacesSurvivorshipErrors(t *testing.T) {
+	cfg := writeConfig(t, `version: 1
+identity: {default_region: DE}
+profile:
+  survivorship:
+    fields:
+      lastname: {rule: most_recent}
+      city: {rule: most_recent}
+sources:
+  - {name: legacy, connector: files, config: {streams: [{name: contacts, paths: [a.csv], primary_key: [id]}]}}
+`)
+	code, _, errOut := desilo(t, "validate", "-c", cfg)
+	if code != exitConfig || !strings.Contains(errOut, `desilo.yaml:6: profile.survivorship.fields.lastname: not a profile field`) ||
+		!strings.Contains(errOut, `desilo.yaml:7: profile.survivorship.fields.city: the address`) {
+		t.Errorf("exit %d, want %d and each error at its line\n%s", code, exitConfig, errOut)
+	}
+}

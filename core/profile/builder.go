@@ -204,7 +204,7 @@ func New(opts Options) (*Builder, error) {
 // in desilo.yaml does not silently leave a field on the default rule.
 func checkSurvivorship(s config.Survivorship) error {
 	var errs []error
-	if err := checkRule("default", s.Default); err != nil {
+	if err := checkRule("", s.Default); err != nil {
 		errs = append(errs, err)
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.Fields)) {
@@ -214,12 +214,28 @@ func checkSurvivorship(s config.Survivorship) error {
 				errs = append(errs, err)
 			}
 		case slices.Contains([]string{"street", "city", "postal_code", "region", "country"}, name):
-			errs = append(errs, fmt.Errorf("profile: survivorship field %q: the address (street, city, postal_code, region, country) survives as a whole; configure the field \"address\"", name))
+			errs = append(errs, &SurvivorshipError{Field: name, Msg: "the address (street, city, postal_code, region, country) survives as a whole; configure the field \"address\""})
 		default:
-			errs = append(errs, fmt.Errorf("profile: survivorship field %q is not a profile field (want one of %s)", name, strings.Join(Fields, ", ")))
+			errs = append(errs, &SurvivorshipError{Field: name, Msg: "not a profile field (want one of " + strings.Join(Fields, ", ") + ")"})
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SurvivorshipError is a survivorship rule that cannot apply, for Field
+// ("" for the default rule); a caller with the config file places it at
+// its line.
+type SurvivorshipError struct {
+	Field string
+	Rule  bool // the rule is wrong, not the field
+	Msg   string
+}
+
+func (e *SurvivorshipError) Error() string {
+	if e.Field == "" {
+		return "profile: survivorship default: " + e.Msg
+	}
+	return fmt.Sprintf("profile: survivorship field %q: %s", e.Field, e.Msg)
 }
 
 func checkRule(field string, r config.Rule) error {
@@ -227,7 +243,7 @@ func checkRule(field string, r config.Rule) error {
 	case "", config.MostRecent, config.SourcePriority, config.MostFrequent:
 		return nil
 	}
-	return fmt.Errorf("profile: survivorship %s: unknown rule %q (want most_recent, source_priority or most_frequent)", field, r)
+	return &SurvivorshipError{Field: field, Rule: true, Msg: fmt.Sprintf("unknown rule %q (want most_recent, source_priority or most_frequent)", r)}
 }
 
 // resolver finds columns and checks their types, collecting every problem.

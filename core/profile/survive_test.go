@@ -279,7 +279,7 @@ func TestNewRejects(t *testing.T) {
 	}{
 		{"no time", Options{}, "AsOf"},
 		{"bad region", Options{AsOf: asOf, DefaultRegion: "XX"}, "region"},
-		{"unknown field", Options{AsOf: asOf, Survivorship: config.Survivorship{Fields: map[string]config.FieldRule{"lastname": {Rule: config.MostRecent}}}}, `"lastname" is not a profile field`},
+		{"unknown field", Options{AsOf: asOf, Survivorship: config.Survivorship{Fields: map[string]config.FieldRule{"lastname": {Rule: config.MostRecent}}}}, `"lastname": not a profile field`},
 		{"address part", Options{AsOf: asOf, Survivorship: config.Survivorship{Fields: map[string]config.FieldRule{"city": {Rule: config.MostRecent}}}}, `configure the field "address"`},
 		{"unknown rule", Options{AsOf: asOf, Survivorship: config.Survivorship{Default: "newest"}}, `unknown rule "newest"`},
 	}
