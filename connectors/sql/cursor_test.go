@@ -7,9 +7,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/desilo/desilo/plugins/connector"
 	"github.com/desilo/desilo/plugins/sdk/sdktest"
+	"github.com/go-sql-driver/mysql"
 )
 
 // cursorVariant is a cursor column type with four increasing values.
@@ -386,4 +388,39 @@ func TestCheck(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestMySQLTimeKeysWithLoc checks date and date-time cursors with loc in
+// the MySQL DSN: the saved key must compare as the value that was read,
+// not as midnight UTC moved to loc (for a DATE that was 01:00 of the day
+// in Europe/Berlin, after every row of the day, so the rest of the day
+// was skipped for good).
+func TestMySQLTimeKeysWithLoc(t *testing.T) {
+	e := newTestEnv(t, driverMySQL, "DESILO_TEST_MYSQL_DSN")
+	for _, tc := range []struct{ name, typ, value string }{
+		{"date", "DATE", "'2024-01-01'"},
+		{"datetime", "DATETIME(6)", "'2024-01-01 10:00:00.5'"},
+	} {
+		for _, parseTime := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s parseTime=%v", tc.name, parseTime), func(t *testing.T) {
+				table := e.table(t, "dateloc")
+				e.exec(t, "CREATE TABLE "+table+" (id INT PRIMARY KEY, d "+tc.typ+" NOT NULL)",
+					fmt.Sprintf("INSERT INTO %s VALUES (1,%[2]s),(2,%[2]s),(3,%[2]s),(4,%[2]s)", table, tc.value))
+				cfg, err := mysql.ParseDSN(e.dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.ParseTime = parseTime
+				cfg.Loc, err = time.LoadLocation("Europe/Berlin")
+				if err != nil {
+					t.Fatal(err)
+				}
+				env := testEnv{driver: driverMySQL, dsn: cfg.FormatDSN(), db: e.db}
+				c := readAtMost(t, env.config(t, map[string]any{"name": "s", "table": table, "primary_key": []string{"id"}, "cursor_field": "d", "batch_size": 2}), nil, 20)
+				if got := ids(t, c.Records, "id"); !slices.Equal(got, []string{"1", "2", "3", "4"}) {
+					t.Fatalf("read ids %v, want 1,2,3,4", got)
+				}
+			})
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
@@ -21,6 +22,41 @@ const (
 // placeholders, type names and the catalog queries.
 type dialect struct {
 	name string
+	// loc is the zone of MySQL's zone-less date-time values as the
+	// connector reads them (see mysqlLoc); nil means UTC.
+	loc *time.Location
+}
+
+// mysqlLoc returns the zone the connector reads MySQL date-times in: the
+// DSN's loc, which the driver applies with parseTime=true; without it the
+// driver returns text, which the connector reads as UTC.
+func mysqlLoc(dsn string) *time.Location {
+	c, err := mysql.ParseDSN(dsn)
+	if err != nil || !c.ParseTime || c.Loc == nil {
+		return time.UTC
+	}
+	return c.Loc
+}
+
+// keyParam turns a key value keyArg returned for a column of kind k into
+// the query parameter the database compares with that column. MySQL gets
+// dates and date-times as text in the zone they were read in: the driver
+// would convert a time.Time parameter to the DSN's loc, so a DATE key
+// (midnight UTC) became 01:00 of its day in Europe/Berlin, after every row
+// of that day.
+func (d dialect) keyParam(k kind, v any) any {
+	t, ok := v.(time.Time)
+	if !ok || d.name != driverMySQL {
+		return v
+	}
+	if k == kindDate {
+		return t.Format(time.DateOnly)
+	}
+	loc := d.loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format(mysqlDateTimeLayout)
 }
 
 func (d dialect) sqlDriver() string {

@@ -162,3 +162,21 @@ func validate(t *testing.T, s *jsonschema.Schema, data []byte) {
 }
 
 func joinIDs(s []string) string { return strings.Join(s, ",") }
+
+// readAtMost reads like mustRead but fails the test once more than max
+// records are emitted: a saved key that compares below its own row reads
+// the same page forever.
+func readAtMost(t *testing.T, config, state json.RawMessage, max int) *sdktest.Collector {
+	t.Helper()
+	c := &sdktest.Collector{}
+	c.OnEmit = func(connector.Record) error {
+		if len(c.Records) >= max {
+			return fmt.Errorf("more than %d records: the same rows are read again and again", max)
+		}
+		return nil
+	}
+	if err := New().Read(t.Context(), connector.ReadRequest{Config: config, State: state}, c); err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return c
+}

@@ -43,6 +43,9 @@ func openSession(ctx context.Context, raw json.RawMessage) (*session, error) {
 		return nil, err
 	}
 	d := dialect{name: cfg.Driver}
+	if d.name == driverMySQL {
+		d.loc = mysqlLoc(cfg.DSN)
+	}
 	db, err := d.open(ctx, cfg.DSN)
 	if err != nil {
 		return nil, err
