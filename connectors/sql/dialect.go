@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/desilo/desilo/plugins/connector"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -22,41 +23,52 @@ const (
 // placeholders, type names and the catalog queries.
 type dialect struct {
 	name string
-	// loc is the zone of MySQL's zone-less date-time values as the
-	// connector reads them (see mysqlLoc); nil means UTC.
+	// loc is the zone MySQL's zone-less DATETIME values are read in (see
+	// mysqlLoc); nil means UTC.
 	loc *time.Location
 }
 
-// mysqlLoc returns the zone the connector reads MySQL date-times in: the
-// DSN's loc, which the driver applies with parseTime=true; without it the
-// driver returns text, which the connector reads as UTC.
+// mysqlLoc returns the zone the connector reads MySQL's zone-less
+// DATETIME values in: the DSN's loc, UTC without one (with parseTime
+// true or false alike). TIMESTAMP values are instants: the connector sets
+// the session time_zone to UTC and reads them as UTC.
 func mysqlLoc(dsn string) *time.Location {
 	c, err := mysql.ParseDSN(dsn)
-	if err != nil || !c.ParseTime || c.Loc == nil {
+	if err != nil || c.Loc == nil {
 		return time.UTC
 	}
 	return c.Loc
 }
 
-// keyParam turns a key value keyArg returned for a column of kind k into
-// the query parameter the database compares with that column. MySQL gets
-// dates and date-times as text in the zone they were read in: the driver
-// would convert a time.Time parameter to the DSN's loc, so a DATE key
-// (midnight UTC) became 01:00 of its day in Europe/Berlin, after every row
-// of that day.
-func (d dialect) keyParam(k kind, v any) any {
+// keyParam turns a key value keyArg returned for column c into the query
+// parameter the database compares with that column. MySQL gets dates and
+// date-times as text, in the zone the column is read in (UTC for
+// TIMESTAMP, the session being in UTC): the driver would convert a
+// time.Time parameter to the DSN's loc, so a DATE key (midnight UTC) became
+// 01:00 of its day in Europe/Berlin, after every row of that day.
+func (d dialect) keyParam(c column, v any) any {
 	t, ok := v.(time.Time)
 	if !ok || d.name != driverMySQL {
 		return v
 	}
-	if k == kindDate {
+	if c.kind == kindDate {
 		return t.Format(time.DateOnly)
 	}
-	loc := d.loc
+	loc := c.loc
 	if loc == nil {
 		loc = time.UTC
 	}
 	return t.In(loc).Format(mysqlDateTimeLayout)
+}
+
+// columnLoc returns the zone a column's zone-less date-times are read in,
+// nil for UTC or for a column of another type: MySQL DATETIME columns in
+// the DSN's loc.
+func (d dialect) columnLoc(typeName string) *time.Location {
+	if d.name != driverMySQL || d.loc == nil || d.loc == time.UTC || !strings.EqualFold(typeName, "DATETIME") {
+		return nil
+	}
+	return d.loc
 }
 
 func (d dialect) sqlDriver() string {
@@ -220,11 +232,44 @@ func redact(err error, secrets []string) error {
 	return &redactedError{msg: clean, err: err}
 }
 
+// mysqlSessionTimeZone is the session time_zone the connector sets on every
+// MySQL connection: MySQL returns TIMESTAMP values in the session zone, and
+// the connector reads them as UTC.
+const mysqlSessionTimeZone = "'+00:00'"
+
 // open connects and pings. Its error names the driver, never the DSN.
 func (d dialect) open(ctx context.Context, dsn string) (*stdsql.DB, error) {
-	db, err := stdsql.Open(d.sqlDriver(), dsn)
-	if err != nil {
-		return nil, redact(fmt.Errorf("sql: open %s connection: %w", d.name, err), d.secrets(dsn))
+	var db *stdsql.DB
+	if d.name == driverMySQL {
+		c, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			return nil, redact(fmt.Errorf("sql: open %s connection: %w", d.name, err), d.secrets(dsn))
+		}
+		for k, v := range c.Params {
+			if strings.EqualFold(k, "time_zone") {
+				if v != mysqlSessionTimeZone {
+					connector.Log(ctx).Warn("sql: the DSN sets time_zone; the connector sets it to '+00:00' on every connection, so TIMESTAMP values read as their instants (SQL in a query stream that depends on the session zone, such as NOW() or a date-time literal compared with a TIMESTAMP, sees UTC)")
+				}
+				delete(c.Params, k)
+			}
+		}
+		if c.Params == nil {
+			c.Params = map[string]string{}
+		}
+		c.Params["time_zone"] = mysqlSessionTimeZone
+		// The driver returns date-times in UTC as they are on the wire; the
+		// connector reads DATETIME in loc itself (see columnLoc).
+		c.Loc = time.UTC
+		conn, err := mysql.NewConnector(c)
+		if err != nil {
+			return nil, redact(fmt.Errorf("sql: open %s connection: %w", d.name, err), d.secrets(dsn))
+		}
+		db = stdsql.OpenDB(conn)
+	} else {
+		var err error
+		if db, err = stdsql.Open(d.sqlDriver(), dsn); err != nil {
+			return nil, redact(fmt.Errorf("sql: open %s connection: %w", d.name, err), d.secrets(dsn))
+		}
 	}
 	// Streams are read one after another; one connection plus one for the
 	// catalog lookups is all a read needs.

@@ -26,13 +26,21 @@
 // database's exact digits, never passed through a float, so 19.99 stays
 // 19.99 (a NUMERIC NaN or Infinity makes the row a reject); floats are
 // numbers; booleans are booleans; timestamps are RFC 3339 strings in UTC
-// (zone-less PostgreSQL timestamp and MySQL DATETIME are taken as UTC,
-// unless the MySQL DSN sets loc); dates are YYYY-MM-DD; json/jsonb are the
+// (zone-less PostgreSQL timestamp and MySQL DATETIME are taken as UTC; a
+// MySQL DATETIME is taken in the DSN's loc if it sets one, with parseTime
+// true or false); dates are YYYY-MM-DD; json/jsonb are the
 // JSON value itself (MariaDB stores JSON as LONGTEXT, so it arrives as a
 // string); binary columns are standard base64 strings; every other type
 // (text, enum, uuid, time, intervals, arrays) is its text form. MySQL zero
 // dates are null. Nullable columns allow null; all columns of a query
 // stream do, since a query's nullability is not known.
+//
+// MySQL session. A MySQL TIMESTAMP is an instant that MySQL returns in the
+// session time zone, so the connector sets time_zone to '+00:00' on every
+// connection and reads TIMESTAMP as UTC. A time_zone the DSN sets is
+// replaced, with a warning in the log: SQL in a query stream that depends
+// on the session zone (NOW(), a date-time literal compared with a
+// TIMESTAMP) sees UTC.
 //
 // Secrets. The DSN and its password never reach a log or an error: errors
 // from the drivers are redacted before they leave the connector.

@@ -104,7 +104,7 @@ func (r *streamReader) read(ctx context.Context) error {
 			// Start the look-back before the saved position; the rows
 			// delivered there are skipped while unchanged.
 			main.filter += " AND desilo_t." + r.s.d.quoteColumn(sc.CursorField) + " >= " + r.s.d.placeholder(1)
-			main.args = []any{r.s.d.keyParam(kindTimestamp, at.Add(-sc.lookback))}
+			main.args = []any{r.s.d.keyParam(r.rs.cols[r.rs.keyIdx[0]], at.Add(-sc.lookback))}
 			last = nil
 		}
 	}
@@ -275,7 +275,7 @@ func (r *streamReader) pageQuery(sc scan, last []json.RawMessage) (string, []any
 			if err != nil {
 				return "", nil, fmt.Errorf("saved state, column %s: %w", keys[i], err)
 			}
-			args = append(args, d.keyParam(r.rs.cols[sc.idx[i]].kind, arg))
+			args = append(args, d.keyParam(r.rs.cols[sc.idx[i]], arg))
 			ph[i] = d.placeholder(len(args))
 		}
 		where = append(where, "("+strings.Join(quoted, ", ")+") > ("+strings.Join(ph, ", ")+")")
@@ -312,6 +312,11 @@ func (r *streamReader) page(ctx context.Context, sc scan, last *[]json.RawMessag
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return n, err
+		}
+		for i, c := range cols {
+			if c.loc != nil {
+				vals[i] = inLocation(vals[i], c.loc)
+			}
 		}
 		key := make([]json.RawMessage, len(keys))
 		for i, ci := range sc.idx {

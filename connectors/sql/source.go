@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/desilo/desilo/plugins/connector"
 )
@@ -60,6 +61,9 @@ type column struct {
 	name     string
 	kind     kind
 	nullable bool
+	// loc is the zone the column's zone-less date-times are read in, when
+	// not UTC: MySQL DATETIME with loc in the DSN.
+	loc *time.Location
 }
 
 // resolvedStream is a stream config checked against the database.
@@ -113,7 +117,7 @@ func (s *session) resolve(ctx context.Context, sc *streamConfig) (*resolvedStrea
 			return fail(fmt.Errorf("column %s appears twice; give the query's columns unique names", t.Name()))
 		}
 		index[t.Name()] = i
-		c := column{name: t.Name(), kind: s.d.kindOf(t.DatabaseTypeName())}
+		c := column{name: t.Name(), kind: s.d.kindOf(t.DatabaseTypeName()), loc: s.d.columnLoc(t.DatabaseTypeName())}
 		n, known := nullable[c.name]
 		// A query's columns, and MySQL dates (zero dates are written as
 		// null), may always be null.

@@ -1,12 +1,17 @@
 package sql
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/desilo/desilo/plugins/connector"
 	"github.com/go-sql-driver/mysql"
 )
 
@@ -181,4 +186,94 @@ func normalize(v any) any {
 		return out
 	}
 	return v
+}
+
+// TestMySQLTimestampSessionTimeZone checks that a TIMESTAMP is its instant
+// whatever the server's or the DSN's session time_zone (MySQL returns
+// TIMESTAMP in the session zone, SYSTEM by default; here the DSN sets it,
+// as a server in Germany would by default), and that a DATETIME, which has
+// no zone, is read in the DSN's loc (UTC without one), also as a cursor.
+func TestMySQLTimestampSessionTimeZone(t *testing.T) {
+	e := newTestEnv(t, driverMySQL, "DESILO_TEST_MYSQL_DSN")
+	table := e.table(t, "tstz")
+	conn, err := e.db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, s := range []string{"SET time_zone = '+00:00'",
+		"CREATE TABLE " + table + " (id INT PRIMARY KEY, ts TIMESTAMP NULL, dt DATETIME NULL)",
+		"INSERT INTO " + table + " VALUES (1, '2024-01-02 03:04:05', '2024-01-02 03:04:05'), (2, '2024-07-02 03:04:05', '2024-07-02 03:04:05')"} {
+		if _, err := conn.ExecContext(t.Context(), s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		loc       *time.Location
+		parseTime bool
+		dt        [2]string
+	}{
+		{"no loc", nil, true, [2]string{"2024-01-02T03:04:05Z", "2024-07-02T03:04:05Z"}},
+		{"no loc parseTime=false", nil, false, [2]string{"2024-01-02T03:04:05Z", "2024-07-02T03:04:05Z"}},
+		{"loc Berlin", berlin, true, [2]string{"2024-01-02T02:04:05Z", "2024-07-02T01:04:05Z"}},
+		{"loc Berlin parseTime=false", berlin, false, [2]string{"2024-01-02T02:04:05Z", "2024-07-02T01:04:05Z"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := mysql.ParseDSN(e.dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.ParseTime = tc.parseTime
+			if tc.loc != nil {
+				cfg.Loc = tc.loc
+			}
+			cfg.Params = map[string]string{"time_zone": "'+02:00'"}
+			env := testEnv{driver: driverMySQL, dsn: cfg.FormatDSN(), db: e.db}
+			for _, cursor := range []string{"ts", "dt"} {
+				c := readAtMost(t, env.config(t, map[string]any{"name": "s", "table": table, "primary_key": []string{"id"}, "cursor_field": cursor, "batch_size": 1}), nil, 20)
+				if got := ids(t, c.Records, "id"); !slices.Equal(got, []string{"1", "2"}) {
+					t.Fatalf("cursor %s: read ids %v, want 1,2", cursor, got)
+				}
+				for i, want := range [2]string{"2024-01-02T03:04:05Z", "2024-07-02T03:04:05Z"} {
+					if got := decode(t, c.Records[i].Data)["ts"]; got != want {
+						t.Errorf("cursor %s: ts = %v, want the instant %s", cursor, got, want)
+					}
+					if got := decode(t, c.Records[i].Data)["dt"]; got != tc.dt[i] {
+						t.Errorf("cursor %s: dt = %v, want %s", cursor, got, tc.dt[i])
+					}
+				}
+			}
+		})
+	}
+
+	// The DSN's time_zone is replaced, not silently.
+	var logs bytes.Buffer
+	ctx := connector.WithLogger(t.Context(), slog.New(slog.NewTextHandler(&logs, nil)))
+	cfg, err := mysql.ParseDSN(e.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Params = map[string]string{"time_zone": "'+02:00'"}
+	env := testEnv{driver: driverMySQL, dsn: cfg.FormatDSN(), db: e.db}
+	if err := New().Check(ctx, env.config(t, map[string]any{"name": "s", "table": table, "primary_key": []string{"id"}})); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "WARN") || !strings.Contains(logs.String(), "time_zone") {
+		t.Errorf("logs = %q, want a warning that the DSN's time_zone is replaced", logs.String())
+	}
+	// Every connection is in UTC, whatever the server's default.
+	db, err := dialect{name: driverMySQL}.open(t.Context(), env.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var zone string
+	if err := db.QueryRow("SELECT @@session.time_zone").Scan(&zone); err != nil || zone != "+00:00" {
+		t.Errorf("session time_zone = %q, %v; want +00:00", zone, err)
+	}
 }

@@ -229,6 +229,35 @@ func parseTimeText(s string, zeroTimeIsNull bool) (time.Time, bool, error) {
 	return time.Time{}, false, fmt.Errorf("%w: %q is not a date or timestamp", errNotRepresentable, s)
 }
 
+// inLocation reads a zone-less date-time the driver returned as UTC (a
+// time or text) as the same wall-clock time in loc. Zero dates and text
+// that is not a date-time are left as they are.
+func inLocation(v any, loc *time.Location) any {
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		if x.IsZero() {
+			return v
+		}
+		t = x
+	case []byte, string:
+		var s string
+		if b, ok := x.([]byte); ok {
+			s = string(b)
+		} else {
+			s = x.(string)
+		}
+		p, null, err := parseTimeText(s, true)
+		if err != nil || null {
+			return v
+		}
+		t = p
+	default:
+		return v
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
+}
+
 // isJSONNumber reports whether s is a number in JSON's grammar.
 func isJSONNumber(s string) bool {
 	i := 0
