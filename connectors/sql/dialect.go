@@ -108,6 +108,25 @@ func (d dialect) placeholder(n int) string {
 	return "?"
 }
 
+// ordersByPosition says whether ORDER BY sorts a column of this type by
+// something other than the text it is compared as: MySQL's ENUM and SET
+// sort by their position in the type.
+func (d dialect) ordersByPosition(typeName string) bool {
+	t := strings.ToUpper(typeName)
+	return d.name == driverMySQL && (t == "ENUM" || t == "SET")
+}
+
+// keyExpr is the expression keyset paging orders and compares a key column
+// by: the column, or for an ENUM or SET its text, so that order and
+// comparison agree (an index on the column is then not used for the order).
+func (d dialect) keyExpr(c column) string {
+	q := "desilo_t." + d.quoteColumn(c.name)
+	if c.byText {
+		return "CAST(" + q + " AS CHAR)"
+	}
+	return q
+}
+
 // kindOf classifies a column by the type name database/sql reports
 // (ColumnType.DatabaseTypeName: pgx gives PostgreSQL's internal names in
 // upper case, INT8, TIMESTAMPTZ; the MySQL driver gives BIGINT, DATETIME).

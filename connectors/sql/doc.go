@@ -19,7 +19,9 @@
 // paged by the primary key (the log counts them), so none is lost and
 // staging keeps one version of each. A stream without cursor_field is
 // read in full every run; an interrupted read of either kind resumes
-// where it stopped.
+// where it stopped. MySQL ENUM and SET key columns are ordered and
+// compared by their text, not by their position in the type (the two
+// disagree), so an index on such a column does not serve the order.
 //
 // Values. Column types decide the JSON of a value and the record schema:
 // integers are integers; DECIMAL/NUMERIC are JSON numbers written with the

@@ -260,8 +260,8 @@ func (r *streamReader) pageQuery(sc scan, last []json.RawMessage) (string, []any
 	d := r.s.d
 	keys := sc.keys
 	quoted := make([]string, len(keys))
-	for i, k := range keys {
-		quoted[i] = "desilo_t." + d.quoteColumn(k)
+	for i := range keys {
+		quoted[i] = d.keyExpr(r.rs.cols[sc.idx[i]])
 	}
 	var where []string
 	if sc.filter != "" {

@@ -64,6 +64,10 @@ type column struct {
 	// loc is the zone the column's zone-less date-times are read in, when
 	// not UTC: MySQL DATETIME with loc in the DSN.
 	loc *time.Location
+	// byText says keyset paging orders and compares the column by its
+	// text: MySQL ENUM and SET, which ORDER BY sorts by position in the
+	// type but a comparison with a string compares as text.
+	byText bool
 }
 
 // resolvedStream is a stream config checked against the database.
@@ -117,7 +121,7 @@ func (s *session) resolve(ctx context.Context, sc *streamConfig) (*resolvedStrea
 			return fail(fmt.Errorf("column %s appears twice; give the query's columns unique names", t.Name()))
 		}
 		index[t.Name()] = i
-		c := column{name: t.Name(), kind: s.d.kindOf(t.DatabaseTypeName()), loc: s.d.columnLoc(t.DatabaseTypeName())}
+		c := column{name: t.Name(), kind: s.d.kindOf(t.DatabaseTypeName()), loc: s.d.columnLoc(t.DatabaseTypeName()), byText: s.d.ordersByPosition(t.DatabaseTypeName())}
 		n, known := nullable[c.name]
 		// A query's columns, and MySQL dates (zero dates are written as
 		// null), may always be null.
