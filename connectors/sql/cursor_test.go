@@ -453,3 +453,117 @@ func TestMySQLEnumSetKeyPaging(t *testing.T) {
 		})
 	}
 }
+
+// TestMySQLZeroDateCursor checks MySQL zero dates in a cursor column: NOT
+// NULL, so they used to stay in the cursor's pass (sorting first), where a
+// page ending on one checkpointed a null key that no later page could be
+// built from, on every run after. Like NULL they have no place in the
+// cursor's order: they are read in the pass over rows without a cursor
+// value, every run.
+func TestMySQLZeroDateCursor(t *testing.T) {
+	e := newTestEnv(t, driverMySQL, "DESILO_TEST_MYSQL_DSN")
+	for _, typ := range []string{"DATETIME", "DATE", "TIMESTAMP"} {
+		t.Run(typ, func(t *testing.T) {
+			table := e.table(t, "zerodate")
+			conn, err := e.db.Conn(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			for _, s := range []string{"SET SESSION sql_mode = ''",
+				"CREATE TABLE " + table + " (id INT PRIMARY KEY, changed " + typ + " NOT NULL)",
+				"INSERT INTO " + table + " VALUES (1,'0000-00-00'),(2,'0000-00-00'),(3,'0000-00-00'),(4,'2024-01-01'),(5,'2023-01-01')"} {
+				if _, err := conn.ExecContext(t.Context(), s); err != nil {
+					t.Fatalf("%s: %v", s, err)
+				}
+			}
+			config := e.config(t, map[string]any{"name": "s", "table": table, "primary_key": []string{"id"}, "cursor_field": "changed", "batch_size": 2})
+			c, err := read(t, config, nil)
+			if err != nil {
+				t.Fatalf("Read: %v (after %d records, last checkpoint %s)", err, len(c.Records), c.State())
+			}
+			if got := ids(t, c.Records, "id"); !slices.Equal(got, []string{"5", "4", "1", "2", "3"}) {
+				t.Fatalf("read ids %v, want 5,4 by the cursor, then the zero dates 1,2,3", got)
+			}
+			checkNoNullKey(t, c.Checkpoints)
+			if got := ids(t, mustRead(t, config, c.State()).Records, "id"); !slices.Equal(got, []string{"1", "2", "3"}) {
+				t.Errorf("next read = %v, want the zero dates again", got)
+			}
+		})
+	}
+
+	// A zero date in a primary key column is a key like any other: a page
+	// ending on it saves it as MySQL's text, never as null.
+	table := e.table(t, "zerokey")
+	conn, err := e.db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, s := range []string{"SET SESSION sql_mode = ''",
+		"CREATE TABLE " + table + " (d DATE NOT NULL, ts DATETIME NOT NULL, id INT NOT NULL, PRIMARY KEY (d, ts, id))",
+		"INSERT INTO " + table + " VALUES ('0000-00-00','0000-00-00',1),('0000-00-00','0000-00-00',2),('2024-01-01','0000-00-00',3),('2024-01-01','2024-01-01',4)"} {
+		if _, err := conn.ExecContext(t.Context(), s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	c, err := read(t, e.config(t, map[string]any{"name": "s", "table": table, "primary_key": []string{"d", "ts", "id"}, "batch_size": 1}), nil)
+	if err != nil {
+		t.Fatalf("Read: %v (after %d records, last checkpoint %s)", err, len(c.Records), c.State())
+	}
+	if got := ids(t, c.Records, "id"); !slices.Equal(got, []string{"1", "2", "3", "4"}) {
+		t.Errorf("read ids %v, want 1,2,3,4", got)
+	}
+	checkNoNullKey(t, c.Checkpoints)
+}
+
+// checkNoNullKey fails the test if a checkpoint saves a null key value,
+// from which no later page could be built.
+func checkNoNullKey(t *testing.T, checkpoints []json.RawMessage) {
+	t.Helper()
+	for _, cp := range checkpoints {
+		var st state
+		if err := json.Unmarshal(cp, &st); err != nil {
+			t.Fatal(err)
+		}
+		for _, ss := range st.Streams {
+			for _, v := range ss.Last {
+				if string(v) == "null" {
+					t.Errorf("checkpoint %s holds a null key", cp)
+				}
+			}
+		}
+	}
+}
+
+// TestPostgresNonFiniteCursor checks NaN and ±Infinity in a float or
+// numeric cursor column: they have no JSON number, so the row is a reject
+// (as for any other column) instead of failing the read on every run, and
+// like NULL they have no place in the cursor's order.
+func TestPostgresNonFiniteCursor(t *testing.T) {
+	e := newTestEnv(t, driverPostgres, "DESILO_TEST_POSTGRES_DSN")
+	for _, tc := range []struct{ typ, values string }{
+		{"float8", "(1, 1.5), (2, 'NaN'), (3, 'Infinity'), (4, '-Infinity'), (5, 0.5)"},
+		{"real", "(1, 1.5), (2, 'NaN'), (3, 'Infinity'), (4, '-Infinity'), (5, 0.5)"},
+		{"numeric", "(1, 1.5), (2, 'NaN'), (5, 0.5)"},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			table := e.table(t, "nan")
+			e.exec(t, "CREATE TABLE "+table+" (id int PRIMARY KEY, f "+tc.typ+" NOT NULL)", "INSERT INTO "+table+" VALUES "+tc.values)
+			config := e.config(t, map[string]any{"name": "s", "table": table, "primary_key": []string{"id"}, "cursor_field": "f", "batch_size": 1})
+			c, err := read(t, config, nil)
+			if err != nil {
+				t.Fatalf("Read: %v", err)
+			}
+			if got := ids(t, c.Records, "id"); !slices.Equal(got, []string{"5", "1"}) {
+				t.Errorf("read ids %v, want 5,1", got)
+			}
+			if want := strings.Count(tc.values, "'"); len(c.Rejects) != want/2 {
+				t.Errorf("got rejects %+v, want %d", c.Rejects, want/2)
+			}
+			if got := ids(t, mustRead(t, config, c.State()).Records, "id"); len(got) != 0 {
+				t.Errorf("next read = %v, want nothing", got)
+			}
+		})
+	}
+}

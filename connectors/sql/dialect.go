@@ -127,6 +127,30 @@ func (d dialect) keyExpr(c column) string {
 	return q
 }
 
+// cursorConditions returns two conditions on a stream's cursor column c
+// that split its rows: placed, the rows keyset paging by the cursor can
+// place, and unplaced, the exact complement: NULL, and the values that
+// have no JSON form a saved key could hold (MySQL zero dates, PostgreSQL
+// NaN and, for floats, ±Infinity). others says whether a column that does
+// not allow NULL can still have unplaced rows. Both conditions are ranges
+// an index on the cursor serves.
+func (d dialect) cursorConditions(c column) (placed, unplaced string, others bool) {
+	q := "desilo_t." + d.quoteColumn(c.name)
+	switch {
+	case d.name == driverMySQL && (c.kind == kindTimestamp || c.kind == kindDate):
+		// '0000-00-00' and other dates before year 1.
+		return q + " >= '0001-01-01'", "(" + q + " IS NULL OR " + q + " < '0001-01-01')", true
+	case d.name == driverPostgres && c.kind == kindFloat:
+		// PostgreSQL sorts NaN above Infinity.
+		return "(" + q + " > '-Infinity' AND " + q + " < 'Infinity')", "(" + q + " IS NULL OR " + q + " <= '-Infinity' OR " + q + " >= 'Infinity')", true
+	case d.name == driverPostgres && c.kind == kindDecimal:
+		// NaN sorts above every number. (numeric's ±Infinity, PostgreSQL
+		// 14 and later, has no literal before 14, so it is not excluded.)
+		return q + " < 'NaN'", "(" + q + " IS NULL OR " + q + " >= 'NaN')", true
+	}
+	return q + " IS NOT NULL", q + " IS NULL", false
+}
+
 // kindOf classifies a column by the type name database/sql reports
 // (ColumnType.DatabaseTypeName: pgx gives PostgreSQL's internal names in
 // upper case, INT8, TIMESTAMPTZ; the MySQL driver gives BIGINT, DATETIME).

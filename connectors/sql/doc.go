@@ -14,10 +14,13 @@
 // an increasing id). A timestamp cursor set before a long transaction
 // commits breaks that rule; cursor_lookback makes each read start that
 // much before the saved cursor value, and skips the rows it delivered in
-// that window while they are unchanged. Rows whose cursor is NULL have no place in that
-// order: after the cursor's pass, every run reads all of them again,
-// paged by the primary key (the log counts them), so none is lost and
-// staging keeps one version of each. A stream without cursor_field is
+// that window while they are unchanged. Rows whose cursor is NULL have no
+// place in that order, nor have MySQL zero dates, PostgreSQL float NaN
+// and ±Infinity, and numeric NaN: after the cursor's pass, every run reads
+// all of them again, paged by the primary key (the log counts them), so
+// none is lost and staging keeps one version of each (those without a
+// JSON number are rejects, see Values). A zero date in a primary key
+// column is a key like any other. A stream without cursor_field is
 // read in full every run; an interrupted read of either kind resumes
 // where it stopped. MySQL ENUM and SET key columns are ordered and
 // compared by their text, not by their position in the type (the two
@@ -26,8 +29,9 @@
 // Values. Column types decide the JSON of a value and the record schema:
 // integers are integers; DECIMAL/NUMERIC are JSON numbers written with the
 // database's exact digits, never passed through a float, so 19.99 stays
-// 19.99 (a NUMERIC NaN or Infinity makes the row a reject); floats are
-// numbers; booleans are booleans; timestamps are RFC 3339 strings in UTC
+// 19.99 (a NaN or Infinity makes the row a reject, except in a primary
+// key column or as a numeric ±Infinity cursor, where it fails the read:
+// it cannot be a saved key); floats are numbers; booleans are booleans; timestamps are RFC 3339 strings in UTC
 // (zone-less PostgreSQL timestamp and MySQL DATETIME are taken as UTC; a
 // MySQL DATETIME is taken in the DSN's loc if it sets one, with parseTime
 // true or false); dates are YYYY-MM-DD; json/jsonb are the

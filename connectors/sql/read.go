@@ -93,7 +93,7 @@ func (r *streamReader) read(ctx context.Context) error {
 	}
 	main := scan{keys: keys, idx: r.rs.keyIdx}
 	if sc.CursorField != "" {
-		main.filter = "desilo_t." + r.s.d.quoteColumn(sc.CursorField) + " IS NOT NULL"
+		main.filter, _, _ = r.s.d.cursorConditions(r.rs.cols[r.rs.keyIdx[0]])
 	}
 	if sc.lookback > 0 && r.rs.cols[r.rs.keyIdx[0]].kind != kindTimestamp {
 		log.Warn("sql: cursor_lookback applies to timestamp cursors only; ignored", "cursor_field", sc.CursorField)
@@ -135,7 +135,7 @@ func (r *streamReader) read(ctx context.Context) error {
 			return err
 		}
 		if n > 0 {
-			log.Info("sql: rows whose cursor_field is NULL cannot be read incrementally and were read again; give them a value to read them only when they change",
+			log.Info("sql: rows whose cursor_field is NULL (or a MySQL zero date, or NaN) cannot be read incrementally and were read again; give them a value to read them only when they change",
 				"cursor_field", sc.CursorField, "rows", n)
 		}
 		total += n
@@ -144,10 +144,16 @@ func (r *streamReader) read(ctx context.Context) error {
 	return nil
 }
 
-// nullableCursor says whether the stream has a cursor that may be NULL and
-// a primary key besides it to page such rows by.
+// nullableCursor says whether the stream has a cursor that may be NULL
+// (or hold another value without a place in its order, see
+// cursorConditions) and a primary key besides it to page such rows by.
 func (r *streamReader) nullableCursor() bool {
-	return r.rs.cfg.CursorField != "" && r.rs.cols[r.rs.keyIdx[0]].nullable && len(r.rs.keyIdx) > 1
+	if r.rs.cfg.CursorField == "" || len(r.rs.keyIdx) < 2 {
+		return false
+	}
+	c := r.rs.cols[r.rs.keyIdx[0]]
+	_, _, others := r.s.d.cursorConditions(c)
+	return c.nullable || others
 }
 
 // readNulls reads the rows whose cursor is NULL, by primary key from
@@ -157,11 +163,8 @@ func (r *streamReader) nullableCursor() bool {
 // in every checkpoint.
 func (r *streamReader) readNulls(ctx context.Context, keys []string, last, after []json.RawMessage) (int, error) {
 	name := r.rs.cfg.Name
-	nulls := scan{
-		keys:   keys[1:],
-		idx:    r.rs.keyIdx[1:],
-		filter: "desilo_t." + r.s.d.quoteColumn(keys[0]) + " IS NULL",
-	}
+	_, unplaced, _ := r.s.d.cursorConditions(r.rs.cols[r.rs.keyIdx[0]])
+	nulls := scan{keys: keys[1:], idx: r.rs.keyIdx[1:], filter: unplaced}
 	n, err := r.pass(ctx, nulls, &after, func() *streamState {
 		pos := after
 		return &streamState{Keys: keys, Last: last, Nulls: &pos, Seen: r.seenNow()}
@@ -326,6 +329,15 @@ func (r *streamReader) page(ctx context.Context, sc scan, last *[]json.RawMessag
 			b, err := appendValue(nil, cols[ci].kind, vals[ci], zeroTimeIsNull)
 			if err != nil {
 				return n, fmt.Errorf("key column %s after key %s: %w", keys[i], keyString(*last), err)
+			}
+			if string(b) == "null" {
+				// A MySQL zero date (null in the record) in a primary key
+				// column: the saved key holds MySQL's text for it, which
+				// compares as the value itself. A null key could never be
+				// read back.
+				if b = zeroDateKey(cols[ci].kind); b == nil {
+					return n, fmt.Errorf("key column %s after key %s has no value; keyset paging needs one", keys[i], keyString(*last))
+				}
 			}
 			key[i] = b
 		}

@@ -295,6 +295,22 @@ func isJSONNumber(s string) bool {
 	return i == len(s)
 }
 
+// mysqlZeroDate is how MySQL writes its zero date.
+const mysqlZeroDate = "0000-00-00"
+
+// zeroDateKey is the saved key of a MySQL zero date in a key column of
+// kind k (its JSON in a record is null): MySQL's own text, which keyArg
+// passes back as it is. Nil for other kinds.
+func zeroDateKey(k kind) json.RawMessage {
+	switch k {
+	case kindDate:
+		return json.RawMessage(`"` + mysqlZeroDate + `"`)
+	case kindTimestamp:
+		return json.RawMessage(`"` + mysqlZeroDate + ` 00:00:00"`)
+	}
+	return nil
+}
+
 // keyArg turns a key value saved in the state (the JSON this connector
 // emitted for it) back into a query parameter that compares in the
 // database exactly like the original value.
@@ -331,6 +347,9 @@ func keyArg(k kind, raw json.RawMessage) (any, error) {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, err
+		}
+		if strings.HasPrefix(s, mysqlZeroDate) {
+			return s, nil // see zeroDateKey
 		}
 		layout := time.RFC3339Nano
 		if k == kindDate {

@@ -2,6 +2,7 @@ package sql
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,12 @@ func TestAppendValueRejects(t *testing.T) {
 		_, err := appendValue(nil, tc.kind, tc.in, false)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("appendValue(%v, %#v) error = %v, want %q", tc.kind, tc.in, err, tc.want)
+		}
+	}
+	// A MySQL zero date's saved key is MySQL's text, passed back as it is.
+	for _, k := range []kind{kindDate, kindTimestamp} {
+		if got, err := keyArg(k, zeroDateKey(k)); err != nil || !strings.HasPrefix(fmt.Sprint(got), "0000-00-00") {
+			t.Errorf("keyArg(%v, %s) = %v, %v; want MySQL's zero date text", k, zeroDateKey(k), got, err)
 		}
 	}
 	// MySQL zero dates are null; PostgreSQL's year 1 is a date.
