@@ -140,7 +140,7 @@ func (d dialect) cursorConditions(c column) (placed, unplaced string, others boo
 	case d.name == driverMySQL && (c.kind == kindTimestamp || c.kind == kindDate):
 		// '0000-00-00' and other dates before year 1.
 		return q + " >= '0001-01-01'", "(" + q + " IS NULL OR " + q + " < '0001-01-01')", true
-	case d.name == driverPostgres && c.kind == kindFloat:
+	case d.name == driverPostgres && (c.kind == kindFloat || c.kind == kindFloat32):
 		// PostgreSQL sorts NaN above Infinity.
 		return "(" + q + " > '-Infinity' AND " + q + " < 'Infinity')", "(" + q + " IS NULL OR " + q + " <= '-Infinity' OR " + q + " >= 'Infinity')", true
 	case d.name == driverPostgres && c.kind == kindDecimal:
@@ -162,7 +162,9 @@ func (d dialect) kindOf(typeName string) kind {
 			return kindInt
 		case "NUMERIC":
 			return kindDecimal
-		case "FLOAT4", "FLOAT8":
+		case "FLOAT4":
+			return kindFloat32
+		case "FLOAT8":
 			return kindFloat
 		case "BOOL":
 			return kindBool

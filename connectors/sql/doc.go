@@ -31,7 +31,9 @@
 // database's exact digits, never passed through a float, so 19.99 stays
 // 19.99 (a NaN or Infinity makes the row a reject, except in a primary
 // key column or as a numeric ±Infinity cursor, where it fails the read:
-// it cannot be a saved key); floats are numbers; booleans are booleans; timestamps are RFC 3339 strings in UTC
+// it cannot be a saved key); floats are numbers, a 32-bit float (real,
+// MySQL FLOAT) with the shortest digits that read back as the same float,
+// 1.1 as 1.1; booleans are booleans; timestamps are RFC 3339 strings in UTC
 // (zone-less PostgreSQL timestamp and MySQL DATETIME are taken as UTC; a
 // MySQL DATETIME is taken in the DSN's loc if it sets one, with parseTime
 // true or false); dates are YYYY-MM-DD; json/jsonb are the

@@ -277,3 +277,23 @@ func TestMySQLTimestampSessionTimeZone(t *testing.T) {
 		t.Errorf("session time_zone = %q, %v; want +00:00", zone, err)
 	}
 }
+
+// TestPostgresRealDigits checks that a real (float4), which pgx hands over
+// as a float64, is written with the shortest digits of a 32-bit float, as
+// PostgreSQL prints it (1.1, not 1.100000023841858), and pages as a
+// cursor.
+func TestPostgresRealDigits(t *testing.T) {
+	e := newTestEnv(t, driverPostgres, "DESILO_TEST_POSTGRES_DSN")
+	table := e.table(t, "real")
+	e.exec(t, "CREATE TABLE "+table+" (id int PRIMARY KEY, f real NOT NULL)",
+		"INSERT INTO "+table+" VALUES (1, 1.1), (2, 1.1), (3, -0.1), (4, 3.4028235e38), (5, 1e-45), (6, 123456.78)")
+	c := mustRead(t, e.config(t, map[string]any{"name": "s", "table": table, "primary_key": []string{"id"}, "cursor_field": "f", "batch_size": 1}), nil)
+	var got []string
+	for _, r := range c.Records {
+		got = append(got, string(r.Data))
+	}
+	want := []string{`{"id":3,"f":-0.1}`, `{"id":5,"f":1e-45}`, `{"id":1,"f":1.1}`, `{"id":2,"f":1.1}`, `{"id":6,"f":123456.78}`, `{"id":4,"f":3.4028235e+38}`}
+	if !slices.Equal(got, want) {
+		t.Errorf("records\n got %v\nwant %v", got, want)
+	}
+}

@@ -21,6 +21,7 @@ const (
 	kindInt                   // JSON number
 	kindDecimal               // JSON number with the database's exact digits, never via float64
 	kindFloat                 // JSON number
+	kindFloat32               // JSON number, the shortest digits of a 32-bit float
 	kindBool                  // JSON boolean
 	kindTimestamp             // RFC 3339 string in UTC (format date-time)
 	kindDate                  // YYYY-MM-DD string (format date)
@@ -34,7 +35,7 @@ func (k kind) schema(nullable bool) map[string]any {
 	switch k {
 	case kindInt:
 		s = map[string]any{"type": "integer"}
-	case kindDecimal, kindFloat:
+	case kindDecimal, kindFloat, kindFloat32:
 		s = map[string]any{"type": "number"}
 	case kindBool:
 		s = map[string]any{"type": "boolean"}
@@ -86,9 +87,14 @@ func appendValue(buf []byte, k kind, v any, zeroTimeIsNull bool) ([]byte, error)
 		case string:
 			return appendIntText(buf, x)
 		}
-	case kindDecimal, kindFloat:
+	case kindDecimal, kindFloat, kindFloat32:
 		switch x := v.(type) {
 		case float64:
+			if k == kindFloat32 {
+				// pgx hands a real over as a float64: 1.1 would be
+				// 1.100000023841858.
+				return appendFloat(buf, x, 32)
+			}
 			return appendFloat(buf, x, 64)
 		case float32:
 			return appendFloat(buf, float64(x), 32)
@@ -338,6 +344,13 @@ func keyArg(k kind, raw json.RawMessage) (any, error) {
 	case kindFloat:
 		var f float64
 		err := json.Unmarshal(raw, &f)
+		return f, err
+	case kindFloat32:
+		// The column's own value: 1.1 is the float32 nearest to it.
+		if !isJSONNumber(string(raw)) {
+			return nil, fmt.Errorf("%s is not a number", raw)
+		}
+		f, err := strconv.ParseFloat(string(raw), 32)
 		return f, err
 	case kindBool:
 		var b bool

@@ -23,6 +23,8 @@ func TestKeyArgRoundTrip(t *testing.T) {
 		{kindDecimal, "12345678901234567890.123456", "12345678901234567890.123456"},
 		{kindDecimal, []byte("-0.5"), "-0.5"},
 		{kindFloat, 0.1, 0.1},
+		{kindFloat32, float64(float32(1.1)), float64(float32(1.1))},
+		{kindFloat32, float32(123456.78), float64(float32(123456.78))},
 		{kindBool, true, true},
 		{kindTimestamp, ts, ts},
 		{kindTimestamp, ts.In(time.FixedZone("x", 7200)), ts},
