@@ -184,7 +184,9 @@ func (d dialect) kindOf(typeName string) kind {
 		return kindInt
 	case "DECIMAL":
 		return kindDecimal
-	case "FLOAT", "DOUBLE":
+	case "FLOAT":
+		return kindFloat32
+	case "DOUBLE":
 		return kindFloat
 	case "DATETIME", "TIMESTAMP":
 		return kindTimestamp
@@ -305,6 +307,10 @@ func (d dialect) open(ctx context.Context, dsn string) (*stdsql.DB, error) {
 		// The driver returns date-times in UTC as they are on the wire; the
 		// connector reads DATETIME in loc itself (see columnLoc).
 		c.Loc = time.UTC
+		// Every page is a prepared statement, read through the binary
+		// protocol (see pageQuery): with the text protocol MariaDB writes
+		// FLOAT with 6 significant digits.
+		c.InterpolateParams = false
 		conn, err := mysql.NewConnector(c)
 		if err != nil {
 			return nil, redact(fmt.Errorf("sql: open %s connection: %w", d.name, err), d.secrets(dsn))

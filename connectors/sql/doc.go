@@ -48,7 +48,10 @@
 // connection and reads TIMESTAMP as UTC. A time_zone the DSN sets is
 // replaced, with a warning in the log: SQL in a query stream that depends
 // on the session zone (NOW(), a date-time literal compared with a
-// TIMESTAMP) sees UTC.
+// TIMESTAMP) sees UTC. Every page is a prepared statement, read
+// through the binary protocol, the first page too (MariaDB's text protocol
+// writes FLOAT with 6 significant digits): interpolateParams in the DSN is
+// ignored.
 //
 // Secrets. The DSN and its password never reach a log or an error: errors
 // from the drivers are redacted before they leave the connector.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -287,7 +286,12 @@ func (r *streamReader) pageQuery(sc scan, last []json.RawMessage) (string, []any
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY " + strings.Join(quoted, ", ") + " LIMIT " + strconv.Itoa(r.rs.cfg.BatchSize)
+	// The limit is a parameter so that every page, the first too, is a
+	// prepared statement: MySQL's text protocol, used for a query without
+	// parameters, gives other digits for a FLOAT (MariaDB writes 6
+	// significant digits) than the binary protocol of the later pages.
+	args = append(args, r.rs.cfg.BatchSize)
+	q += " ORDER BY " + strings.Join(quoted, ", ") + " LIMIT " + d.placeholder(len(args))
 	return q, args, nil
 }
 

@@ -3,10 +3,13 @@ package sql
 import (
 	"bytes"
 	"context"
+	stdsql "database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -174,4 +177,52 @@ func TestConformance(t *testing.T) {
 			},
 		})
 	})
+}
+
+// BenchmarkRead reads a 50,000-row table of mixed column types in pages of
+// 10,000, per driver.
+func BenchmarkRead(b *testing.B) {
+	for _, s := range testServers {
+		b.Run(s.driver, func(b *testing.B) {
+			dsn := os.Getenv(s.envVar)
+			if dsn == "" {
+				b.Skip(s.envVar + " not set")
+			}
+			d := dialect{name: s.driver}
+			db, err := stdsql.Open(d.sqlDriver(), dsn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			table := fmt.Sprintf("desilo_bench_%08x", rand.Uint32())
+			defer db.Exec("DROP TABLE IF EXISTS " + table)
+			e := testEnv{driver: s.driver, dsn: dsn, db: db}
+			digits := "(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)"
+			for _, q := range []string{
+				fmt.Sprintf("CREATE TABLE %s (id int PRIMARY KEY, changed %s NOT NULL, f %s, amount %s, name varchar(40), n bigint)",
+					table, e.pick("timestamptz", "DATETIME(6)"), e.pick("real", "FLOAT"), e.pick("numeric(12,2)", "DECIMAL(12,2)")),
+				fmt.Sprintf(`INSERT INTO %s (id, changed, f, amount, name, n)
+					SELECT i, '2024-01-01', i / 7.0, i / 3.0, 'customer name', i * 1000
+					FROM (SELECT 1 + a.d + 10*b.d + 100*c.d + 1000*x.d + 10000*(y.d %% 5) AS i FROM %s a, %s b, %s c, %s x, %s y WHERE y.d < 5) AS n`,
+					table, digits, digits, digits, digits, digits),
+			} {
+				if _, err := db.Exec(q); err != nil {
+					b.Fatalf("%s: %v", q, err)
+				}
+			}
+			config, _ := json.Marshal(map[string]any{"driver": s.driver, "dsn": dsn, "streams": []map[string]any{
+				{"name": "s", "table": table, "primary_key": []string{"id"}, "cursor_field": "changed"}}})
+			ctx := connector.WithLogger(context.Background(), slog.New(slog.DiscardHandler))
+			b.ResetTimer()
+			for b.Loop() {
+				h := &heapEmitter{}
+				if err := New().Read(ctx, connector.ReadRequest{Config: config}, h); err != nil {
+					b.Fatal(err)
+				}
+				if h.records != 50000 {
+					b.Fatalf("read %d records, want 50000", h.records)
+				}
+			}
+		})
+	}
 }

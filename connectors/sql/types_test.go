@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -295,5 +296,44 @@ func TestPostgresRealDigits(t *testing.T) {
 	want := []string{`{"id":3,"f":-0.1}`, `{"id":5,"f":1e-45}`, `{"id":1,"f":1.1}`, `{"id":2,"f":1.1}`, `{"id":6,"f":123456.78}`, `{"id":4,"f":3.4028235e+38}`}
 	if !slices.Equal(got, want) {
 		t.Errorf("records\n got %v\nwant %v", got, want)
+	}
+}
+
+// TestMySQLFloatSameOnEveryPage checks that a MySQL FLOAT is written alike
+// on every page: the first page has no parameters, so the driver used the
+// text protocol, where MariaDB writes FLOAT with 6 significant digits
+// (123457), while later pages used the binary protocol (123456.78); as a
+// cursor the rounded saved key skipped rows. interpolateParams=true in the
+// DSN would put every page on the text protocol.
+func TestMySQLFloatSameOnEveryPage(t *testing.T) {
+	e := newTestEnv(t, driverMySQL, "DESILO_TEST_MYSQL_DSN")
+	table := e.table(t, "float")
+	e.exec(t, "CREATE TABLE "+table+" (id INT PRIMARY KEY, f FLOAT NOT NULL)",
+		"INSERT INTO "+table+" VALUES (1, 123456.78), (2, 123456.78), (3, 123456.78), (4, 1.1)")
+	want := []string{`{"id":4,"f":1.1}`, `{"id":1,"f":123456.78}`, `{"id":2,"f":123456.78}`, `{"id":3,"f":123456.78}`}
+	for _, interpolate := range []bool{false, true} {
+		for _, batch := range []int{1, 2, 10} {
+			t.Run(fmt.Sprintf("interpolateParams=%v batch %d", interpolate, batch), func(t *testing.T) {
+				cfg, err := mysql.ParseDSN(e.dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.InterpolateParams = interpolate
+				env := testEnv{driver: driverMySQL, dsn: cfg.FormatDSN(), db: e.db}
+				for _, cursor := range []string{"", "f"} {
+					c := readAtMost(t, env.config(t, map[string]any{"name": "s", "table": table, "primary_key": []string{"id"}, "cursor_field": cursor, "batch_size": batch}), nil, 20)
+					var got []string
+					for _, r := range c.Records {
+						got = append(got, string(r.Data))
+					}
+					if cursor == "" {
+						got = append(got[3:], got[:3]...) // by id: 4 last
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("cursor %q: records\n got %v\nwant %v", cursor, got, want)
+					}
+				}
+			})
+		}
 	}
 }
