@@ -5,6 +5,7 @@ package files
 // exactly as it does.
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -38,6 +39,12 @@ type csvRowsRef struct {
 func newCSVRowsRef(r io.Reader, ff fileFormat, required []string) *csvRowsRef {
 	if ff.latin1 {
 		r = charmap.ISO8859_1.NewDecoder().Reader(r)
+	} else {
+		br := bufio.NewReader(r)
+		if b, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {
+			br.Discard(len(utf8BOM))
+		}
+		r = br
 	}
 	cr := csv.NewReader(r)
 	cr.Comma = ff.delimiter
@@ -130,7 +137,6 @@ func (c *csvRowsRef) readHeader(rec []string) string {
 		return "header: invalid UTF-8 (if the file is Latin-1, set csv.encoding: latin-1)"
 	}
 	cols := slices.Clone(rec)
-	cols[0] = string(bytes.TrimPrefix([]byte(cols[0]), utf8BOM))
 	seen := map[string]bool{}
 	for i, col := range cols {
 		if col == "" {
@@ -263,6 +269,9 @@ var csvSeeds = []string{
 	"id,name\n1\n1,2,3\n4,5\n",
 	"id,name\n\xff,a\n1,b\n",
 	"\xef\xbb\xbfid,name\n1,\xe9\n",
+	"\xef\xbb\xbf\"id\",\"name\"\r\n\"1\",\"a\"\r\n2,b\r\n",
+	"\xef\xbb\xbf1,a\n2,b\n",
+	"\xef\xbb\xbf\xef\xbb\xbfid\n1\n",
 	"id\n\n\n1\n",
 	"id,id\n1,2\n",
 	",a\n1,2\n",

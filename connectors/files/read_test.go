@@ -100,6 +100,32 @@ func TestReadFormats(t *testing.T) {
 			want:    []string{`{"id":"1","name":"Anna"}`},
 		},
 		{
+			// Excel's "CSV UTF-8", PowerShell's Export-Csv: a BOM right
+			// before a quoted header.
+			name:    "csv with BOM before a quoted header",
+			file:    "a.csv",
+			content: []byte("\xef\xbb\xbf\"id\",\"name\"\r\n\"1\",\"Anna\"\r\n\"2\",\"Ben\"\r\n\"3\",\"Cy\",\"x\"\r\n4,Di\r\n"),
+			want:    []string{`{"id":"1","name":"Anna"}`, `{"id":"2","name":"Ben"}`, `{"id":"4","name":"Di"}`},
+			rejects: []string{"4: 3 fields, want 2"},
+		},
+		{
+			name:    "csv with BOM without header",
+			file:    "a.csv",
+			content: []byte("\xef\xbb\xbf1,Anna\n2,Ben\n3\n"),
+			extra:   map[string]any{"csv": map[string]any{"header": false}},
+			pk:      []string{"column_1"},
+			want:    []string{`{"column_1":"1","column_2":"Anna"}`, `{"column_1":"2","column_2":"Ben"}`},
+			rejects: []string{"3: 1 fields, want 2"},
+		},
+		{
+			name:    "csv with BOM before a quoted first value without header",
+			file:    "a.csv",
+			content: []byte("\xef\xbb\xbf\"1\",Anna\n"),
+			extra:   map[string]any{"csv": map[string]any{"header": false}},
+			pk:      []string{"column_1"},
+			want:    []string{`{"column_1":"1","column_2":"Anna"}`},
+		},
+		{
 			name:    "csv latin-1 with semicolons",
 			file:    "a.csv",
 			content: latin1,

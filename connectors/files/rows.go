@@ -146,6 +146,14 @@ func newCSVRows(r io.Reader, ff fileFormat, required []string) *csvRows {
 	}
 	c := &csvRows{src: bufio.NewReaderSize(r, 64<<10), comma: utf8.AppendRune(nil, ff.delimiter),
 		delim: string(ff.delimiter), latin1: ff.latin1, header: ff.header, required: required}
+	// A UTF-8 file may start with a byte order mark. It is no part of the
+	// first value, quoted or not, header or not: drop it before any line
+	// is read. It holds no newline, so line numbers stay as they are.
+	if !ff.latin1 {
+		if b, err := c.src.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {
+			c.src.Discard(len(utf8BOM))
+		}
+	}
 	c.feed.c = c
 	c.r = csv.NewReader(&c.feed)
 	c.r.Comma = ff.delimiter
@@ -334,7 +342,6 @@ func (c *csvRows) readHeader(rec []string) string {
 		return "header: invalid UTF-8 (if the file is Latin-1, set csv.encoding: latin-1)"
 	}
 	cols := slices.Clone(rec)
-	cols[0] = string(bytes.TrimPrefix([]byte(cols[0]), utf8BOM))
 	seen := map[string]bool{}
 	for i, col := range cols {
 		if col == "" {
