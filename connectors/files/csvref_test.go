@@ -16,7 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/transform"
 
 	"github.com/desilo/desilo/connectors/internal/jsonenc"
 )
@@ -38,7 +38,7 @@ type csvRowsRef struct {
 
 func newCSVRowsRef(r io.Reader, ff fileFormat, required []string) *csvRowsRef {
 	if ff.latin1 {
-		r = charmap.ISO8859_1.NewDecoder().Reader(r)
+		r = transform.NewReader(r, latin1{})
 	} else {
 		br := bufio.NewReader(r)
 		if b, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {

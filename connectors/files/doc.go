@@ -12,7 +12,9 @@
 //   - csv: a header row names the columns (or, with header: false, the
 //     columns are column_1, column_2, ...). Every value is a string, an
 //     empty cell is null; mappings convert types. The files are UTF-8
-//     (a BOM is skipped) or Latin-1.
+//     (a BOM is skipped) or Latin-1, which is read as Windows-1252, as
+//     browsers read it: € „ “ – and the like at 0x80–0x9F, where Excel
+//     writes them.
 //   - jsonl: one JSON object per line; blank lines are skipped.
 //   - json: an array of objects, or objects one after another, decoded
 //     element by element.

@@ -11,6 +11,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"golang.org/x/text/transform"
 
 	"github.com/desilo/desilo/plugins/connector"
 	"github.com/desilo/desilo/plugins/sdk/sdktest"
@@ -131,6 +134,15 @@ func TestReadFormats(t *testing.T) {
 			content: latin1,
 			extra:   map[string]any{"csv": map[string]any{"delimiter": ";", "encoding": "latin-1"}},
 			want:    []string{`{"id":"1","name":"Jürgen Müller"}`, `{"id":"2","name":"Groß"}`},
+		},
+		{
+			// Excel on Windows writes Windows-1252: a euro sign, German
+			// quotes and a dash, not invisible control characters.
+			name:    "csv latin-1 is windows-1252",
+			file:    "a.csv",
+			content: []byte("id;note\n1;5 \x80 \x84Rabatt\x93 \x96 M\xfcller\n"),
+			extra:   map[string]any{"csv": map[string]any{"delimiter": ";", "encoding": "latin-1"}},
+			want:    []string{`{"id":"1","note":"5 € „Rabatt“ – Müller"}`},
 		},
 		{
 			name:    "csv latin-1 read as utf-8",
@@ -371,5 +383,42 @@ func TestReadWarnsOfUnmatchedPatterns(t *testing.T) {
 	}
 	if strings.Count(out, "matches no file") != 1 {
 		t.Errorf("want exactly one warning, for the unmatched pattern:\n%s", out)
+	}
+}
+
+// latin-1 decodes as the WHATWG Encoding Standard decodes the label
+// latin1: Windows-1252, with its five undefined bytes kept as the control
+// characters of the same number.
+func TestLatin1IsWindows1252(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	got, _, err := transform.Bytes(latin1{}, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runes := []rune(string(got))
+	if !utf8.Valid(got) || len(runes) != 256 {
+		t.Fatalf("256 bytes decode to %d runes (valid UTF-8: %v)", len(runes), utf8.Valid(got))
+	}
+	want := map[byte]rune{0x80: '€', 0x81: 0x81, 0x82: '‚', 0x84: '„', 0x85: '…', 0x8a: 'Š', 0x8d: 0x8d, 0x8f: 0x8f,
+		0x90: 0x90, 0x91: '‘', 0x92: '’', 0x93: '“', 0x94: '”', 0x96: '–', 0x97: '—', 0x99: '™', 0x9d: 0x9d, 0x9f: 'Ÿ'}
+	for i, r := range runes {
+		w, ok := want[byte(i)]
+		if !ok {
+			if i >= 0x80 && i < 0xa0 {
+				continue
+			}
+			w = rune(i) // ASCII, and 0xA0-0xFF as in ISO 8859-1
+		}
+		if r != w {
+			t.Errorf("byte %#x decodes to %U, want %U", i, r, w)
+		}
+	}
+	for i := 0x80; i < 0xa0; i++ {
+		if r := runes[i]; r == utf8.RuneError || r == rune(i) && want[byte(i)] != rune(i) {
+			t.Errorf("byte %#x decodes to %U", i, r)
+		}
 	}
 }

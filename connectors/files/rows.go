@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/transform"
 
 	"github.com/desilo/desilo/connectors/internal/jsonenc"
 )
@@ -142,7 +142,7 @@ func (f *csvFeed) Read(p []byte) (int, error) {
 
 func newCSVRows(r io.Reader, ff fileFormat, required []string) *csvRows {
 	if ff.latin1 {
-		r = charmap.ISO8859_1.NewDecoder().Reader(r)
+		r = transform.NewReader(r, latin1{})
 	}
 	c := &csvRows{src: bufio.NewReaderSize(r, 64<<10), comma: utf8.AppendRune(nil, ff.delimiter),
 		delim: string(ff.delimiter), latin1: ff.latin1, header: ff.header, required: required}
