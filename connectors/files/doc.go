@@ -6,7 +6,8 @@
 // to the working directory, which the host sets to the directory of
 // desilo.yaml. The matched files are read in sorted order, one row at a
 // time, so memory stays bounded however large a file is (a single JSON
-// record must fit in memory; a JSON Lines line may hold up to 16 MiB).
+// record must fit in memory; a JSON Lines line, and a CSV record, may
+// hold up to 16 MiB).
 //
 // Formats:
 //   - csv: a header row names the columns (or, with header: false, the
@@ -25,7 +26,10 @@
 // as a connector.Reject located "path:line", and the stream goes on. After
 // a JSON syntax error the rest of that file cannot be parsed and is
 // rejected as a whole; a CSV header without the primary key columns
-// rejects its file. I/O and gzip errors fail the read.
+// rejects its file. A JSON Lines or CSV line longer than 16 MiB is a
+// reject; so is a CSV record that runs longer over several lines, as one
+// whose quote is never closed does, and the lines after its first are
+// then read as rows of their own. I/O and gzip errors fail the read.
 //
 // The record schema is the stream's configured schema, or else inferred:
 // CSV columns are nullable strings; JSON fields get the types seen in the

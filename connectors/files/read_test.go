@@ -5,10 +5,15 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -338,6 +343,220 @@ func TestReadLargeFileStreams(t *testing.T) {
 	}
 	if len(c.Rejects) != 1 || c.Rejects[0].Location != path+":2" || len(c.Rejects[0].Raw) > maxRawBytes {
 		t.Fatalf("rejects %+v, want one at line 2 with a truncated raw row", c.Rejects)
+	}
+}
+
+// A CSV record longer than the limit, a line or a quoted value over many
+// lines, is rejected rather than held in memory; after a quote that is
+// never closed the rows that follow its line are read.
+func TestReadLongCSVRecords(t *testing.T) {
+	dir := t.TempDir()
+	var b bytes.Buffer
+	b.WriteString("id,name\n1,\"Joe\n")
+	pad := strings.Repeat("x", 990)
+	rows := maxRecordBytes/1000 + 10
+	for i := range rows {
+		fmt.Fprintf(&b, "%d,%s\n", i+2, pad)
+	}
+	b.WriteString("big,")
+	b.Write(bytes.Repeat([]byte("y"), maxRecordBytes))
+	b.WriteString("\nlast,z\n")
+	path := writeFile(t, dir, "big.csv", b.Bytes())
+	c := read(t, config(t, []string{path}, []string{"id"}, nil), nil)
+	if len(c.Records) != rows+1 || string(c.Records[0].Data) != `{"id":"2","name":"`+pad+`"}` ||
+		string(c.Records[rows].Data) != `{"id":"last","name":"z"}` {
+		t.Fatalf("%d records, want %d: every row but the one with the open quote and the long one", len(c.Records), rows+1)
+	}
+	want := []string{
+		path + ":2: the record from line 2 on runs past 16 MiB (is a quote not closed?); read on from line 3",
+		fmt.Sprintf("%s:%d: line %d is longer than 16 MiB", path, rows+3, rows+3),
+	}
+	if len(c.Rejects) != len(want) {
+		t.Fatalf("rejects %+v, want %q", c.Rejects, want)
+	}
+	for i, r := range c.Rejects {
+		if got := r.Location + ": " + r.Reason; got != want[i] || len(r.Raw) == 0 || len(r.Raw) > maxRawBytes {
+			t.Errorf("reject %q with %d bytes raw, want %q with a truncated raw row", got, len(r.Raw), want[i])
+		}
+	}
+}
+
+// A CSV record may hold up to maxRecord bytes. A longer line is a reject;
+// a longer record over several lines is one too, and the lines after its
+// first are read again, as rows of their own.
+func TestCSVRecordLimit(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       string
+		noHeader bool
+		want     []string // "line: record" or "line: reject"
+	}{
+		{
+			name: "a quoted value over lines up to the limit",
+			in:   "id,name\n1,\"a\nbbbbbbbbbbbbbbbbb\"\n2,c\n",
+			want: []string{`2: {"id":"1","name":"a\nbbbbbbbbbbbbbbbbb"}`, `4: {"id":"2","name":"c"}`},
+		},
+		{
+			name: "a quote not closed",
+			in:   "id,name\n1,\"Joe\n2,aaaa\n3,bbbb\n4,cccc\n5,dddd\n6,eeee\n",
+			want: []string{
+				"2: the record from line 2 on runs past 24 bytes (is a quote not closed?); read on from line 3",
+				`3: {"id":"2","name":"aaaa"}`, `4: {"id":"3","name":"bbbb"}`, `5: {"id":"4","name":"cccc"}`,
+				`6: {"id":"5","name":"dddd"}`, `7: {"id":"6","name":"eeee"}`,
+			},
+		},
+		{
+			name: "a quote not closed after empty lines, in a file without a final newline",
+			in:   "id,name\n\n\r\n1,\"Joe\n2,aaaa\n3,bbbb\n4,cccc",
+			want: []string{
+				"4: the record from line 4 on runs past 24 bytes (is a quote not closed?); read on from line 5",
+				`5: {"id":"2","name":"aaaa"}`, `6: {"id":"3","name":"bbbb"}`, `7: {"id":"4","name":"cccc"}`,
+			},
+		},
+		{
+			name: "a plain line too long",
+			in:   "id,name\n1,a\n2,xxxxxxxxxxxxxxxxxxxxxxxxx\n3,c\n",
+			want: []string{`2: {"id":"1","name":"a"}`, "3: line 3 is longer than 24 bytes", `4: {"id":"3","name":"c"}`},
+		},
+		{
+			name: "a quoted line too long, after an empty line",
+			in:   "id,name\n\n\"1\",\"xxxxxxxxxxxxxxxxxxxxxx\"\n2,b\n",
+			want: []string{"3: line 3 is longer than 24 bytes", `4: {"id":"2","name":"b"}`},
+		},
+		{
+			name: "a line too long in a quoted value",
+			in:   "id,name\n1,\"a\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n2,b\n",
+			want: []string{
+				"2: the record from line 2 on runs past 24 bytes (is a quote not closed?); read on from line 3",
+				"3: line 3 is longer than 24 bytes", `4: {"id":"2","name":"b"}`,
+			},
+		},
+		{
+			name: "a quote opened again in a line read again",
+			in:   "id,name\n1,\"a\n3,xxxxxxxxxxxxxxxx\n2,\"b\n5,yyyyyyyyyyyyyyyy\n6,zz\n7,end\n",
+			want: []string{
+				"2: the record from line 2 on runs past 24 bytes (is a quote not closed?); read on from line 3",
+				`3: {"id":"3","name":"xxxxxxxxxxxxxxxx"}`,
+				"4: the record from line 4 on runs past 24 bytes (is a quote not closed?); read on from line 5",
+				`5: {"id":"5","name":"yyyyyyyyyyyyyyyy"}`, `6: {"id":"6","name":"zz"}`, `7: {"id":"7","name":"end"}`,
+			},
+		},
+		{
+			name: "a header too long",
+			in:   "id,\"name\n1,aaaaaaaa\n2,bbbbbbbb\n3,cccccccc\n",
+			want: []string{"1: header: the record from line 1 on runs past 24 bytes (is a quote not closed?)"},
+		},
+		{
+			name:     "a first row too long",
+			in:       "1,\"a\n2,bbbbbbbbbbbbbbbbbb\n3,c\n",
+			noHeader: true,
+			want:     []string{"1: the record from line 1 on runs past 24 bytes (is a quote not closed?); the file is skipped (its first row sets the number of columns)"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, chunk := range []int{0, 1, 5} {
+				var in io.Reader = strings.NewReader(tt.in)
+				if chunk > 0 {
+					in = &chunkReader{r: in, n: chunk}
+				}
+				rows := newCSVRows(in, fileFormat{format: formatCSV, delimiter: ',', header: !tt.noHeader}, []string{"id"})
+				rows.maxRecord = 24
+				var got []string
+				for {
+					r, err := rows.next()
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					if r.reject != "" {
+						got = append(got, fmt.Sprintf("%d: %s", r.line, r.reject))
+						if len(r.raw) == 0 || len(r.raw) > maxRawBytes {
+							t.Errorf("reject at line %d: %d bytes raw", r.line, len(r.raw))
+						}
+					} else {
+						got = append(got, fmt.Sprintf("%d: %s", r.line, r.data))
+					}
+				}
+				if !slices.Equal(got, tt.want) {
+					t.Fatalf("chunks of %d: rows\n%s\nwant\n%s", chunk, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+				}
+			}
+		})
+	}
+}
+
+// unclosedQuote is a CSV file made as it is read, without allocating: a
+// header, a row whose last value opens a quote it never closes, then n
+// plain rows, with ids 2 to n+1.
+type unclosedQuote struct {
+	n, i int
+	buf  []byte
+	pend []byte
+}
+
+func (u *unclosedQuote) Read(p []byte) (int, error) {
+	for len(u.pend) == 0 {
+		switch {
+		case u.i == 0:
+			u.buf = append(u.buf[:0], "id,name\n1,\"Joe\n"...)
+		case u.i > u.n:
+			return 0, io.EOF
+		default:
+			u.buf = strconv.AppendInt(u.buf[:0], int64(u.i+1), 10)
+			u.buf = append(u.buf, ",xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"...)
+		}
+		u.pend = u.buf
+		u.i++
+	}
+	k := copy(p, u.pend)
+	u.pend = u.pend[k:]
+	return k, nil
+}
+
+// The package doc promises bounded memory however large a file is: a
+// quote never closed must not make encoding/csv hold the rest of the file
+// (here about 28 MB) as one value, nor make it one reject.
+func TestCSVUnclosedQuoteMemory(t *testing.T) {
+	const n = 300_000
+	rows := newCSVRows(&unclosedQuote{n: n}, fileFormat{format: formatCSV, delimiter: ',', header: true}, []string{"id"})
+	rows.maxRecord = 1 << 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var rejects []string
+	records, first, last := 0, 0, 0
+	for {
+		r, err := rows.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.reject != "" {
+			rejects = append(rejects, fmt.Sprintf("%d: %s", r.line, r.reject))
+			continue
+		}
+		if records == 0 {
+			first = r.line
+		}
+		last = r.line
+		records++
+	}
+	runtime.ReadMemStats(&after)
+	want := "2: the record from line 2 on runs past 1 MiB (is a quote not closed?); read on from line 3"
+	if len(rejects) != 1 || rejects[0] != want {
+		t.Errorf("rejects %q, want %q", rejects, want)
+	}
+	if records != n || first != 3 || last != n+2 {
+		t.Errorf("%d records on lines %d to %d, want %d on lines 3 to %d", records, first, last, n, n+2)
+	}
+	// What was allocated, garbage or not, bounds how far the heap grew:
+	// a few times the limit, far less than the file.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 24<<20 {
+		t.Errorf("allocated %d MiB reading a 28 MB file with a record limit of 1 MiB", alloc>>20)
 	}
 }
 

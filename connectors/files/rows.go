@@ -20,8 +20,10 @@ import (
 )
 
 const (
-	// maxRecordBytes bounds one JSON Lines line, so a file without
-	// newlines cannot exhaust memory.
+	// maxRecordBytes bounds one JSON Lines line, and one CSV record (all
+	// its lines, when a quoted value spans lines), so that a file without
+	// newlines, or with a quote that is never closed, cannot exhaust
+	// memory.
 	maxRecordBytes = 16 << 20
 	// maxRawBytes bounds the raw row kept in a reject.
 	maxRawBytes = 4 << 10
@@ -91,14 +93,20 @@ func newRowReader(r io.Reader, ff fileFormat, required []string) rowReader {
 // feed, so that it sees exactly the lines of the rows it decides. The
 // header, or the first row, always goes to encoding/csv, which so learns
 // how many values a row has.
+//
+// A record may hold up to maxRecord bytes. A longer line is a reject of
+// its own. A record that runs longer over several lines, as one whose
+// quote is never closed does, is a reject too; its lines, but the first,
+// are then read again as rows of their own, so that one stray quote does
+// not swallow the rest of the file.
 type csvRows struct {
 	r        *csv.Reader
 	src      *bufio.Reader // the file
 	feed     csvFeed       // encoding/csv's input
 	comma    []byte        // the delimiter, encoded
 	long     []byte        // scratch: a line longer than src's buffer
-	lines    int           // lines read from src
-	fedLines int           // of which handed to encoding/csv
+	lines    int           // lines read
+	fedLines int           // of which handed to the encoding/csv reader at hand
 	delta    int           // line in the file minus line as encoding/csv counts
 	cols     []string
 	names    [][]byte // cols as bytes, for members
@@ -112,6 +120,27 @@ type csvRows struct {
 	required []string
 	started  bool
 	done     bool
+
+	maxRecord int       // bytes a record may hold: maxRecordBytes, less in tests
+	rec       csvRecord // the record encoding/csv reads
+	cut       row       // the reject of a record cut short
+	// After a record cut short, its lines but the first are read again:
+	// replay holds them (up to a line too long to keep, whose start is
+	// replayLong), and replaying says they are not all read yet.
+	replay     []byte
+	replayLong []byte
+	replaying  bool
+}
+
+// csvRecord is what csvRows knows of the lines of the record encoding/csv
+// reads: empty lines before it do not count, as encoding/csv skips them.
+type csvRecord struct {
+	start int    // the line it starts on; 0: none read yet
+	size  int    // bytes of its lines read so far
+	first int    // bytes of its first line
+	line1 []byte // its first line, valid until the next line is read
+	multi bool   // it runs over more than one line, which lines holds
+	lines []byte
 }
 
 // csvFeed is encoding/csv's reader: it hands over a line csvRows read and
@@ -129,8 +158,11 @@ func (f *csvFeed) Read(p []byte) (int, error) {
 		if f.err != nil {
 			return 0, f.err
 		}
-		f.pending, f.err = f.c.readLine()
-		f.c.handOver(f.pending, f.err)
+		line, err := f.c.feedLine()
+		if errors.Is(err, errRecordTooLong) {
+			return 0, err
+		}
+		f.pending, f.err = line, err
 		if len(f.pending) == 0 {
 			return 0, f.err
 		}
@@ -145,7 +177,7 @@ func newCSVRows(r io.Reader, ff fileFormat, required []string) *csvRows {
 		r = transform.NewReader(r, latin1{})
 	}
 	c := &csvRows{src: bufio.NewReaderSize(r, 64<<10), comma: utf8.AppendRune(nil, ff.delimiter),
-		delim: string(ff.delimiter), latin1: ff.latin1, header: ff.header, required: required}
+		delim: string(ff.delimiter), maxRecord: maxRecordBytes, latin1: ff.latin1, header: ff.header, required: required}
 	// A UTF-8 file may start with a byte order mark. It is no part of the
 	// first value, quoted or not, header or not: drop it before any line
 	// is read. It holds no newline, so line numbers stay as they are.
@@ -161,23 +193,66 @@ func newCSVRows(r io.Reader, ff fileFormat, required []string) *csvRows {
 	return c
 }
 
+// errRecordTooLong is what encoding/csv reads when a record runs past
+// maxRecord bytes.
+var errRecordTooLong = errors.New("CSV record too long")
+
 // readLine reads the next line of the file as it is, line ending and all,
 // valid until the next call, with the error that ended it, as
 // encoding/csv reads a line: data with io.EOF is a last line without a
-// line ending.
-func (c *csvRows) readLine() ([]byte, error) {
-	line, err := c.src.ReadSlice('\n')
+// line ending. A line longer than c.maxRecord is read to its end, but
+// only its start is returned, with long set.
+func (c *csvRows) readLine() (line []byte, long bool, err error) {
+	if c.replaying {
+		if len(c.replay) > 0 {
+			n := bytes.IndexByte(c.replay, '\n') + 1
+			if n == 0 {
+				n = len(c.replay) // the last line, which the file ends without a line ending
+			}
+			line, c.replay = c.replay[:n], c.replay[n:]
+			c.lines++
+			return line, false, nil
+		}
+		c.replaying, c.replay = false, nil
+		if line := c.replayLong; line != nil {
+			c.replayLong = nil
+			c.lines++
+			return line, true, nil
+		}
+	}
+	line, err = c.src.ReadSlice('\n')
+	size := len(line)
 	if errors.Is(err, bufio.ErrBufferFull) {
 		c.long = append(c.long[:0], line...)
 		for errors.Is(err, bufio.ErrBufferFull) {
 			line, err = c.src.ReadSlice('\n')
-			c.long = append(c.long, line...)
+			if size += len(line); size <= c.maxRecord {
+				c.long = append(c.long, line...)
+			}
 		}
 		line = c.long
 	}
 	if len(line) > 0 || err == nil {
 		c.lines++
 	}
+	return line, size > c.maxRecord, err
+}
+
+// feedLine reads the next line for encoding/csv and hands it over, or
+// returns errRecordTooLong, with the record cut short, when the line
+// would make the record longer than c.maxRecord.
+func (c *csvRows) feedLine() ([]byte, error) {
+	if c.rec.start > 0 && !c.rec.multi {
+		// The record goes on: keep its first line while it is valid.
+		c.rec.lines = append(c.rec.lines[:0], c.rec.line1...)
+		c.rec.multi = true
+	}
+	line, long, err := c.readLine()
+	if (err == nil || errors.Is(err, io.EOF)) && (long || c.rec.start > 0 && c.rec.size+len(line) > c.maxRecord) {
+		c.cutRecord(line, long)
+		return nil, errRecordTooLong
+	}
+	c.handOver(line, err)
 	return line, err
 }
 
@@ -189,6 +264,92 @@ func (c *csvRows) handOver(line []byte, err error) {
 		c.fedLines++
 		c.delta = c.lines - c.fedLines
 	}
+	switch {
+	case c.rec.start == 0 && len(trimEOL(line)) > 0:
+		c.rec = csvRecord{start: c.lines, size: len(line), first: len(line), line1: line, lines: c.rec.lines}
+	case c.rec.start > 0: // a line after the first (feedLine set multi)
+		c.rec.size += len(line)
+		c.rec.lines = append(c.rec.lines, line...)
+	}
+}
+
+// cutRecord gives up the record encoding/csv reads, which line (long, if
+// longer than c.maxRecord) would make too long: c.cut becomes its reject,
+// and the lines after its first are to be read again, unless the record
+// is the header or the first row, without which no row can be read.
+func (c *csvRows) cutRecord(line []byte, long bool) {
+	start := c.rec.start
+	if start == 0 { // the line is the record
+		c.cut = c.longLine(line)
+	} else {
+		c.cut = row{line: start, raw: truncate(c.rec.lines), reject: fmt.Sprintf(
+			"the record from line %d on runs past %s (is a quote not closed?)", start, byteSize(c.maxRecord))}
+	}
+	switch {
+	case len(c.cols) == 0 && c.header:
+		c.cut.reject = "header: " + c.cut.reject
+		return
+	case len(c.cols) == 0:
+		c.cut.reject += "; the file is skipped (its first row sets the number of columns)"
+		return
+	case start == 0:
+		return // the line is read: nothing to read again
+	}
+	c.cut.reject += fmt.Sprintf("; read on from line %d", start+1)
+	// What is left to read again goes first: the lines after the
+	// record's first, the line at hand, then any lines that were still to
+	// be read again.
+	replay := c.rec.lines[c.rec.first:]
+	if long {
+		c.replayLong = truncate(line) // none is left: the line was read from the file
+	} else {
+		replay = append(replay, line...)
+	}
+	if c.replaying {
+		replay = append(replay, c.replay...)
+	}
+	c.replay, c.replaying = replay, true
+	c.rec.lines = nil // now replay's
+	c.lines = start
+}
+
+// longLine is the reject of the line just read, longer than c.maxRecord.
+func (c *csvRows) longLine(line []byte) row {
+	return row{line: c.lines, raw: truncate(line), reject: fmt.Sprintf("line %d is longer than %s", c.lines, byteSize(c.maxRecord))}
+}
+
+// byteSize says n bytes in MiB if it is a whole number of them.
+func byteSize(n int) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// read reads a record with encoding/csv.
+func (c *csvRows) read() ([]string, error) {
+	rec, err := c.r.Read()
+	c.rec = csvRecord{lines: c.rec.lines}
+	return rec, err
+}
+
+// restart returns the reject of a record cut short, and starts a new
+// encoding/csv reader for what follows; without columns, the file is done.
+func (c *csvRows) restart() row {
+	r := c.cut
+	c.cut = row{}
+	if len(c.cols) == 0 {
+		c.done = true
+		return r
+	}
+	comma := c.r.Comma
+	c.feed.pending, c.feed.err = nil, nil
+	c.r = csv.NewReader(&c.feed)
+	c.r.Comma = comma
+	c.r.ReuseRecord = true
+	c.r.FieldsPerRecord = len(c.cols)
+	c.fedLines = 0
+	return r
 }
 
 func (c *csvRows) next() (row, error) {
@@ -200,7 +361,7 @@ func (c *csvRows) next() (row, error) {
 			return r, nil
 		}
 	}
-	rec, err := c.r.Read()
+	rec, err := c.read()
 	if !c.started {
 		c.started = true
 		if err == nil {
@@ -209,9 +370,12 @@ func (c *csvRows) next() (row, error) {
 				return row{line: 1, reject: reject, raw: c.rawOf(rec)}, nil
 			}
 			if c.header {
-				rec, err = c.r.Read()
+				rec, err = c.read()
 			}
 		}
+	}
+	if errors.Is(err, errRecordTooLong) {
+		return c.restart(), nil
 	}
 	if err != nil {
 		var pe *csv.ParseError
@@ -240,11 +404,14 @@ func (c *csvRows) next() (row, error) {
 // UTF-8 (or Latin-1), so that encoding/csv would read it as its values
 // split at the delimiter. Any other line is left to encoding/csv.
 func (c *csvRows) plainRow() (row, bool) {
-	raw, err := c.readLine()
+	raw, long, err := c.readLine()
 	if err != nil && !(errors.Is(err, io.EOF) && len(raw) > 0) {
 		c.feed.pending, c.feed.err = raw, err
 		c.handOver(raw, err)
 		return row{}, false
+	}
+	if long {
+		return c.longLine(raw), true
 	}
 	// encoding/csv takes \r\n for \n, and drops a \r at the end of the file.
 	text := bytes.TrimSuffix(bytes.TrimSuffix(raw, []byte("\n")), []byte("\r"))
