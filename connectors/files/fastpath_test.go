@@ -3,6 +3,10 @@ package files
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -161,6 +165,100 @@ func FuzzFastPath(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzFastVsGeneralFile reads one whole file (CSV or JSON Lines, with the
+// schema inferred from it, as Read does) twice: once as Read does, fast
+// path first, and once with every row on the general path (the record
+// decoded by encoding/json and validated by the jsonschema library).
+// Records must be byte-identical, and rejects and the cursor state the
+// same.
+func FuzzFastVsGeneralFile(f *testing.F) {
+	for _, s := range append(slices.Clone(jsonSeeds), csvSeeds...) {
+		f.Add([]byte(s), false, true)
+		f.Add([]byte(s), true, false)
+	}
+	f.Add([]byte("{\"id\":9007199254740993,\"c\":1e5,\"z\":\"00123\"}\n\n{\"id\":1,\"id\":2,\"c\":\"x\"}\n[1]\n{\"id\":\"\\u00e9\",\"c\":null}\r\n"), false, true)
+	f.Fuzz(func(t *testing.T, data []byte, csv, cursor bool) {
+		dir := t.TempDir()
+		name := "a.jsonl"
+		if csv {
+			name = "a.csv"
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg := &StreamConfig{Name: "s", Paths: []string{path}, PrimaryKey: []string{"id"}}
+		if cursor {
+			cfg.CursorField = "c"
+		}
+		schema, err := inferSchema(cfg, []string{path})
+		if err != nil {
+			return // the file cannot be read at all: no Read either
+		}
+		run := func(general bool) *sdktest.Collector {
+			c := &sdktest.Collector{}
+			r, err := newStreamReader(&StreamConfig{Name: cfg.Name, Paths: cfg.Paths, PrimaryKey: cfg.PrimaryKey, CursorField: cfg.CursorField, Schema: schema},
+				&state{Streams: map[string]*streamState{}}, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if general {
+				r.fast = nil
+			} else if r.fast == nil {
+				t.Fatalf("inferred schema %s does not take the fast path", schema)
+			}
+			ff, _ := cfg.formatOf(path)
+			rows := newRowReader(bytes.NewReader(data), ff, requiredFields(cfg))
+			for {
+				row, err := rows.next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := r.handle(t.Context(), path, row); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.Checkpoints = []json.RawMessage{mustMarshal(t, r.next.encode())}
+			return c
+		}
+		fast, general := run(false), run(true)
+		if !slices.EqualFunc(fast.Records, general.Records, func(a, b connector.Record) bool { return bytes.Equal(a.Data, b.Data) }) {
+			t.Fatalf("fast %q\ngeneral %q", dataOf(fast.Records), dataOf(general.Records))
+		}
+		if !slices.EqualFunc(fast.Rejects, general.Rejects, func(a, b connector.Reject) bool {
+			return a.Location == b.Location && a.Reason == b.Reason && bytes.Equal(a.Raw, b.Raw)
+		}) {
+			t.Fatalf("fast rejects %+v\ngeneral %+v", fast.Rejects, general.Rejects)
+		}
+		if !bytes.Equal(fast.Checkpoints[0], general.Checkpoints[0]) {
+			t.Fatalf("cursor: fast %s, general %s", fast.Checkpoints[0], general.Checkpoints[0])
+		}
+		if !csv {
+			// Per line: the fast scanner's record, which both runs
+			// emit, is json.Compact's.
+			var scan objectScanner
+			for _, line := range bytes.Split(data, []byte("\n")) {
+				a := parseObject(&scan, trimEOL(line))
+				b := parseObjectSlow(trimEOL(line))
+				if (a.reject == "") != (b.reject == "") || a.reject == "" && !bytes.Equal(a.data, b.data) {
+					t.Fatalf("line %q: fast %q %q, general %q %q", line, a.data, a.reject, b.data, b.reject)
+				}
+			}
+		}
+	})
+}
+
+func mustMarshal(t *testing.T, v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestNewFastCheck(t *testing.T) {
