@@ -245,3 +245,37 @@ sources:
 		t.Errorf("exit %d, want %d and each error at its line\n%s", code, exitConfig, errOut)
 	}
 }
+
+// validate must fail (exit 3, naming the culprit) on a config that sync
+// would refuse, or run with in silence and get wrong: an identity key on
+// a field no record has links nothing, so sync would exit 0 with far more
+// customers.
+func TestValidateCatchesWhatSyncRefusesOrIgnores(t *testing.T) {
+	dir := copyExample(t)
+	base, err := os.ReadFile(filepath.Join(dir, "desilo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, old, new, want string }{
+		{"identity key on a field the model does not have", "  default_region: DE", "  default_region: DE\n  keys: [{name: email, normalize: email}, {name: mail2, field: emial}]",
+			`desilo.yaml:13: identity.keys[1].field: "emial" is not a field of a mapped record (did you mean "email"?)`},
+		{"composite key part the model does not have", "  default_region: DE", "  default_region: DE\n  keys: [{name: email, normalize: email}, {name: pn, composite: [phone, frist_name]}]",
+			`desilo.yaml:13: identity.keys[1].composite[1]: "frist_name" is not a field of a mapped record (did you mean "first_name"?)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := strings.Replace(string(base), tt.old, tt.new, 1)
+			if s == string(base) {
+				t.Fatalf("%q not in the example", tt.old)
+			}
+			cfg := filepath.Join(dir, "desilo.yaml")
+			if err := os.WriteFile(cfg, []byte(s), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := desilo(t, "validate", "-c", cfg, "--plugin-dir", t.TempDir())
+			if code != exitConfig || !strings.Contains(errOut, tt.want) {
+				t.Errorf("validate: exit %d, want %d saying %q\n%s%s", code, exitConfig, tt.want, out, errOut)
+			}
+		})
+	}
+}

@@ -4,8 +4,12 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/desilo/desilo/core/model"
 )
 
 // check finds the problems a JSON Schema cannot express: names that must
@@ -51,6 +55,7 @@ func (c *Config) check() Errors {
 				phone = k.Name
 			}
 		}
+		errs = append(errs, c.checkKeyFields(i, k)...)
 	}
 	firstLimit := map[string]bool{}
 	for i, l := range c.Identity.Limits {
@@ -96,3 +101,43 @@ func (c *Config) check() Errors {
 	}
 	return errs
 }
+
+// checkKeyFields rejects a key field that no mapped record has: identity
+// would find no value in any record, and the key would link nothing in
+// silence.
+func (c *Config) checkKeyFields(i int, k Key) Errors {
+	var errs Errors
+	known := keyFields()
+	ok := func(f string) bool { return strings.HasPrefix(f, "ids.") || slices.Contains(known, f) }
+	base := fmt.Sprintf("/identity/keys/%d", i)
+	for j, f := range k.Composite {
+		if !ok(f) {
+			errs = append(errs, c.ErrorAt(fmt.Sprintf("%s/composite/%d", base, j),
+				fmt.Sprintf("%q is not a field of a mapped record%s", f, suggest(f, known))))
+		}
+	}
+	if len(k.Composite) > 0 || ok(k.Field) {
+		return errs
+	}
+	if _, set := c.doc.pos[base+"/field"]; set {
+		return append(errs, c.ErrorAt(base+"/field", fmt.Sprintf("%q is not a field of a mapped record%s", k.Field, suggest(k.Field, known))))
+	}
+	// The field defaults to the key's name.
+	return append(errs, c.ErrorAt(base+"/name", fmt.Sprintf("no field is set, so the key reads %q, which is not a field of a mapped record%s", k.Field, suggest(k.Field, known))))
+}
+
+// keyFields lists the fields a key can read besides ids.<name>: the
+// mapped tables' columns, which identity reads by name (see
+// pipeline.newFieldReader), without those desilo fills.
+var keyFields = sync.OnceValue(func() []string {
+	var out []string
+	for _, name := range model.Mapped {
+		for _, col := range model.MustLoad(name).Columns {
+			if !col.System && !slices.Contains(out, col.Name) {
+				out = append(out, col.Name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+})

@@ -294,8 +294,18 @@ func TestErrors(t *testing.T) {
 		{"composite of one field", "version: 1\nidentity:\n  keys:\n    - {name: k, composite: [last_name]}\n", []string{
 			`desilo.yaml:4: identity.keys[0].composite: needs at least 2 items`,
 		}},
-		{"duplicate key name", "version: 1\nidentity:\n  keys:\n    - {name: k, field: a}\n    - {name: k, field: b}\n", []string{
+		{"duplicate key name", "version: 1\nidentity:\n  keys:\n    - {name: k, field: email}\n    - {name: k, field: last_name}\n", []string{
 			`desilo.yaml:5: identity.keys[1].name: key "k" is defined twice (first at line 4)`,
+		}},
+		// A key on a field no record has links nothing, in silence.
+		{"key field the model does not have", "version: 1\nidentity:\n  default_region: DE\n  keys:\n    - {name: email, normalize: email}\n    - {name: mail, field: emial}\n    - {name: crm, field: ids.crm_contact_id}\n", []string{
+			`desilo.yaml:6: identity.keys[1].field: "emial" is not a field of a mapped record (did you mean "email"?)`,
+		}},
+		{"composite part the model does not have", "version: 1\nidentity:\n  default_region: DE\n  keys:\n    - name: pn\n      composite: [phone, frist_name, ids.crm]\n", []string{
+			`desilo.yaml:6: identity.keys[0].composite[1]: "frist_name" is not a field of a mapped record (did you mean "first_name"?)`,
+		}},
+		{"key named after no field", "version: 1\nidentity:\n  keys:\n    - {name: mail}\n", []string{
+			`desilo.yaml:4: identity.keys[0].name: no field is set, so the key reads "mail", which is not a field of a mapped record (did you mean "email"?)`,
 		}},
 		{"phone key needs a region", "version: 1\n", []string{
 			`desilo.yaml:1: identity.default_region: required because key "phone" normalizes phone numbers: set the ISO 3166 country (e.g. DE) of numbers written without a country code`,
