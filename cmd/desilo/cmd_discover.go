@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/desilo/desilo/core/config"
+	"github.com/desilo/desilo/core/pipeline"
 	"github.com/desilo/desilo/plugins/connector"
 )
 
@@ -50,6 +53,7 @@ func (a *app) runDiscover(ctx context.Context, path, source string, asJSON bool)
 	h := a.newHost(cfg)
 	defer h.Close()
 	var out []discovered
+	var problems []error // what extract would refuse, said after the listing that helps fix it
 	for _, src := range sources {
 		p, err := a.launch(ctx, h, cfg, src)
 		if err != nil {
@@ -61,7 +65,17 @@ func (a *app) runDiscover(ctx context.Context, path, source string, asJSON bool)
 			return withCode(exitSource, err)
 		}
 		out = append(out, discovered{src.Name, src.Connector, p.Spec().Version, streams})
+		if err := pipeline.CheckStreams(cfg, src, streams); err != nil {
+			problems = append(problems, err)
+		}
 	}
+	if err := a.printDiscovered(cfg, out, asJSON); err != nil {
+		return err
+	}
+	return errors.Join(problems...)
+}
+
+func (a *app) printDiscovered(cfg *config.Config, out []discovered, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")

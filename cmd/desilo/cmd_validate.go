@@ -57,7 +57,7 @@ func (a *app) runValidate(_ context.Context, path string) error {
 		src := &cfg.Sources[i]
 		for stream, m := range src.Mapping {
 			if _, err := mapping.Compile(connector.Stream{Name: stream}, m); err != nil {
-				errs = append(errs, mappingErrors(cfg, src, stream, err)...)
+				errs = append(errs, pipeline.MappingErrors(cfg, src, stream, err)...)
 			}
 		}
 	}
@@ -101,26 +101,6 @@ func profileErrors(cfg *config.Config, err error) error {
 			}
 		}
 		out = append(out, cfg.ErrorAt(ptr, se.Msg))
-	}
-	return out
-}
-
-// mappingErrors places each problem of a mapping at its field's line.
-func mappingErrors(cfg *config.Config, src *config.Source, stream string, err error) config.Errors {
-	var out config.Errors
-	var leaves []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		leaves = j.Unwrap()
-	} else {
-		leaves = []error{err}
-	}
-	for _, e := range leaves {
-		ptr := src.Pointer() + "/mapping/" + stream
-		var fe *mapping.FieldError
-		if errors.As(e, &fe) && fe.Field != "" {
-			ptr += "/fields/" + fe.Field
-		}
-		out = append(out, cfg.ErrorAt(ptr, e.Error()))
 	}
 	return out
 }

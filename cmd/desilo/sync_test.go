@@ -417,6 +417,37 @@ func TestRejectRatioFailsTheSource(t *testing.T) {
 	}
 }
 
+// A mapping that reads a column the CSV header does not have used to map
+// null into every record in silence (the CRM's contacts lost their email,
+// and 22 customers became 42, exit 0). Now the source fails, saying which
+// stream, field and column, and discover says it too.
+func TestMappingOfAMissingColumnFailsTheSource(t *testing.T) {
+	dir := copyExample(t)
+	cfg := filepath.Join(dir, "desilo.yaml")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(b), "email: E-Mail", "email: EMail", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const want = `desilo.yaml:28: sources[0].mapping.contacts.fields.email: mapping contacts.email: path "EMail": the stream's records have no field "EMail" (did you mean "E-Mail"?)`
+	code, out, errOut := desilo(t, "discover", "-c", cfg)
+	if code != exitConfig || !strings.Contains(errOut, want) || !strings.Contains(out, "E-Mail") {
+		t.Errorf("discover: exit %d, want %d listing the fields and saying %q\n%s%s", code, exitConfig, want, out, errOut)
+	}
+	code, _, errOut = desilo(t, "sync", "-c", cfg)
+	if code != exitSource || !strings.Contains(errOut, want) {
+		t.Fatalf("sync: exit %d, want %d saying %q\n%s", code, exitSource, want, errOut)
+	}
+	_, tables := snapshotTables(t, filepath.Join(dir, "out"))
+	for _, row := range tables["identity_link"] {
+		if value(row, "identity_link", "source") == "legacy_crm" {
+			t.Fatalf("the failed source's contacts were published: %v", row)
+		}
+	}
+}
+
 // run.log_level in desilo.yaml sets the level, the connectors' included;
 // --log-level overrides it.
 func TestRunLogLevelFromConfig(t *testing.T) {

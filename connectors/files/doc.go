@@ -34,7 +34,9 @@
 // The record schema is the stream's configured schema, or else inferred:
 // CSV columns are nullable strings; JSON fields get the types seen in the
 // first 1000 records, widened (integer to number, every field nullable,
-// mixed types unrestricted). A schema that only gives top-level fields
+// mixed types unrestricted). Discover closes the inferred schema of a
+// stream of CSV files ("additionalProperties": false) when it lists every
+// file's columns, so that desilo refuses a mapping of a missing column. A schema that only gives top-level fields
 // JSON types and requires some, as an inferred one does, is checked
 // without decoding the records; any other configured schema is checked
 // by a JSON Schema validator on the decoded record, which is several

@@ -73,6 +73,49 @@ func inferSchema(s *StreamConfig, paths []string) (json.RawMessage, error) {
 	return json.Marshal(schema)
 }
 
+// closeCSV adds "additionalProperties": false to a stream's inferred
+// schema when every file is CSV and the schema lists every file's
+// columns: then no record can have another field, and desilo fails a
+// mapping of a column the files lack instead of mapping null into every
+// record. Otherwise (JSON, whose sample may miss fields; a file the sample
+// did not reach; too many files to open at each discovery) the schema is
+// left open.
+func closeCSV(s *StreamConfig, schema json.RawMessage) json.RawMessage {
+	var sch map[string]any
+	paths, err := expand(s.Paths)
+	if err != nil || len(paths) == 0 || len(paths) > sampleSize || json.Unmarshal(schema, &sch) != nil {
+		return schema
+	}
+	props, _ := sch["properties"].(map[string]any)
+	for _, path := range paths {
+		ff, err := s.formatOf(path)
+		if err != nil || ff.format != formatCSV {
+			return schema
+		}
+		rows, closer, err := openRows(path, ff, nil)
+		if err != nil {
+			return schema
+		}
+		_, err = rows.next() // reads the header
+		cols := rows.(*csvRows).cols
+		closer.Close()
+		if err != nil && !errors.Is(err, io.EOF) || len(cols) == 0 {
+			return schema
+		}
+		for _, col := range cols {
+			if _, ok := props[col]; !ok {
+				return schema
+			}
+		}
+	}
+	sch["additionalProperties"] = false
+	closed, err := json.Marshal(sch)
+	if err != nil {
+		return schema
+	}
+	return closed
+}
+
 // recordTypes adds the JSON types of a record's fields to types: each
 // field's as jsonType says of the decoded record, or string for CSV. A row
 // whose members' names hold no escapes is read from its members, where the

@@ -118,6 +118,9 @@ func (*Source) Discover(ctx context.Context, config json.RawMessage) ([]connecto
 		if err != nil {
 			return nil, err
 		}
+		if len(s.Schema) == 0 {
+			schema = closeCSV(s, schema)
+		}
 		out = append(out, connector.Stream{
 			Name:        s.Name,
 			Description: fmt.Sprintf("Records of the files matching %s.", strings.Join(s.Paths, ", ")),

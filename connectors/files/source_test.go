@@ -156,6 +156,45 @@ func TestDiscoverInfersSchema(t *testing.T) {
 	}
 }
 
+// A CSV stream's discovered schema allows no fields but its files'
+// columns, so that desilo can refuse a mapping of a column the files lack;
+// where the fields are not all known, it stays open.
+func TestDiscoverClosesCSVSchemas(t *testing.T) {
+	dir := t.TempDir()
+	a := writeFile(t, dir, "a.csv", []byte("id,E-Mail\n1,x@example.com\n"))
+	b := writeFile(t, dir, "b.csv", []byte("id,Telefon\n2,0301234\n"))
+	headerOnly := writeFile(t, dir, "c.csv", []byte("id,Fax\n"))
+	jsonl := writeFile(t, dir, "d.jsonl", []byte(`{"id":3}`+"\n"))
+	tests := []struct {
+		name   string
+		paths  []string
+		closed bool
+	}{
+		{"every file's columns", []string{a, b}, true},
+		{"a header without rows", []string{a, headerOnly}, false},
+		{"JSON", []string{jsonl}, false},
+		{"CSV and JSON", []string{a, jsonl}, false},
+		{"no file", []string{filepath.Join(dir, "none-*.csv")}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			streams, err := New().Discover(quiet(t), config(t, tt.paths, []string{"id"}, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var schema struct {
+				AdditionalProperties *bool `json:"additionalProperties"`
+			}
+			if err := json.Unmarshal(streams[0].Schema, &schema); err != nil {
+				t.Fatal(err)
+			}
+			if closed := schema.AdditionalProperties != nil && !*schema.AdditionalProperties; closed != tt.closed {
+				t.Errorf("schema %s: closed %v, want %v", streams[0].Schema, closed, tt.closed)
+			}
+		})
+	}
+}
+
 func TestExpand(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"a.csv", "x/b.csv", "x/y/c.csv", "x/y/c.json", "z.csv/d.txt"} {

@@ -99,6 +99,43 @@ func TestCompileErrors(t *testing.T) {
 	}
 }
 
+// A path reading a field the stream's records cannot have (a CSV column
+// that is not in the header) would map null into every record, in
+// silence; where the schema leaves records open (an API's custom
+// properties), any path may be right.
+func TestPathToAFieldTheRecordsLack(t *testing.T) {
+	closed := `{"type":"object","properties":{"E-Mail":{},"Telefon":{},"Kunde":{}},"additionalProperties":false}`
+	tests := []struct {
+		name   string
+		schema string
+		fields map[string]connector.Expr
+		want   string // the error; "" when it compiles
+	}{
+		{"typo of a column", closed, map[string]connector.Expr{"email": connector.P("EMail")},
+			`mapping contacts.email: path "EMail": the stream's records have no field "EMail" (did you mean "E-Mail"?)`},
+		{"nothing close", closed, map[string]connector.Expr{"email": connector.P("mail_address")},
+			`mapping contacts.email: path "mail_address": the stream's records have no field "mail_address" (desilo discover lists the fields)`},
+		{"inside coalesce", closed, map[string]connector.Expr{"phone": {Coalesce: []connector.Expr{connector.P("Telefon"), connector.P("Mobil.nummer")}}},
+			`mapping contacts.phone: path "Mobil.nummer": the stream's records have no field "Mobil" (desilo discover lists the fields)`},
+		{"columns present", closed, map[string]connector.Expr{"email": connector.P("E-Mail"), "full_name": {Concat: []connector.Expr{connector.P("Kunde"), {Const: "x"}}}}, ""},
+		{"open schema", `{"type":"object","properties":{"email":{}}}`, map[string]connector.Expr{"email": connector.P("properties.email")}, ""},
+		{"additional properties typed", `{"type":"object","properties":{"email":{}},"additionalProperties":{"type":"string"}}`, map[string]connector.Expr{"email": connector.P("mail")}, ""},
+		{"no schema", ``, map[string]connector.Expr{"email": connector.P("anything")}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stream := connector.Stream{Name: "contacts", Schema: []byte(tt.schema)}
+			_, err := Compile(stream, connector.Mapping{Entity: "customer", Fields: tt.fields})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Compile: %v, want no error", err)
+			case tt.want != "" && (err == nil || err.Error() != tt.want):
+				t.Errorf("Compile: %v\nwant: %s", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestDefault(t *testing.T) {
 	def := &connector.Mapping{Entity: "customer", Fields: map[string]connector.Expr{"email": connector.P("email")}}
 	user := &connector.Mapping{Entity: "customer", Fields: map[string]connector.Expr{"email": connector.P("mail")}}

@@ -1,8 +1,10 @@
 package mapping
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -149,8 +151,15 @@ func compile(stream connector.Stream, m connector.Mapping, table *model.Table, s
 	}
 	targets := sortedKeys(m.Fields)
 	byCol := map[int]*column{}
+	fields, closed := recordFields(stream.Schema)
 	for _, target := range targets {
 		e := m.Fields[target]
+		if closed {
+			if err := readsAbsent(e, fields); err != nil {
+				errs = append(errs, fail(target, err))
+				continue
+			}
+		}
 		colName, sub, isPair := strings.Cut(target, ".")
 		i, ok := table.Index(colName)
 		if !ok {
@@ -289,6 +298,55 @@ func convName(c conv) string {
 		}
 	}
 	return "none"
+}
+
+// recordFields returns the top-level fields of a stream's records when its
+// schema lists them and allows no others (a CSV file's columns); closed is
+// false when records may have other fields (an API's custom properties).
+func recordFields(schema json.RawMessage) (fields []string, closed bool) {
+	var s struct {
+		Properties           map[string]json.RawMessage `json:"properties"`
+		PatternProperties    map[string]json.RawMessage `json:"patternProperties"`
+		AdditionalProperties json.RawMessage            `json:"additionalProperties"`
+	}
+	if json.Unmarshal(schema, &s) != nil || len(s.PatternProperties) > 0 ||
+		!bytes.Equal(bytes.TrimSpace(s.AdditionalProperties), []byte("false")) {
+		return nil, false
+	}
+	return sortedKeys(s.Properties), true
+}
+
+// readsAbsent reports a path of e whose first segment is none of the
+// record's fields: it would map null into every record, in silence.
+func readsAbsent(e connector.Expr, fields []string) error {
+	for _, subs := range [][]connector.Expr{e.Coalesce, e.Concat} {
+		for _, sub := range subs {
+			if err := readsAbsent(sub, fields); err != nil {
+				return err
+			}
+		}
+	}
+	steps, err := parsePath(e.Path)
+	if e.Path == "" || err != nil || steps[0].each { // a bad path has its own error
+		return nil
+	}
+	name := steps[0].key
+	for _, f := range fields {
+		if f == name {
+			return nil
+		}
+	}
+	best, bestD := "", len(name)/2+1
+	for _, f := range fields {
+		if d := distance(strings.ToLower(name), strings.ToLower(f)); d < bestD {
+			best, bestD = f, d
+		}
+	}
+	hint := " (desilo discover lists the fields)"
+	if best != "" {
+		hint = fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return fmt.Errorf("path %q: the stream's records have no field %q%s", e.Path, name, hint)
 }
 
 func unknownField(t *model.Table, target string) error {

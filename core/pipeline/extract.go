@@ -169,6 +169,14 @@ func runSource(ctx context.Context, store *stage.Store, src *config.Source, opts
 	return x.Finish()
 }
 
+// CheckStreams returns what extract would refuse in the source's streams
+// and mappings, given the streams its connector discovered: a stream the
+// connector does not offer, a mapping that does not fit a stream.
+func CheckStreams(cfg *config.Config, src *config.Source, streams []connector.Stream) error {
+	_, err := plan(cfg, src, streams, &SourceSummary{})
+	return err
+}
+
 // plan compiles the mapping of every stream that has one: the user's from
 // desilo.yaml, else the connector's default.
 func plan(cfg *config.Config, src *config.Source, streams []connector.Stream, sum *SourceSummary) (map[string]*mapping.Plan, error) {
@@ -202,13 +210,32 @@ func plan(cfg *config.Config, src *config.Source, streams []connector.Stream, su
 		p, err := mapping.Default(s, override)
 		if err != nil {
 			if override != nil {
-				return nil, cfg.ErrorAt(src.Pointer()+"/mapping/"+s.Name, err.Error())
+				return nil, MappingErrors(cfg, src, s.Name, err)
 			}
 			return nil, fmt.Errorf("source %s: the default mapping of connector %s, stream %s: %w", src.Name, src.Connector, s.Name, err)
 		}
 		plans[s.Name] = p
 	}
 	return plans, nil
+}
+
+// MappingErrors places each problem of the source's mapping of stream
+// (from mapping.Compile) at its field's line in the config file.
+func MappingErrors(cfg *config.Config, src *config.Source, stream string, err error) config.Errors {
+	leaves := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		leaves = j.Unwrap()
+	}
+	var out config.Errors
+	for _, e := range leaves {
+		ptr := src.Pointer() + "/mapping/" + stream
+		var fe *mapping.FieldError
+		if errors.As(e, &fe) && fe.Field != "" {
+			ptr += "/fields/" + fe.Field
+		}
+		out = append(out, cfg.ErrorAt(ptr, e.Error()))
+	}
+	return out
 }
 
 // stager is the Emitter a source's records arrive at: it maps them and

@@ -46,6 +46,8 @@ type Stream struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	// Schema is the JSON Schema (draft 2020-12) of one record's Data.
+	// When it lists the properties and sets "additionalProperties": false,
+	// desilo refuses a mapping path whose first field is not one of them.
 	Schema json.RawMessage `json:"schema"`
 	// PrimaryKey names the top-level fields whose values identify a record
 	// within the stream. Staging keeps the latest version per key.
