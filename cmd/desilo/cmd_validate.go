@@ -17,6 +17,7 @@ import (
 	"github.com/desilo/desilo/core/pipeline"
 	"github.com/desilo/desilo/core/profile"
 	"github.com/desilo/desilo/plugins/connector"
+	"github.com/desilo/desilo/plugins/host"
 )
 
 func (a *app) validateCmd() *cobra.Command {
@@ -24,9 +25,11 @@ func (a *app) validateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check a config file without running anything",
-		Long: `validate checks desilo.yaml against its schema, the config of each source that
-uses a built-in connector against that connector's schema, and that the identity
-and profile rules compile. Errors name the file, line and field. Third-party connectors' configs are checked by 'desilo check'.`,
+		Long: `validate checks desilo.yaml against its schema, that each source's connector is
+built in or on the plugin path, the config of each source that uses a built-in
+connector against that connector's schema, and that the identity and profile
+rules compile. Errors name the file, line and field. Third-party connectors'
+configs are checked by 'desilo check'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runValidate(cmd.Context(), path)
@@ -40,6 +43,21 @@ func (a *app) runValidate(_ context.Context, path string) error {
 	cfg, err := a.loadConfig(path)
 	if err != nil {
 		return err
+	}
+	// Each connector is found as sync would find it (built in, or on the
+	// plugin path), without starting it.
+	h := a.newHost(cfg)
+	defer h.Close()
+	var missing config.Errors
+	for i := range cfg.Sources {
+		src := &cfg.Sources[i]
+		_, _, err := h.Command(host.Target{Source: src.Name, Connector: src.Connector, Path: src.Plugin.Path})
+		if err != nil {
+			missing = append(missing, cfg.ErrorAt(src.Pointer()+"/connector", err.Error()+a.suggestConnector(src.Connector)))
+		}
+	}
+	if len(missing) > 0 {
+		return withCode(exitConfig, missing)
 	}
 	for _, src := range cfg.Sources {
 		c, ok := builtin.Get(src.Connector)
@@ -103,4 +121,14 @@ func profileErrors(cfg *config.Config, err error) error {
 		out = append(out, cfg.ErrorAt(ptr, se.Msg))
 	}
 	return out
+}
+
+// suggestConnector returns ` (did you mean "files"?)` when a built-in or
+// plugin connector's name is close to name.
+func (a *app) suggestConnector(name string) string {
+	names := builtin.Names()
+	for _, f := range host.ListPlugins(host.SearchPath(a.pluginDirs)) {
+		names = append(names, f.Name)
+	}
+	return config.Suggest(name, names)
 }

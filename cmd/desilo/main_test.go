@@ -256,11 +256,17 @@ func TestValidateCatchesWhatSyncRefusesOrIgnores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct{ name, old, new, want string }{
+	tests := []struct {
+		name, old, new string
+		want           []string
+	}{
 		{"identity key on a field the model does not have", "  default_region: DE", "  default_region: DE\n  keys: [{name: email, normalize: email}, {name: mail2, field: emial}]",
-			`desilo.yaml:13: identity.keys[1].field: "emial" is not a field of a mapped record (did you mean "email"?)`},
+			[]string{`desilo.yaml:13: identity.keys[1].field: "emial" is not a field of a mapped record (did you mean "email"?)`}},
 		{"composite key part the model does not have", "  default_region: DE", "  default_region: DE\n  keys: [{name: email, normalize: email}, {name: pn, composite: [phone, frist_name]}]",
-			`desilo.yaml:13: identity.keys[1].composite[1]: "frist_name" is not a field of a mapped record (did you mean "first_name"?)`},
+			[]string{`desilo.yaml:13: identity.keys[1].composite[1]: "frist_name" is not a field of a mapped record (did you mean "first_name"?)`}},
+		// sync exits with "connector not found".
+		{"unknown connector", "connector: files", "connector: filez",
+			[]string{`desilo.yaml:17: sources[0].connector: connector not found: "filez" is not built in`, `(did you mean "files"?)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,8 +279,10 @@ func TestValidateCatchesWhatSyncRefusesOrIgnores(t *testing.T) {
 				t.Fatal(err)
 			}
 			code, out, errOut := desilo(t, "validate", "-c", cfg, "--plugin-dir", t.TempDir())
-			if code != exitConfig || !strings.Contains(errOut, tt.want) {
-				t.Errorf("validate: exit %d, want %d saying %q\n%s%s", code, exitConfig, tt.want, out, errOut)
+			for _, want := range tt.want {
+				if code != exitConfig || !strings.Contains(errOut, want) {
+					t.Errorf("validate: exit %d, want %d saying %q\n%s%s", code, exitConfig, want, out, errOut)
+				}
 			}
 		})
 	}

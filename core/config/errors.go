@@ -69,8 +69,10 @@ func (es Errors) sorted() Errors {
 	})
 }
 
-// suggest returns ` (did you mean "x"?)` when one candidate is close to
-// got, so a typo gets its fix in the message.
+// Suggest returns ` (did you mean "x"?)` when one candidate is close to
+// got, so a typo gets its fix in the message; "" otherwise.
+func Suggest(got string, candidates []string) string { return suggest(got, candidates) }
+
 func suggest(got string, candidates []string) string {
 	best, bestDist := "", -1
 	for _, c := range candidates {
