@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,7 @@ import (
 	"github.com/desilo/desilo/core/mapping"
 	"github.com/desilo/desilo/core/pipeline"
 	"github.com/desilo/desilo/core/profile"
+	"github.com/desilo/desilo/core/sink/bigquery"
 	"github.com/desilo/desilo/plugins/connector"
 	"github.com/desilo/desilo/plugins/host"
 )
@@ -27,9 +29,11 @@ func (a *app) validateCmd() *cobra.Command {
 		Short: "Check a config file without running anything",
 		Long: `validate checks desilo.yaml against its schema, that each source's connector is
 built in or on the plugin path, the config of each source that uses a built-in
-connector against that connector's schema, and that the identity and profile
-rules compile. Errors name the file, line and field. Third-party connectors'
-configs are checked by 'desilo check'.`,
+connector against that connector's schema, that the identity and profile
+rules compile, and the BigQuery tables' partitioning and clustering. Errors
+name the file, line and field. Third-party connectors' configs, and whether
+the streams and mappings fit what each connector offers, are checked by
+'desilo check', which runs the connectors.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runValidate(cmd.Context(), path)
@@ -94,6 +98,17 @@ func (a *app) runValidate(_ context.Context, path string) error {
 	})
 	if err != nil {
 		return withCode(exitConfig, profileErrors(cfg, err))
+	}
+	// The BigQuery tables' layout, as sync checks it before it runs.
+	if bq := cfg.Output.BigQuery; bq != nil {
+		if err := bigquery.Validate(*bq); err != nil {
+			ptr, msg := "/output/bigquery", err.Error()
+			var ce *bigquery.ConfigError
+			if errors.As(err, &ce) {
+				ptr, msg = ptr+"/"+strings.ReplaceAll(ce.Field, ".", "/"), ce.Err.Error()
+			}
+			return withCode(exitConfig, cfg.ErrorAt(ptr, msg))
+		}
 	}
 	_, err = fmt.Fprintf(a.stdout, "%s: valid (%d sources)\n", cfg.File, len(cfg.Sources))
 	return err

@@ -267,6 +267,11 @@ func TestValidateCatchesWhatSyncRefusesOrIgnores(t *testing.T) {
 		// sync exits with "connector not found".
 		{"unknown connector", "connector: files", "connector: filez",
 			[]string{`desilo.yaml:17: sources[0].connector: connector not found: "filez" is not built in`, `(did you mean "files"?)`}},
+		// sync exits 3 before it runs; validate said valid.
+		{"BigQuery partition field the table does not have", "  parquet: {path: out}", "  parquet: {path: out}\n  bigquery:\n    project: p\n    dataset: d\n    tables: {customer: {partition_field: nosuch}}",
+			[]string{`desilo.yaml:18: output.bigquery.tables.customer.partition_field: table customer has no column "nosuch"`}},
+		{"BigQuery clustering column with a typo", "  parquet: {path: out}", "  parquet: {path: out}\n  bigquery:\n    project: p\n    dataset: d\n    tables:\n      event:\n        clustering: [customer_id, chanel]",
+			[]string{`desilo.yaml:20: output.bigquery.tables.event.clustering: table event has no column "chanel" (did you mean "channel"?)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -73,6 +73,17 @@ var defaultLayouts = map[string]config.Table{
 	"customer": {Clustering: []string{"customer_id"}},
 }
 
+// ConfigError is a problem in output.bigquery. Field is its path below
+// output.bigquery ("tables.customer.partition_field"), for callers that
+// point at its line in desilo.yaml.
+type ConfigError struct {
+	Field string
+	Err   error
+}
+
+func (e *ConfigError) Error() string { return "output.bigquery." + e.Field + ": " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // TableLayout returns the layout of a model table: the default, with
 // partitioning and clustering each replaced when the config sets them.
 // It checks that the columns exist and can partition or cluster.
@@ -89,11 +100,11 @@ func TableLayout(cfg config.BigQuery, t *model.Table) (Layout, error) {
 			lt.Clustering = o.Clustering
 		}
 	}
-	where := "output.bigquery.tables." + t.Name
+	where := "tables." + t.Name
 	if lt.PartitionField != "" {
 		c, err := column(t, lt.PartitionField)
 		if err != nil {
-			return Layout{}, fmt.Errorf("%s.partition_field: %w", where, err)
+			return Layout{}, &ConfigError{where + ".partition_field", err}
 		}
 		typ := strings.ToUpper(lt.PartitionType)
 		if typ == "" {
@@ -101,24 +112,24 @@ func TableLayout(cfg config.BigQuery, t *model.Table) (Layout, error) {
 		}
 		switch {
 		case c.List || (c.Type != model.Timestamp && c.Type != model.Date):
-			return Layout{}, fmt.Errorf("%s.partition_field: column %s is a %s, want a timestamp or date", where, c.Name, kind(c))
+			return Layout{}, &ConfigError{where + ".partition_field", fmt.Errorf("column %s is a %s, want a timestamp or date", c.Name, kind(c))}
 		case c.Type == model.Date && typ == "HOUR":
-			return Layout{}, fmt.Errorf("%s.partition_type: HOUR needs a timestamp column, %s is a date", where, c.Name)
+			return Layout{}, &ConfigError{where + ".partition_type", fmt.Errorf("HOUR needs a timestamp column, %s is a date", c.Name)}
 		case !slices.Contains([]string{"DAY", "HOUR", "MONTH", "YEAR"}, typ):
-			return Layout{}, fmt.Errorf("%s.partition_type: %q, want DAY, HOUR, MONTH or YEAR", where, lt.PartitionType)
+			return Layout{}, &ConfigError{where + ".partition_type", fmt.Errorf("%q, want DAY, HOUR, MONTH or YEAR", lt.PartitionType)}
 		}
 		l.Partitioning = &bq.TimePartitioning{Type: bq.TimePartitioningType(typ), Field: c.Name}
 	}
 	if len(lt.Clustering) > 4 {
-		return Layout{}, fmt.Errorf("%s.clustering: %d columns, BigQuery allows at most 4", where, len(lt.Clustering))
+		return Layout{}, &ConfigError{where + ".clustering", fmt.Errorf("%d columns, BigQuery allows at most 4", len(lt.Clustering))}
 	}
 	for _, name := range lt.Clustering {
 		c, err := column(t, name)
 		if err != nil {
-			return Layout{}, fmt.Errorf("%s.clustering: %w", where, err)
+			return Layout{}, &ConfigError{where + ".clustering", err}
 		}
 		if c.List || c.Type == model.Number {
-			return Layout{}, fmt.Errorf("%s.clustering: column %s is a %s, which BigQuery cannot cluster by", where, c.Name, kind(c))
+			return Layout{}, &ConfigError{where + ".clustering", fmt.Errorf("column %s is a %s, which BigQuery cannot cluster by", c.Name, kind(c))}
 		}
 		l.Clustering = append(l.Clustering, c.Name)
 	}
@@ -128,7 +139,11 @@ func TableLayout(cfg config.BigQuery, t *model.Table) (Layout, error) {
 func column(t *model.Table, name string) (model.Column, error) {
 	i, ok := t.Index(name)
 	if !ok {
-		return model.Column{}, fmt.Errorf("table %s has no column %q", t.Name, name)
+		names := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			names[i] = c.Name
+		}
+		return model.Column{}, fmt.Errorf("table %s has no column %q%s", t.Name, name, config.Suggest(name, names))
 	}
 	return t.Columns[i], nil
 }
@@ -146,7 +161,7 @@ func kind(c model.Column) string {
 func Validate(cfg config.BigQuery) error {
 	for name := range cfg.Tables {
 		if !slices.Contains(model.Outputs, name) {
-			return fmt.Errorf("output.bigquery.tables.%s: not a table desilo publishes (%s)", name, strings.Join(model.Outputs, ", "))
+			return &ConfigError{"tables." + name, fmt.Errorf("not a table desilo publishes (%s)", strings.Join(model.Outputs, ", "))}
 		}
 	}
 	for _, name := range model.Outputs {
