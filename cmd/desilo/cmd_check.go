@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/desilo/desilo/core/config"
+	"github.com/desilo/desilo/core/pipeline"
 	"github.com/desilo/desilo/plugins/host"
 )
 
@@ -17,8 +18,10 @@ func (a *app) checkCmd() *cobra.Command {
 		Use:   "check",
 		Short: "Test each source's credentials and reachability",
 		Long: `check starts each source's connector, validates the source's config against
-the connector's schema and asks the connector to test it (credentials, hosts,
-paths). It prints one line per source and fails if any source fails.`,
+the connector's schema, asks the connector to test it (credentials, hosts,
+paths), and checks that the source's streams and mappings fit the streams the
+connector discovers (a mapping of a stream it does not offer, or of a column a
+CSV file lacks). It prints one line per source and fails if any source fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runCheck(cmd.Context(), path, source)
@@ -70,7 +73,23 @@ func (a *app) checkSource(ctx context.Context, h *host.Host, cfg *config.Config,
 		return err
 	}
 	defer p.Close()
-	return withCode(exitSource, p.Check(ctx, src.Config))
+	if err := p.Check(ctx, src.Config); err != nil {
+		return withCode(exitSource, err)
+	}
+	// Streams and mappings that do not fit what the connector offers
+	// would fail the source at extract: say so now.
+	streams, err := p.Discover(ctx, src.Config)
+	if err != nil {
+		return withCode(exitSource, err)
+	}
+	if err := pipeline.CheckStreams(cfg, src, streams); err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return withCode(exitConfig, err)
+		}
+		return withCode(exitSource, err) // a connector's default mapping
+	}
+	return nil
 }
 
 // codeOf returns the exit code an error carries, or def.

@@ -292,3 +292,28 @@ func TestValidateCatchesWhatSyncRefusesOrIgnores(t *testing.T) {
 		})
 	}
 }
+
+// validate cannot know a connector's streams without running it; check
+// runs it, and says what extract would refuse: here a mapping of a stream
+// the source does not offer, which check used to pass.
+func TestCheckReportsAMappingOfAStreamNotOffered(t *testing.T) {
+	dir := copyExample(t)
+	cfg := filepath.Join(dir, "desilo.yaml")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "      contacts:\n        entity: customer", "      contactz:\n        entity: customer", 1)
+	if err := os.WriteFile(cfg, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const want = `desilo.yaml:26: sources[0].mapping.contactz: connector files offers no stream "contactz" (did you mean "contacts"?)`
+	code, out, errOut := desilo(t, "check", "-c", cfg)
+	if code != exitConfig || !strings.Contains(out, want) || !strings.Contains(out, "shop") {
+		t.Errorf("check: exit %d, want %d saying %q\n%s%s", code, exitConfig, want, out, errOut)
+	}
+	code, _, errOut = desilo(t, "discover", "-c", cfg)
+	if code != exitConfig || !strings.Contains(errOut, want) {
+		t.Errorf("discover: exit %d, want %d saying %q\n%s", code, exitConfig, want, errOut)
+	}
+}

@@ -181,17 +181,19 @@ func CheckStreams(cfg *config.Config, src *config.Source, streams []connector.St
 // desilo.yaml, else the connector's default.
 func plan(cfg *config.Config, src *config.Source, streams []connector.Stream, sum *SourceSummary) (map[string]*mapping.Plan, error) {
 	byName := map[string]connector.Stream{}
+	var names []string
 	for _, s := range streams {
 		byName[s.Name] = s
+		names = append(names, s.Name)
 	}
 	for _, want := range src.Streams {
 		if _, ok := byName[want]; !ok {
-			return nil, cfg.ErrorAt(src.Pointer()+"/streams", fmt.Sprintf("connector %s offers no stream %q", src.Connector, want))
+			return nil, cfg.ErrorAt(src.Pointer()+"/streams", fmt.Sprintf("connector %s offers no stream %q%s", src.Connector, want, config.Suggest(want, names)))
 		}
 	}
 	for name := range src.Mapping {
 		if _, ok := byName[name]; !ok {
-			return nil, cfg.ErrorAt(src.Pointer()+"/mapping/"+name, fmt.Sprintf("connector %s offers no stream %q", src.Connector, name))
+			return nil, cfg.ErrorAt(src.Pointer()+"/mapping/"+name, fmt.Sprintf("connector %s offers no stream %q%s", src.Connector, name, config.Suggest(name, names)))
 		}
 	}
 	plans := map[string]*mapping.Plan{}
