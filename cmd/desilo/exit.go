@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 
 	"github.com/desilo/desilo/core/config"
+	"github.com/desilo/desilo/core/pipeline"
 	"github.com/desilo/desilo/plugins/host"
 )
 
@@ -17,7 +19,7 @@ const (
 	exitOK          = 0
 	exitFailure     = 1   // anything not listed below
 	exitUsage       = 2   // bad flags or arguments
-	exitConfig      = 3   // desilo.yaml or a source's config is invalid
+	exitConfig      = 3   // desilo.yaml or a source's config is invalid, or its connector not found
 	exitSource      = 4   // a source failed: check, discovery or extraction
 	exitLocked      = 5   // another run holds the state directory
 	exitOutput      = 6   // the snapshot is written but an output (BigQuery) failed
@@ -28,7 +30,8 @@ const exitCodesHelp = `Exit codes:
   0    success
   1    failure not covered below
   2    usage error (flags, arguments)
-  3    invalid configuration (desilo.yaml or a source's config)
+  3    invalid configuration (desilo.yaml, a source's config, a connector not
+       found), also when a sync ran the other sources
   4    a source failed (check, discover or extract)
   5    another run holds the state directory's lock
   6    the snapshot was written but an output (BigQuery) failed
@@ -80,9 +83,24 @@ func exitCode(ctx context.Context, err error, stderr io.Writer, jsonLog bool) in
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		return exitInterrupted
 	case errors.As(err, &ee):
+		if ee.code == exitSource && sourceConfigError(err) {
+			return exitConfig
+		}
 		return ee.code
 	case errors.As(err, &ces), errors.As(err, &ce), errors.As(err, &hce):
 		return exitConfig
 	}
 	return exitFailure
+}
+
+// sourceConfigError reports whether a source of a run failed on its
+// configuration (its connector not found, its config refused by the
+// connector's schema): check and discover exit 3 for it, and so does sync,
+// whatever else failed.
+func sourceConfigError(err error) bool {
+	var failed *pipeline.SourcesError
+	if !errors.As(err, &failed) {
+		return false
+	}
+	return slices.ContainsFunc(failed.Errs, func(e error) bool { return codeOf(e, exitSource) == exitConfig })
 }

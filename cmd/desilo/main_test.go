@@ -146,6 +146,22 @@ identity: {default_region: DE}
 sources:
   - {name: legacy, connector: nosuch}
 `)
+	// sync used to exit 4 (a source failed) for a connector that is not
+	// found, where check and discover say 3: the config is invalid.
+	unknownBesideAGoodOne := writeConfig(t, `version: 1
+identity: {default_region: DE}
+sources:
+  - {name: legacy, connector: nosuch}
+  - name: crm
+    connector: files
+    config:
+      streams: [{name: contacts, paths: [contacts.csv], primary_key: [id]}]
+    mapping:
+      contacts: {entity: customer, fields: {email: email}}
+`)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(unknownBesideAGoodOne), "contacts.csv"), []byte("id,email\n1,a@example.de\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -163,6 +179,8 @@ sources:
 		{"survivorship of an unknown field", []string{"validate", "-c", badSurvivorship}, exitConfig, "lastname"},
 		{"source config invalid at check", []string{"check", "-c", badSourceConfig}, exitConfig, "paths"},
 		{"connector not found", []string{"check", "-c", unknownConnector, "--plugin-dir", t.TempDir()}, exitConfig, `"nosuch" is not built in`},
+		{"connector not found at sync", []string{"sync", "-c", unknownConnector, "--plugin-dir", t.TempDir()}, exitConfig, `"nosuch" is not built in`},
+		{"connector not found at sync, the other source synced", []string{"sync", "-c", unknownBesideAGoodOne, "--plugin-dir", t.TempDir()}, exitConfig, `"nosuch" is not built in`},
 		{"check fails", []string{"check", "-c", missingFiles}, exitSource, "nowhere/*.csv"},
 		{"first sync whose only source fails", []string{"sync", "-c", failingSource}, exitSource, "nothing was published"},
 		{"a source with nothing mapped", []string{"sync", "-c", unmapped}, exitSource, "no stream has a mapping"},

@@ -23,6 +23,19 @@ import (
 // staged and their states advanced.
 var ErrSourcesFailed = errors.New("sources failed")
 
+// SourcesError is Extract's error when sources failed: it is
+// ErrSourcesFailed, and keeps each failed source's error, so that a caller
+// can tell why (a connector not found is a config problem). It does not
+// unwrap to them: one source's failure does not make the run's error that
+// failure.
+type SourcesError struct {
+	Names []string
+	Errs  []error // Errs[i] is why Names[i] failed
+}
+
+func (e *SourcesError) Error() string        { return fmt.Sprintf("%v: %v", ErrSourcesFailed, e.Names) }
+func (e *SourcesError) Is(target error) bool { return target == ErrSourcesFailed }
+
 // Extract reads every selected source into staging, several at once. A
 // source that fails keeps its old state; the others go on.
 func Extract(ctx context.Context, store *stage.Store, opts Options) ([]SourceSummary, error) {
@@ -32,6 +45,7 @@ func Extract(ctx context.Context, store *stage.Store, opts Options) ([]SourceSum
 		return nil, err
 	}
 	out := make([]SourceSummary, len(sources))
+	errs := make([]error, len(sources))
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
 	for i, src := range sources {
@@ -40,21 +54,22 @@ func Extract(ctx context.Context, store *stage.Store, opts Options) ([]SourceSum
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i] = extractSource(ctx, store, src, &opts)
+			out[i], errs[i] = extractSource(ctx, store, src, &opts)
 		}()
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return out, err
 	}
-	var failed []string
-	for _, s := range out {
-		if s.Error != "" {
-			failed = append(failed, s.Name)
+	failed := &SourcesError{}
+	for i, s := range out {
+		if errs[i] != nil {
+			failed.Names = append(failed.Names, s.Name)
+			failed.Errs = append(failed.Errs, errs[i])
 		}
 	}
-	if len(failed) > 0 {
-		return out, fmt.Errorf("%w: %v", ErrSourcesFailed, failed)
+	if len(failed.Names) > 0 {
+		return out, failed
 	}
 	return out, nil
 }
@@ -74,8 +89,8 @@ func selected(cfg *config.Config, names []string) ([]*config.Source, error) {
 	return out, nil
 }
 
-// extractSource runs one source; its error ends up in the summary.
-func extractSource(ctx context.Context, store *stage.Store, src *config.Source, opts *Options) SourceSummary {
+// extractSource runs one source; its error ends up in the summary too.
+func extractSource(ctx context.Context, store *stage.Store, src *config.Source, opts *Options) (SourceSummary, error) {
 	start := time.Now()
 	sum := SourceSummary{Name: src.Name, Connector: src.Connector}
 	opts.Observer.SourceStarted(src.Name)
@@ -91,7 +106,7 @@ func extractSource(ctx context.Context, store *stage.Store, src *config.Source, 
 		opts.Logger.Info("source extracted", "source", src.Name, "records", sum.Records, "rejects", sum.Rejects, "duration", sum.Duration.String())
 	}
 	opts.Observer.SourceDone(src.Name, sum)
-	return sum
+	return sum, err
 }
 
 // compactSource merges the segments of each of the source's streams
