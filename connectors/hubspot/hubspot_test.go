@@ -395,12 +395,18 @@ func TestSearchRespectsSearchRateLimit(t *testing.T) {
 func TestSearch429sAgainstEnforcedSearchLimit(t *testing.T) {
 	f := newFake()
 	manyContacts(f, 40)
+	// A "second" of 250 ms here, not the other tests' 50 ms: the limiter's
+	// slack (4 × 300 ms against a second) shrinks with the scale, and at
+	// 50 ms a loaded machine's scheduling delays alone could fill it.
+	f.searchSecond = 250 * time.Millisecond
 	srv := f.start(t)
 	cfg := cfgJSON(srv.URL, `, "start_date": "2024-01-01"`)
 	req := connector.ReadRequest{Config: cfg, Streams: []string{"contacts"}}
 	var waits []time.Duration
 	col := &sdktest.Collector{}
-	if err := testSource(&waits).Read(context.Background(), req, col); err != nil {
+	src := testSource(&waits)
+	src.searchEvery = searchInterval * f.searchSecond / time.Second
+	if err := src.Read(context.Background(), req, col); err != nil {
 		t.Fatal(err)
 	}
 	f.mu.Lock()
@@ -415,7 +421,7 @@ func TestSearch429sAgainstEnforcedSearchLimit(t *testing.T) {
 	waits = nil
 	fast := &Source{searchEvery: time.Nanosecond, sleep: func(ctx context.Context, d time.Duration) error {
 		waits = append(waits, d)
-		return httpx.Sleep(ctx, d*testSecond/time.Second)
+		return httpx.Sleep(ctx, d*f.searchSecond/time.Second)
 	}}
 	if err := fast.Read(context.Background(), req, &sdktest.Collector{}); err != nil {
 		t.Fatal(err)
