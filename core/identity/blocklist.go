@@ -93,7 +93,8 @@ func placeholderEmail(v string) bool {
 	return local == first
 }
 
-func placeholderPhone(e164 string) bool {
+func placeholderPhone(key string) bool {
+	e164, _, _ := strings.Cut(key, ";ext=")
 	_, n, ok := normalize.PhoneNational(e164)
 	if !ok || len(n) < 6 {
 		return false

@@ -94,6 +94,12 @@ func TestKeys(t *testing.T) {
 			cust("shop", "b", 2, "phone", "+49 (171) 123-45-68"),
 			cust("shop", "c", 3, "phone", "0171 1234569"),
 		}, "a b | c"},
+		{"phone extensions: one switchboard, two people", emailPhone, []Record{
+			cust("crm", "a", 1, "phone", "+49 30 901820 ext. 12"),
+			cust("shop", "b", 2, "phone", "030 901820 ext. 13"),
+			cust("desk", "c", 3, "phone", "+4930901820;ext=12"),
+			cust("desk", "d", 4, "phone", "030 901820"),
+		}, "a c | b | d"},
 		{"transitive through two keys", emailPhone, []Record{
 			cust("crm", "a", 1, "email", "jane@acme.org"),
 			cust("shop", "b", 2, "email", "jane@acme.org", "phone", "0171 1234568"),
@@ -106,6 +112,10 @@ func TestKeys(t *testing.T) {
 		{"invalid values link nothing", emailPhone, []Record{
 			cust("crm", "a", 1, "email", "not an email", "phone", "12"),
 			cust("shop", "b", 2, "email", "not an email", "phone", "12"),
+		}, "a | b"},
+		{"placeholder number with an extension", emailPhone, []Record{
+			cust("crm", "a", 1, "phone", "+49 2345678 ext. 1"),
+			cust("shop", "b", 2, "phone", "+49 2345678 ext. 1"),
 		}, "a | b"},
 		{"composite needs every part", composite, []Record{
 			cust("crm", "a", 1, "last_name", "MÜLLER", "birth_date", "1980-02-29", "postal_code", "10115"),
@@ -553,6 +563,8 @@ func TestPlaceholder(t *testing.T) {
 		{"phone", "+491234567", true},
 		{"phone", "+490123456789", true},
 		{"phone", "+49987654321", true},
+		{"phone", "+49987654321;ext=12", true},
+		{"phone", "+491711234568;ext=12", false},
 		{"phone", "+491711234568", false},
 		{"phone", "+14155552671", false},
 		{"name", "n/a", true},

@@ -23,7 +23,8 @@ type Options struct {
 // Names lists the normalizers ByName knows.
 var Names = []string{"email", "phone", "name", "postal_code", "country", "date", "lower", "none"}
 
-// ByName returns the normalizer called name: email, phone, name,
+// ByName returns the normalizer called name, as match keys use it: email,
+// phone (PhoneKey: E.164, and an extension if written), name,
 // postal_code, country, date, lower, or none (the value as it is; only an
 // empty value is not ok).
 func ByName(name string, opt Options) (Func, error) {
@@ -31,11 +32,11 @@ func ByName(name string, opt Options) (Func, error) {
 	case "email":
 		return func(s string) (string, bool) { return Email(s, opt.Email) }, nil
 	case "phone":
-		region := strings.ToUpper(opt.DefaultRegion)
-		if region != "" && !phonenumbers.GetSupportedRegions()[region] {
-			return nil, fmt.Errorf("phone: unknown default region %q (want an ISO 3166-1 alpha-2 code such as DE)", opt.DefaultRegion)
+		region, err := phoneRegion(opt.DefaultRegion)
+		if err != nil {
+			return nil, err
 		}
-		return func(s string) (string, bool) { return Phone(s, region) }, nil
+		return func(s string) (string, bool) { return PhoneKey(s, region) }, nil
 	case "name":
 		return Name, nil
 	case "postal_code":
@@ -50,6 +51,24 @@ func ByName(name string, opt Options) (Func, error) {
 		return func(s string) (string, bool) { return s, s != "" }, nil
 	}
 	return nil, fmt.Errorf("unknown normalizer %q (want one of %s)", name, strings.Join(Names, ", "))
+}
+
+// PhoneFunc returns Phone (E.164, extensions dropped) with a default
+// region, checked as ByName checks the phone normalizer's.
+func PhoneFunc(defaultRegion string) (Func, error) {
+	region, err := phoneRegion(defaultRegion)
+	if err != nil {
+		return nil, err
+	}
+	return func(s string) (string, bool) { return Phone(s, region) }, nil
+}
+
+func phoneRegion(region string) (string, error) {
+	r := strings.ToUpper(region)
+	if r != "" && !phonenumbers.GetSupportedRegions()[r] {
+		return "", fmt.Errorf("phone: unknown default region %q (want an ISO 3166-1 alpha-2 code such as DE)", region)
+	}
+	return r, nil
 }
 
 // ForField names the normalizer that suits a field (see ByName), from the words of the field's last path segment (split at "_",

@@ -124,6 +124,43 @@ func TestPhone(t *testing.T) {
 	}
 }
 
+// PhoneKey keeps what Phone drops: an extension tells colleagues behind
+// one switchboard number apart.
+func TestPhoneKey(t *testing.T) {
+	tests := []struct{ in, region, want string }{
+		{"+49 30 901820 ext. 12", "DE", "+4930901820;ext=12"},
+		{"030 901820 x12", "DE", "+4930901820;ext=12"},
+		{"tel:+49-30-901820;ext=12", "", "+4930901820;ext=12"},
+		{"(415) 555-2671 ext. 7", "US", "+14155552671;ext=7"},
+		{"0171 1234567", "DE", "+491711234567"},
+		{"030 901820", "DE", "+4930901820"},
+		{"12 ext. 3", "DE", ""},
+	}
+	for _, tt := range tests {
+		for range 2 { // the second call is answered from the cache
+			got, ok := PhoneKey(tt.in, tt.region)
+			if got != tt.want || ok != (tt.want != "") {
+				t.Errorf("PhoneKey(%q, %q) = %q, %v; want %q", tt.in, tt.region, got, ok, tt.want)
+			}
+		}
+		want, _, _ := strings.Cut(tt.want, ";")
+		if got, _ := Phone(tt.in, tt.region); got != want {
+			t.Errorf("Phone(%q, %q) = %q; want %q", tt.in, tt.region, got, want)
+		}
+	}
+	key, _ := ByName("phone", Options{DefaultRegion: "de"})
+	if got, _ := key("030 901820 ext. 12"); got != "+4930901820;ext=12" {
+		t.Errorf(`ByName("phone") = %q; want the key form with the extension`, got)
+	}
+	e164, _ := PhoneFunc("de")
+	if got, _ := e164("030 901820 ext. 12"); got != "+4930901820" {
+		t.Errorf(`PhoneFunc = %q; want E.164`, got)
+	}
+	if _, err := PhoneFunc("XX"); err == nil {
+		t.Error("PhoneFunc(XX): no error for an unknown region")
+	}
+}
+
 func TestPhoneNational(t *testing.T) {
 	tests := []struct {
 		in       string

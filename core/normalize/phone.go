@@ -19,6 +19,18 @@ func Phone(raw, region string) (string, bool) {
 	return defaultPhoneCache.Phone(raw, region)
 }
 
+// PhoneKey is Phone for matching: a number written with an extension
+// ("+49 30 901820 ext. 12") keeps it, as "+4930901820;ext=12" (RFC 3966's
+// form), so colleagues behind one switchboard number do not match as one
+// person. A number without an extension is Phone's E.164.
+func PhoneKey(raw, region string) (string, bool) {
+	e164, ext, ok := defaultPhoneCache.parse(raw, region)
+	if ext != "" {
+		e164 += ";ext=" + ext
+	}
+	return e164, ok
+}
+
 // parsePhone is Phone without the cache. Plain numbers take fastPhone,
 // which gives the full parse's result at a fraction of its cost.
 func parsePhone(raw, region string) (string, bool) {
@@ -26,13 +38,14 @@ func parsePhone(raw, region string) (string, bool) {
 }
 
 // fullParsePhone runs libphonenumber's parser on a trimmed, bounded s
-// and an upper-case region. It decides every input fastPhone declines.
-func fullParsePhone(s, region string) (string, bool) {
+// and an upper-case region. It decides every input fastPhone declines,
+// and is the only one to see extensions: fastPhone declines them.
+func fullParsePhone(s, region string) phoneResult {
 	num, err := phonenumbers.Parse(s, region)
 	if err != nil || !phonenumbers.IsValidNumber(num) {
-		return "", false
+		return phoneResult{}
 	}
-	return phonenumbers.Format(num, phonenumbers.E164), true
+	return phoneResult{e164: phonenumbers.Format(num, phonenumbers.E164), ext: num.GetExtension(), ok: true}
 }
 
 // PhoneNational splits an E.164 number into its country calling code and
@@ -95,8 +108,8 @@ const phoneShards = 16
 type phoneKey struct{ region, raw string }
 
 type phoneResult struct {
-	e164 string
-	ok   bool
+	e164, ext string
+	ok        bool
 }
 
 type phoneShard struct {
@@ -120,16 +133,23 @@ func NewPhoneCache(size int) *PhoneCache {
 
 // Phone is the package-level Phone with this cache.
 func (c *PhoneCache) Phone(raw, region string) (string, bool) {
+	e164, _, ok := c.parse(raw, region)
+	return e164, ok
+}
+
+// parse returns the number in E.164 form and its extension, if any.
+func (c *PhoneCache) parse(raw, region string) (e164, ext string, ok bool) {
 	s := strings.TrimSpace(raw)
 	if s == "" || len(s) > phonenumbers.MAX_INPUT_STRING_LENGTH {
-		return "", false
+		return "", "", false
 	}
 	region = strings.ToUpper(region)
 	if e164, ok, decided := fastPhone(s, region); decided {
-		return e164, ok
+		return e164, "", ok
 	}
 	if c == nil || c.limit == 0 {
-		return fullParsePhone(s, region)
+		r := fullParsePhone(s, region)
+		return r.e164, r.ext, r.ok
 	}
 	k := phoneKey{region, s}
 	sh := &c.shards[maphash.String(c.seed, s)%phoneShards]
@@ -142,16 +162,16 @@ func (c *PhoneCache) Phone(raw, region string) (string, bool) {
 	}
 	sh.mu.Unlock()
 	if hit {
-		return r.e164, r.ok
+		return r.e164, r.ext, r.ok
 	}
 	// Parse outside the lock; a concurrent miss on the same key parses
 	// twice and stores the same result.
-	r.e164, r.ok = fullParsePhone(s, region)
+	r = fullParsePhone(s, region)
 	k = phoneKey{region, strings.Clone(s)}
 	sh.mu.Lock()
 	sh.put(k, r, c.limit)
 	sh.mu.Unlock()
-	return r.e164, r.ok
+	return r.e164, r.ext, r.ok
 }
 
 func (sh *phoneShard) put(k phoneKey, r phoneResult, limit int) {

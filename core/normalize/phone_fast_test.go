@@ -26,9 +26,12 @@ func checkFastPhone(t *testing.T, s, region string) bool {
 		}
 		return false
 	}
-	want, wok := fullParsePhone(s, region)
-	if got != want || ok != wok {
-		t.Errorf("fastPhone(%q, %q) = %q, %v; full parse %q, %v", s, region, got, ok, want, wok)
+	full := fullParsePhone(s, region)
+	if got != full.e164 || ok != full.ok {
+		t.Errorf("fastPhone(%q, %q) = %q, %v; full parse %q, %v", s, region, got, ok, full.e164, full.ok)
+	}
+	if full.ext != "" {
+		t.Errorf("fastPhone(%q, %q) decided a number with extension %q, which PhoneKey needs", s, region, full.ext)
 	}
 	return true
 }

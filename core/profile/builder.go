@@ -180,7 +180,7 @@ func New(opts Options) (*Builder, error) {
 	if opts.AsOf.IsZero() {
 		return nil, errors.New("profile: Options.AsOf is required (the build's time)")
 	}
-	phoneFn, err := normalize.ByName("phone", normalize.Options{DefaultRegion: opts.DefaultRegion})
+	phoneFn, err := normalize.PhoneFunc(opts.DefaultRegion)
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
