@@ -70,7 +70,7 @@ func (s *Store) merge(ctx context.Context, path string, segments []string, hint 
 		return 0, err
 	}
 	del := len(st.Columns) - 1
-	err = eachLatest(ctx, segments, hint, t, func(r *segmentFile, keep []bool) error {
+	err = eachLatest(ctx, segments, hint, 2, t, func(r *segmentFile, keep []bool) error {
 		return r.chunks(ctx, keep, func(set *rowset.Set) error {
 			for i := range set.Len() {
 				w.SetBool(del, false)

@@ -67,8 +67,9 @@
 // latest version is a tombstone is left out. It reads segments newest
 // first, each twice: first only the record_key and deleted columns, to
 // decide which rows win, then the winning rows. Deduplication keeps a set
-// of 64-bit hashes of keys, never the keys themselves; see eachLatest for
-// its cost per record.
+// of 64-bit hashes of keys, never the keys themselves (a compaction,
+// which writes its result for good, two sets of independent hashes); see
+// eachLatest for its cost per record and the odds of a collision.
 //
 // Compact merges a stream's segments into one when there are more than
 // Options.CompactSegments, keeping exactly what Scan yields.

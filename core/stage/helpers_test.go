@@ -271,7 +271,7 @@ func writeFileContent(t testing.TB, dir, name, content string) {
 // scanLatest yields the latest live rows of segments (newest first), as
 // Scan yields a stream's.
 func scanLatest(ctx context.Context, segments []string, hint int64, t *model.Table, fn func(row []any) error) error {
-	return eachLatest(ctx, segments, hint, t, func(r *segmentFile, keep []bool) error {
+	return eachLatest(ctx, segments, hint, 1, t, func(r *segmentFile, keep []bool) error {
 		return r.chunks(ctx, keep, eachRow(fn))
 	})
 }

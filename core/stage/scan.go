@@ -61,7 +61,7 @@ func (s *Store) latest(ctx context.Context, source, stream string, t *model.Tabl
 		return fmt.Errorf("source %s stream %s: staged as table %s, not %s", source, stream, e.Table, t.Name)
 	}
 	d, _ := streamDir(stream)
-	return eachLatest(ctx, segmentPaths(filepath.Join(src.dir, d), e.Segments), rowsOf(e.Segments), t, read)
+	return eachLatest(ctx, segmentPaths(filepath.Join(src.dir, d), e.Segments), rowsOf(e.Segments), 1, t, read)
 }
 
 // ScanRejects calls fn with the rejects of the source's latest finished
@@ -101,22 +101,29 @@ func rowsOf(segs []segment) int64 {
 
 // eachLatest opens the segments (newest first) one at a time and calls
 // read with each and, per row, whether it is the latest live version of
-// its record. Deduplication holds one 64-bit hash per distinct
-// record_key in a set, never the keys: about 11 to 23 bytes a record
-// (see keySet and BenchmarkWriteScan), plus 9 bytes per row of the
-// segment being read. Two keys whose hashes collide would hide one of them; with n
-// records the odds are about n²/2⁶⁵ (1e-8 for a million records, 3e-4
-// for a hundred million), and as the seed is random per scan, a collision
-// would not repeat on the next run.
-func eachLatest(ctx context.Context, segments []string, hint int64, t *model.Table, read func(r *segmentFile, keep []bool) error) error {
-	seen := newKeySet(hint)
-	seed := maphash.MakeSeed()
+// its record. Deduplication holds hashes of the record keys in sets,
+// never the keys. A scan (hashes 1) holds one 64-bit hash per distinct
+// key: about 11 to 23 bytes a record (see keySet and BenchmarkWriteScan),
+// plus 9 bytes per row of the segment being read. Two keys whose hashes
+// collide would hide one of them; with n records the odds are about
+// n²/2⁶⁵ (1e-8 for a million records, 3e-4 for a hundred million), and
+// as the seed is random per scan, a collision would not repeat on the
+// next run. A compaction writes what it keeps for good, so it takes
+// hashes 2: two independent hashes per key, in two sets, and a row is a
+// duplicate only when both have met theirs, which makes a loss about
+// 2⁶⁴ times less likely for twice the memory.
+func eachLatest(ctx context.Context, segments []string, hint int64, hashes int, t *model.Table, read func(r *segmentFile, keep []bool) error) error {
+	d := dedup{sets: make([]*keySet, hashes), hash: make([]func([]byte) uint64, hashes)}
+	for i := range hashes {
+		d.sets[i] = newKeySet(hint)
+		d.hash[i] = newKeyHash()
+	}
 	for _, path := range segments {
 		r, err := openSegmentFile(path, t)
 		if err != nil {
 			return err
 		}
-		keep, err := r.winners(ctx, seen, seed)
+		keep, err := r.winners(ctx, d)
 		if err == nil {
 			err = read(r, keep)
 		}
@@ -214,19 +221,22 @@ func describe(c model.Column) string {
 // the latest live version of its record: the last row of its key in this
 // segment, its key not seen in a newer segment, and not a tombstone.
 // Every key it meets goes into seen.
-func (r *segmentFile) winners(ctx context.Context, seen *keySet, seed maphash.Seed) ([]bool, error) {
+func (r *segmentFile) winners(ctx context.Context, d dedup) ([]bool, error) {
 	if r.key < 0 {
 		return nil, fmt.Errorf("staged segment %s has no record_key column", r.path)
 	}
 	n := r.pf.NumRows()
-	hashes := make([]uint64, 0, n)
+	k := len(d.hash)
+	hashes := make([]uint64, 0, n*int64(k))
 	err := parquet.EachValue(ctx, r.pf, r.key, func(v pgo.Value) {
-		hashes = append(hashes, maphash.Bytes(seed, v.ByteArray()))
+		for _, h := range d.hash {
+			hashes = append(hashes, h(v.ByteArray()))
+		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	keep := make([]bool, len(hashes))
+	keep := make([]bool, len(hashes)/k)
 	if r.del >= 0 {
 		i := 0
 		err := parquet.EachValue(ctx, r.pf, r.del, func(v pgo.Value) {
@@ -246,13 +256,42 @@ func (r *segmentFile) winners(ctx context.Context, seen *keySet, seed maphash.Se
 			keep[i] = true
 		}
 	}
-	if int64(len(hashes)) != n {
-		return nil, fmt.Errorf("staged segment %s: %d keys in %d rows", r.path, len(hashes), n)
+	if int64(len(hashes)) != n*int64(k) {
+		return nil, fmt.Errorf("staged segment %s: %d keys in %d rows", r.path, len(hashes)/k, n)
 	}
-	for i := len(hashes) - 1; i >= 0; i-- { // the last version in the file wins
-		if !seen.add(hashes[i]) {
+	if k == 1 {
+		seen := d.sets[0]
+		for i := len(hashes) - 1; i >= 0; i-- { // the last version in the file wins
+			if !seen.add(hashes[i]) {
+				keep[i] = false
+			}
+		}
+		return keep, nil
+	}
+	for i := len(keep) - 1; i >= 0; i-- {
+		met := true
+		for j, seen := range d.sets {
+			if seen.add(hashes[i*k+j]) { // every set learns the key
+				met = false
+			}
+		}
+		if met {
 			keep[i] = false
 		}
 	}
 	return keep, nil
+}
+
+// dedup is eachLatest's memory of the keys met: per hash function, a set
+// of the keys' hashes.
+type dedup struct {
+	sets []*keySet
+	hash []func([]byte) uint64
+}
+
+// newKeyHash returns a hash of record keys with a fresh random seed (a
+// var for tests, which force collisions).
+var newKeyHash = func() func([]byte) uint64 {
+	seed := maphash.MakeSeed()
+	return func(b []byte) uint64 { return maphash.Bytes(seed, b) }
 }
