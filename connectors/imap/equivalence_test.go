@@ -57,11 +57,7 @@ func legacyReadMbox(t *testing.T, cfg *Config, path string) ([]connector.Record,
 			})
 			continue
 		}
-		if rec.MessageID != "" {
-			rec.ID = "mbox:" + path + ":" + rec.MessageID
-		} else {
-			rec.ID = fmt.Sprintf("mbox:%s@%d", path, m.offset)
-		}
+		rec.ID = mboxID(path, rec.MessageID, m)
 		rec.File = path
 		rec.Offset = &m.offset
 		data, err := json.Marshal(rec)

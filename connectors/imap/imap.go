@@ -24,8 +24,10 @@
 //     a warning names the full refresh that removes them), and the
 //     mailbox is read again from the start under new ids.
 //   - mbox: the record id is "mbox:<file>:<Message-ID>", or
-//     "mbox:<file>@<offset>" without a Message-ID, with <file> the path as
-//     configured or matched by the glob. A file is read from the byte
+//     "mbox:<file>#<hash>" without a Message-ID (a hash of the message's
+//     "From " line, size and content, so that removing an earlier message
+//     does not change it; byte-identical copies share it), with <file>
+//     the path as configured or matched by the glob. A file is read from the byte
 //     offset after its last message read, if the bytes before that offset
 //     are still those read (a fingerprint of the last 4 KiB); an unchanged
 //     file (same size, modification time and fingerprint) is skipped; a

@@ -115,8 +115,14 @@ func TestMboxFixtures(t *testing.T) {
 	if m3.Body == nil || *m3.Body != "Body line one\r\n" {
 		t.Errorf("m3 body = %q", deref(m3.Body))
 	}
-	// The CRLF file's second message has no Message-ID: keyed by offset.
-	second := got["mbox:testdata/crlf.mbox@292"]
+	// The CRLF file's second message has no Message-ID: keyed by its
+	// content.
+	var second Record
+	for id, m := range got {
+		if strings.HasPrefix(id, "mbox:testdata/crlf.mbox#") {
+			second = m
+		}
+	}
 	if second.Subject != "second" || second.Size != int64(len("From: erin@example.com\r\nTo: info@acme.example\r\nSubject: second\r\nDate: Wed, 1 Feb 2023 11:00:00 +0000\r\n\r\nno message id\r\n")) {
 		t.Errorf("crlf second message = %+v", second)
 	}
@@ -193,6 +199,46 @@ func TestMboxIncremental(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "reading it again from the start") {
 		t.Errorf("rewrite not logged; logs: %s", logs.String())
+	}
+}
+
+// A message without a Message-ID keeps its id when an earlier message is
+// removed from the file, which is then read again from the start: keyed
+// by its offset, it would have been staged a second time.
+func TestMboxIDWithoutMessageIDSurvivesRewrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "INBOX.mbox")
+	first := "From a@example.com Thu Mar  2 09:00:00 2023\nFrom: a@example.com\nSubject: the first message\n\none\n\n"
+	noID := "From b@example.com Thu Mar  2 10:00:00 2023\nFrom: b@example.com\nSubject: no id\n\ntwo\n\n"
+	other := "From b@example.com Thu Mar  2 10:00:00 2023\nFrom: b@example.com\nSubject: no id\n\nthree\n"
+	if err := os.WriteFile(path, []byte(first+noID+other), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := mustJSON(t, map[string]any{"mbox": []string{path}})
+	recs, col := readAll(t, t.Context(), cfg, nil)
+	ids := func(recs []Record) map[string]string {
+		out := map[string]string{}
+		for _, r := range recs {
+			out[r.ID] = r.Subject
+		}
+		return out
+	}
+	before := ids(recs)
+	if len(before) != 3 {
+		t.Fatalf("%d distinct ids for three messages, want 3: %v", len(before), before)
+	}
+	if err := os.WriteFile(path, []byte(noID+other), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bumpMtime(t, path)
+	recs, _ = readAll(t, t.Context(), cfg, col.State())
+	after := ids(recs)
+	if len(after) != 2 {
+		t.Fatalf("after removing the first message: %v, want 2 records", after)
+	}
+	for id := range after {
+		if _, ok := before[id]; !ok {
+			t.Errorf("id %s is new after an earlier message was removed; before: %v", id, before)
+		}
 	}
 }
 

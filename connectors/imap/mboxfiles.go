@@ -3,6 +3,7 @@ package imap
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -213,12 +214,26 @@ func emitMbox(ctx context.Context, cfg *Config, path, mailbox string, sent bool,
 	if err != nil {
 		return w.reject(ctx, fmt.Sprintf("%s, byte offset %d", path, m.offset), err, m.data)
 	}
-	if rec.MessageID != "" {
-		rec.ID = "mbox:" + path + ":" + rec.MessageID
-	} else {
-		rec.ID = fmt.Sprintf("mbox:%s@%d", path, m.offset)
-	}
+	rec.ID = mboxID(path, rec.MessageID, m)
 	rec.File = path
 	rec.Offset = &m.offset
 	return w.emit(ctx, rec)
+}
+
+// mboxID is a message's record id: by its Message-ID, else by a hash of
+// its content, which stays the same when an earlier message is removed
+// from the file (an offset would not, and the message would be staged
+// twice). Byte-identical copies without a Message-ID share the id.
+func mboxID(path, messageID string, m *mboxMessage) string {
+	if messageID != "" {
+		return "mbox:" + path + ":" + messageID
+	}
+	h := sha256.New()
+	h.Write([]byte(m.fromLine))
+	var size [9]byte
+	size[0] = '\n'
+	binary.BigEndian.PutUint64(size[1:], uint64(m.size))
+	h.Write(size[:])
+	h.Write(m.data) // the first keep bytes; size tells longer messages apart
+	return "mbox:" + path + "#" + hex.EncodeToString(h.Sum(nil)[:12])
 }
