@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 
@@ -106,7 +107,7 @@ func (a *app) runConnectorsList(ctx context.Context) error {
 
 // pluginSpec launches a third-party connector just to ask for its spec.
 func (a *app) pluginSpec(ctx context.Context, h *host.Host, name string) (connector.Spec, error) {
-	p, err := h.Launch(ctx, host.Target{Source: name, Connector: name})
+	p, err := h.Launch(ctx, host.Target{Connector: name})
 	if err != nil {
 		return connector.Spec{}, err
 	}
@@ -122,8 +123,11 @@ func (a *app) runConnectorSpec(ctx context.Context, name string, asJSON bool) er
 		h := a.newHost(nil)
 		defer h.Close()
 		s, err := a.pluginSpec(ctx, h, name)
+		if errors.Is(err, host.ErrNotFound) {
+			return withCode(exitConfig, err)
+		}
 		if err != nil {
-			return withCode(exitUsage, err)
+			return err // the plugin is there but broken
 		}
 		spec = s
 	}

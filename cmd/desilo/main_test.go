@@ -221,6 +221,16 @@ func TestConnectorSpec(t *testing.T) {
 	}
 }
 
+// A connector that is not found is a configuration error (3), and the
+// message names the connector, not a source.
+func TestConnectorSpecNotFound(t *testing.T) {
+	t.Setenv("DESILO_PLUGIN_PATH", t.TempDir())
+	code, _, errOut := desilo(t, "connector", "spec", "nosuch")
+	if code != exitConfig || !strings.Contains(errOut, `connector not found: "nosuch"`) || strings.Contains(errOut, "source") {
+		t.Fatalf("spec of a missing connector: exit %d, want %d, and an error naming the connector alone:\n%s", code, exitConfig, errOut)
+	}
+}
+
 func TestInitWritesAValidConfig(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "desilo.yaml")
 	for _, v := range []string{"HUBSPOT_TOKEN", "SHOPIFY_SHOP", "SHOPIFY_TOKEN", "ZENDESK_SUBDOMAIN", "ZENDESK_EMAIL", "ZENDESK_TOKEN", "IMAP_HOST", "IMAP_USER", "IMAP_PASSWORD"} {

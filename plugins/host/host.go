@@ -115,13 +115,16 @@ func (h *Host) Launch(ctx context.Context, t Target) (*Plugin, error) {
 	}
 	path, args, err := h.Command(t)
 	if err != nil {
+		if t.Source == "" { // the error names the connector
+			return nil, err
+		}
 		return nil, fmt.Errorf("source %s: %w", name, err)
 	}
 	var secure *plugin.SecureConfig
 	if t.SHA256 != "" {
 		sum, err := hex.DecodeString(t.SHA256)
 		if err != nil || len(sum) != sha256.Size {
-			return nil, fmt.Errorf("source %s: plugin sha256 %q is not a hex SHA-256 digest", name, t.SHA256)
+			return nil, fmt.Errorf("%s: plugin sha256 %q is not a hex SHA-256 digest", subject(t.Source, t.Connector), t.SHA256)
 		}
 		secure = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
 	}
@@ -151,7 +154,7 @@ func (h *Host) Launch(ctx context.Context, t Target) (*Plugin, error) {
 	}
 
 	p := &Plugin{
-		host: h, name: name, connector: t.Connector, secrets: stderr.secrets,
+		host: h, name: t.Source, connector: t.Connector, secrets: stderr.secrets,
 		client: plugin.NewClient(cfg), cmd: cmd, killProc: killProc, stderr: stderr, log: log,
 	}
 	h.mu.Lock()

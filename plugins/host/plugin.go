@@ -55,7 +55,11 @@ func (p *Plugin) start(ctx context.Context) error {
 	stop()
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("source %s: starting connector %s: %w", p.name, p.connector, ctx.Err())
+			what := "starting connector " + p.connector
+			if p.name != "" {
+				what = "source " + p.name + ": " + what
+			}
+			return fmt.Errorf("%s: %w", what, ctx.Err())
 		}
 		return p.explain(fmt.Errorf("%w: %v", errStart, err))
 	}
@@ -72,15 +76,15 @@ func (p *Plugin) start(ctx context.Context) error {
 		return p.fail(ctx, cctx, "Spec", err)
 	}
 	if spec.ProtocolVersion != connector.ProtocolVersion {
-		return fmt.Errorf("source %s: connector %s speaks protocol %d, this desilo speaks %d: upgrade one of them",
-			p.name, p.connector, spec.ProtocolVersion, connector.ProtocolVersion)
+		return fmt.Errorf("%s speaks protocol %d, this desilo speaks %d: upgrade one of them",
+			subject(p.name, p.connector), spec.ProtocolVersion, connector.ProtocolVersion)
 	}
 	if spec.Name != p.connector {
-		return fmt.Errorf("source %s: the plugin for connector %q calls itself %q", p.name, p.connector, spec.Name)
+		return fmt.Errorf("%s: the plugin calls itself %q", subject(p.name, p.connector), spec.Name)
 	}
 	p.spec = spec
 	if p.schema, err = CompileConfigSchema(spec); err != nil {
-		return fmt.Errorf("source %s: %w", p.name, err)
+		return fmt.Errorf("%s: %w", subject(p.name, p.connector), err)
 	}
 	return nil
 }
@@ -136,8 +140,8 @@ func (p *Plugin) Read(ctx context.Context, req connector.ReadRequest, out connec
 	})
 	if err := p.rpc.Read(rctx, req, w); err != nil {
 		if errors.Is(context.Cause(rctx), errIdle) {
-			return fmt.Errorf("source %s: connector %s sent nothing for %s and was stopped: it hangs%s",
-				p.name, p.connector, p.host.opts.IdleTimeout, p.lastLines())
+			return fmt.Errorf("%s sent nothing for %s and was stopped: it hangs%s",
+				subject(p.name, p.connector), p.host.opts.IdleTimeout, p.lastLines())
 		}
 		return p.fail(ctx, rctx, "Read", err)
 	}
@@ -224,17 +228,17 @@ func (w *watched) Checkpoint(ctx context.Context, s json.RawMessage) error {
 // deadline if the call has one.
 func (p *Plugin) fail(ctx, callCtx context.Context, call string, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("source %s: %s cancelled: %w", p.name, call, ctx.Err())
+		return fmt.Errorf("%s: %s cancelled: %w", subject(p.name, p.connector), call, ctx.Err())
 	}
 	if errors.Is(err, rpc.ErrProtocol) {
-		return fmt.Errorf("source %s: connector %s: %w", p.name, p.connector, err)
+		return fmt.Errorf("%s: %w", subject(p.name, p.connector), err)
 	}
 	var re *rpc.RemoteError
 	if errors.As(err, &re) {
 		switch {
 		case re.Code == codes.DeadlineExceeded && p.hostDeadline(callCtx):
-			return fmt.Errorf("source %s: connector %s did not answer %s within %s%s",
-				p.name, p.connector, call, p.host.opts.CallTimeout, p.lastLines())
+			return fmt.Errorf("%s did not answer %s within %s%s",
+				subject(p.name, p.connector), call, p.host.opts.CallTimeout, p.lastLines())
 		case re.Code == codes.Unknown, re.Code == codes.DeadlineExceeded:
 			// The connector's own error (a DeadlineExceeded one is its own
 			// timeout, an HTTP client's say): its words are the best
@@ -327,13 +331,22 @@ func (e *Error) Error() string {
 	if strings.HasPrefix(e.Msg, "exited:") || strings.HasPrefix(e.Msg, "did not start") || strings.HasPrefix(e.Msg, "failed:") {
 		sep = " "
 	}
-	return fmt.Sprintf("source %s: connector %s%s%s", e.Source, e.Connector, sep, e.Msg)
+	return subject(e.Source, e.Connector) + sep + e.Msg
+}
+
+// subject names a plugin in errors: "source S: connector C", or
+// "connector C" when it runs for no source (desilo connector spec).
+func subject(source, connector string) string {
+	if source == "" {
+		return "connector " + connector
+	}
+	return "source " + source + ": connector " + connector
 }
 
 // validate checks a source's config against the connector's config schema.
 func (p *Plugin) validate(config json.RawMessage) error {
 	if err := ValidateConfig(p.schema, config); err != nil {
-		return fmt.Errorf("source %s: %w", p.name, err)
+		return fmt.Errorf("%s: %w", subject(p.name, p.connector), err)
 	}
 	return nil
 }
