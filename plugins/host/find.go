@@ -44,14 +44,22 @@ var ErrNotFound = errors.New("connector not found")
 // as an absolute path: the plugin runs in the config file's directory,
 // where a path relative to ours would name another file or none.
 func FindPlugin(dirs []string, name string) (string, error) {
+	var notExec []string // files of the right name that cannot be run
 	for _, d := range dirs {
 		p := filepath.Join(d, PluginPrefix+name)
 		if isExecutable(p) {
 			return filepath.Abs(p)
 		}
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			notExec = append(notExec, p)
+		}
 	}
-	return "", fmt.Errorf("%w: %q is not built in, and there is no executable %s%s in %s",
-		ErrNotFound, name, PluginPrefix, name, strings.Join(dirs, ", "))
+	hint := ""
+	if len(notExec) > 0 {
+		hint = fmt.Sprintf(" (%s is there but not executable: chmod +x it)", strings.Join(notExec, ", "))
+	}
+	return "", fmt.Errorf("%w: %q is not built in, and there is no executable %s%s in %s%s",
+		ErrNotFound, name, PluginPrefix, name, strings.Join(dirs, ", "), hint)
 }
 
 // ListPlugins returns the connectors on the search path, by name; where
