@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 type fake struct{}
 
 type fakeConfig struct {
-	Mode  string `json:"mode"`  // ok, crash, hang, sigkill, fail, logsecret, slow, logwait, timeout, exit0
+	Mode  string `json:"mode"`  // ok, crash, hang, sigkill, fail, logsecret, slow, logwait, timeout, exit0, panic
 	Count int    `json:"count"` // records to emit
 	Size  int    `json:"size"`  // bytes of padding per record
 	After int    `json:"after"` // misbehave after this many records
@@ -62,7 +62,7 @@ const fakeConfigSchema = `{
   "type": "object",
   "additionalProperties": false,
   "properties": {
-    "mode": {"enum": ["ok", "crash", "hang", "sigkill", "fail", "logsecret", "slow", "logwait", "timeout", "exit0"]},
+    "mode": {"enum": ["ok", "crash", "hang", "sigkill", "fail", "logsecret", "slow", "logwait", "timeout", "exit0", "panic"]},
     "delay": {"type": "integer", "minimum": 0},
     "count": {"type": "integer", "minimum": 0},
     "size": {"type": "integer", "minimum": 0},
@@ -136,6 +136,9 @@ func (fake) Read(ctx context.Context, req connector.ReadRequest, out connector.E
 			case "sigkill":
 				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 				select {}
+			case "panic":
+				var m map[string]int
+				m["items"] = i // a nil map: the runtime panics
 			case "exit0":
 				os.Exit(0) // a clean exit is no less a failure mid-stream
 			case "fail":

@@ -234,6 +234,9 @@ func TestConnectorFailures(t *testing.T) {
 		orderly bool
 	}{
 		{"crash mid-stream", "crash", host.Options{}, []string{"source src: connector fake exited: exit status 2", "fake connector gives up"}, false},
+		// The panic's message and the connector's frame that raised it, not
+		// the last lines of the stack, which are gRPC's.
+		{"panics mid-stream", "panic", host.Options{}, []string{"source src: connector fake exited: exit status 2; it panicked", "panic: assignment to entry in nil map", "host_test.fake.Read(", "fake_test.go:"}, false},
 		{"killed", "sigkill", host.Options{}, []string{"source src: connector fake exited: signal killed (out of memory?)"}, false},
 		{"exits 0 mid-stream", "exit0", host.Options{}, []string{"source src: connector fake exited: exit status 0"}, false},
 		{"hangs", "hang", host.Options{IdleTimeout: time.Second}, []string{"source src: connector fake sent nothing for 1s and was stopped: it hangs", "fake connector hangs now"}, true},

@@ -301,6 +301,9 @@ func exitReason(ps interface {
 }
 
 func (p *Plugin) lastLines() string {
+	if crash := p.stderr.Crash(); crash != nil {
+		return "; it panicked (a bug in the connector):\n  " + strings.Join(crash, "\n  ")
+	}
 	lines := p.stderr.Last()
 	if len(lines) == 0 {
 		return ""

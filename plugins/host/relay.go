@@ -25,9 +25,18 @@ type relay struct {
 	buf  []byte   // an unfinished line
 	last []string // ring of recent lines
 	next int
+	// crash holds the first Go panic or fatal error the plugin printed
+	// and the lines after it: the message and the frames that raised it,
+	// which the last lines, deep in the stack's tail, do not show.
+	crash []string
 }
 
-const keepLines = 20
+const (
+	keepLines = 20
+	// crashLines is how many lines of a panic are kept: the message, the
+	// goroutine, and the topmost frames (function and file:line each).
+	crashLines = 9
+)
 
 func newRelay(log *slog.Logger, secrets []string) *relay {
 	var s []string
@@ -91,6 +100,12 @@ func (r *relay) line(line string) {
 	// logged as it is, and then each decoded string, whatever escapes
 	// the plugin's JSON used.
 	level, msg, attrs := parseLogLine(r.redact(line), r.redact)
+	switch {
+	case r.crash == nil && (strings.HasPrefix(msg, "panic: ") || strings.HasPrefix(msg, "fatal error: ")):
+		r.crash = []string{msg}
+	case r.crash != nil && len(r.crash) < crashLines:
+		r.crash = append(r.crash, msg)
+	}
 	if len(r.last) < keepLines {
 		r.last = append(r.last, msg)
 	} else {
@@ -107,6 +122,14 @@ func (r *relay) Last() []string {
 	out := make([]string, 0, len(r.last))
 	out = append(out, r.last[r.next:]...)
 	return append(out, r.last[:r.next]...)
+}
+
+// Crash returns the start of the first panic or fatal error the plugin
+// printed, or nil.
+func (r *relay) Crash() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.crash)
 }
 
 // parseLogLine reads a slog JSON line (the SDK's format) or an hclog JSON
