@@ -37,6 +37,9 @@ func TestMain(m *testing.M) {
 		// Breaks the protocol: the handshake line is not what go-plugin expects.
 		fmt.Println("hello, I am not a plugin")
 		os.Exit(0)
+	case "noserve":
+		// Forgets sdk.Serve: exits without a handshake.
+		os.Exit(0)
 	case "host":
 		runChildHost() // see TestOrphanedPluginExits
 	}

@@ -323,13 +323,26 @@ func TestConnectorTimeouts(t *testing.T) {
 	})
 }
 
+// TestProtocolBreakAtHandshake: a plugin that prints to stdout before the
+// handshake, or exits without one, is told what it did and what to do,
+// not go-plugin's guesses about architectures and permissions.
 func TestProtocolBreakAtHandshake(t *testing.T) {
-	t.Setenv(fakePluginEnv, "garbage")
-	h := host.New(host.Options{Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
-	defer h.Close()
-	_, err := h.Launch(context.Background(), host.Target{Source: "src", Connector: "fake", Path: os.Args[0]})
-	if err == nil || !strings.Contains(err.Error(), "source src: connector fake did not start") {
-		t.Fatalf("error = %v, want a failed start naming the source", err)
+	for _, tt := range []struct{ mode, want string }{
+		{"garbage", `source src: connector fake did not start: it wrote "hello, I am not a plugin" to stdout before the plugin handshake; stdout belongs to the plugin protocol: log with connector.Log or slog (stderr), never to stdout`},
+		{"noserve", "source src: connector fake did not start: it exited without the plugin handshake: its main must call sdk.Serve"},
+	} {
+		t.Run(tt.mode, func(t *testing.T) {
+			t.Setenv(fakePluginEnv, tt.mode)
+			h := host.New(host.Options{Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
+			defer h.Close()
+			_, err := h.Launch(context.Background(), host.Target{Source: "src", Connector: "fake", Path: os.Args[0]})
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("error = %v\nwant it to start with %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "architecture") {
+				t.Errorf("error repeats go-plugin's irrelevant hints: %v", err)
+			}
+		})
 	}
 }
 

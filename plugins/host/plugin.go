@@ -274,7 +274,7 @@ func (p *Plugin) explain(err error) error {
 	case errors.Is(err, errStart):
 		// go-plugin kills a process that fails the handshake, so its own
 		// message says more than the exit status.
-		what = "did not start: " + p.redact(strings.TrimPrefix(err.Error(), errStart.Error()+": "))
+		what = "did not start: " + p.redact(handshakeFailure(strings.TrimPrefix(err.Error(), errStart.Error()+": ")))
 		if exited && p.cmd.ProcessState.ExitCode() > 0 {
 			what += " (" + exitReason(p.cmd.ProcessState) + ")"
 		}
@@ -284,6 +284,25 @@ func (p *Plugin) explain(err error) error {
 		what = "failed: " + p.redact(err.Error())
 	}
 	return &Error{Source: p.name, Connector: p.connector, Msg: what + p.lastLines(), Crashed: p.client.Exited()}
+}
+
+// handshakeFailure rewords go-plugin's "Unrecognized remote plugin
+// message" (whose hints are about architectures and permissions) for what
+// a connector author did: a line on stdout before the handshake, or an
+// exit without one.
+func handshakeFailure(msg string) string {
+	rest, ok := strings.CutPrefix(msg, "Unrecognized remote plugin message: ")
+	if !ok {
+		return msg
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	if line = strings.TrimSpace(line); line == "" {
+		return "it exited without the plugin handshake: its main must call sdk.Serve"
+	}
+	if len(line) > 200 {
+		line = line[:200] + "..."
+	}
+	return fmt.Sprintf("it wrote %q to stdout before the plugin handshake; stdout belongs to the plugin protocol: log with connector.Log or slog (stderr), never to stdout", line)
 }
 
 func exitReason(ps interface {
