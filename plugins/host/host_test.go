@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/desilo/desilo/plugins/connector"
 	"github.com/desilo/desilo/plugins/host"
 	"github.com/desilo/desilo/plugins/sdk/sdktest"
 )
@@ -272,6 +273,23 @@ func TestConnectorFailures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHostEmitterErrorIsReturnedAsIs: when the host's own emitter refuses
+// what the connector sent (a record of a stream it did not ask for), that
+// error is the explanation, returned at once; the connector did not fail.
+func TestHostEmitterErrorIsReturnedAsIs(t *testing.T) {
+	p, _ := launchFake(t, host.Options{})
+	refused := errors.New(`source src: the connector sent a record of stream "items", which was not requested`)
+	c := &sdktest.Collector{OnEmit: func(connector.Record) error { return refused }}
+	start := time.Now()
+	err := p.Read(context.Background(), connectorReq(cfg(t, map[string]any{"mode": "ok", "count": 10})), c)
+	if err != refused {
+		t.Fatalf("error = %v, want the emitter's own %q", err, refused)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Read took %s to return the emitter's error", d)
 	}
 }
 

@@ -139,6 +139,12 @@ func (p *Plugin) Read(ctx context.Context, req connector.ReadRequest, out connec
 		p.client.Kill()
 	})
 	if err := p.rpc.Read(rctx, req, w); err != nil {
+		if herr := w.hostErr(); herr != nil && err == herr && ctx.Err() == nil {
+			// The host's own emitter refused what the connector sent (a
+			// stream it did not ask for, a staging failure): that error
+			// says what went wrong; the connector is alive and well.
+			return err
+		}
 		if errors.Is(context.Cause(rctx), errIdle) {
 			return fmt.Errorf("%s sent nothing for %s and was stopped: it hangs%s",
 				subject(p.name, p.connector), p.host.opts.IdleTimeout, p.lastLines())
@@ -177,6 +183,23 @@ type watched struct {
 	logs   *atomic.Int64 // the plugin's relayed log lines
 	calls  atomic.Int64
 	inHost atomic.Bool
+	err    atomic.Pointer[error] // the first error out returned
+}
+
+// hostErr returns the first error the host's emitter returned, or nil.
+func (w *watched) hostErr() error {
+	if e := w.err.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// keep remembers the first error of the host's emitter.
+func (w *watched) keep(err error) error {
+	if err != nil {
+		w.err.CompareAndSwap(nil, &err)
+	}
+	return err
 }
 
 func (w *watched) activity() int64 { return w.calls.Load() + w.logs.Load() }
@@ -208,19 +231,19 @@ func (w *watched) leave() { w.calls.Add(1); w.inHost.Store(false) }
 func (w *watched) Emit(ctx context.Context, r connector.Record) error {
 	w.enter()
 	defer w.leave()
-	return w.out.Emit(ctx, r)
+	return w.keep(w.out.Emit(ctx, r))
 }
 
 func (w *watched) Reject(ctx context.Context, r connector.Reject) error {
 	w.enter()
 	defer w.leave()
-	return w.out.Reject(ctx, r)
+	return w.keep(w.out.Reject(ctx, r))
 }
 
 func (w *watched) Checkpoint(ctx context.Context, s json.RawMessage) error {
 	w.enter()
 	defer w.leave()
-	return w.out.Checkpoint(ctx, s)
+	return w.keep(w.out.Checkpoint(ctx, s))
 }
 
 // fail turns what went wrong in a call into an error a user can act on.
