@@ -268,6 +268,7 @@ type stager struct {
 	rejects   *model.Table
 
 	counts           map[string]*StreamCount
+	firstReject      map[string]string // by stream: where and why, for the reject ratio's error
 	records, deleted atomic.Int64
 	rejected         atomic.Int64
 }
@@ -275,9 +276,10 @@ type stager struct {
 func newStager(source string, plans map[string]*mapping.Plan, x *stage.Extract, opts *Options) *stager {
 	s := &stager{
 		source: source, plans: plans, x: x, opts: opts,
-		rows:    map[string][]any{},
-		counts:  map[string]*StreamCount{},
-		rejects: model.MustLoad("reject"),
+		rows:        map[string][]any{},
+		counts:      map[string]*StreamCount{},
+		firstReject: map[string]string{},
+		rejects:     model.MustLoad("reject"),
 	}
 	for name, p := range plans {
 		s.rows[name] = make([]any, len(p.Table().Columns))
@@ -353,6 +355,16 @@ func (s *stager) reject(stream, key, location, reason string, raw []byte) error 
 		c.Rejects++
 	}
 	s.rejected.Add(1)
+	if _, ok := s.firstReject[stream]; !ok {
+		where := location
+		if key != "" {
+			where = fmt.Sprintf("record %q", key)
+		}
+		if where != "" {
+			where += ": "
+		}
+		s.firstReject[stream] = where + reason
+	}
 	if len(raw) > maxRawBytes {
 		raw = raw[:maxRawBytes]
 	}
@@ -414,8 +426,8 @@ func (s *stager) checkRejectRatio(max float64) error {
 			continue
 		}
 		if ratio := float64(c.Rejects) / float64(total); ratio > max {
-			return fmt.Errorf("source %s: stream %s rejected %d of %d records (%.1f%%, more than run.max_reject_ratio %.1f%%); its state is not advanced past the last checkpoint within that ratio: see the reject table or the log",
-				s.source, c.Stream, c.Rejects, total, 100*ratio, 100*max)
+			return fmt.Errorf("source %s: stream %s rejected %d of %d records (%.1f%%, more than run.max_reject_ratio %.1f%%), the first for %s; its state is not advanced past the last checkpoint within that ratio: see the reject table or the log",
+				s.source, c.Stream, c.Rejects, total, 100*ratio, 100*max, s.firstReject[c.Stream])
 		}
 	}
 	return nil

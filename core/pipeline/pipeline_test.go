@@ -323,6 +323,36 @@ func TestRejectRatioHoldsTheState(t *testing.T) {
 	}
 }
 
+// TestRejectRatioErrorSaysWhy: a source failed on its rejects says why
+// the first was rejected. A connector that emits invalid JSON has every
+// record rejected, and its author learns it from the error: the rejects
+// of a failed read are not staged, so the reject table may not hold them.
+func TestRejectRatioErrorSaysWhy(t *testing.T) {
+	e := newEnv(t, "crm")
+	lock, err := stage.Lock(filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	store, err := stage.Open(lock, stage.Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []connector.Record{
+		{Stream: "contacts", Data: json.RawMessage(`{"id": "1", "email": `)},
+		contact("2", "p2@kundenpost.de", "N", "2024-01-01T00:00:00Z"),
+	}
+	opts := Options{Config: e.cfg, Launcher: memLauncher{"crm": &memSource{records: recs}}, Logger: quiet()}
+	sums, err := Extract(context.Background(), store, opts)
+	if !errors.Is(err, ErrSourcesFailed) {
+		t.Fatalf("err %v, want the source failed", err)
+	}
+	if want := "stream contacts rejected 1 of 2 records (50.0%, more than run.max_reject_ratio 5.0%), the first for "; !strings.Contains(sums[0].Error, want) ||
+		!strings.Contains(sums[0].Error, "JSON") {
+		t.Fatalf("error %q\ndoes not say %q and why (invalid JSON)", sums[0].Error, want)
+	}
+}
+
 // A source removed from desilo.yaml is left out of the build: its staged
 // records do not stay in every snapshot.
 func TestRemovedSourceIsNotBuilt(t *testing.T) {
