@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 type fake struct{}
 
 type fakeConfig struct {
-	Mode  string `json:"mode"`  // ok, crash, hang, sigkill, fail, logsecret, slow, logwait, timeout, exit0, panic
+	Mode  string `json:"mode"`  // ok, crash, hang, sigkill, fail, logsecret, slow, logwait, timeout, exit0, panic, stdout
 	Count int    `json:"count"` // records to emit
 	Size  int    `json:"size"`  // bytes of padding per record
 	After int    `json:"after"` // misbehave after this many records
@@ -65,7 +65,7 @@ const fakeConfigSchema = `{
   "type": "object",
   "additionalProperties": false,
   "properties": {
-    "mode": {"enum": ["ok", "crash", "hang", "sigkill", "fail", "logsecret", "slow", "logwait", "timeout", "exit0", "panic"]},
+    "mode": {"enum": ["ok", "crash", "hang", "sigkill", "fail", "logsecret", "slow", "logwait", "timeout", "exit0", "panic", "stdout"]},
     "delay": {"type": "integer", "minimum": 0},
     "count": {"type": "integer", "minimum": 0},
     "size": {"type": "integer", "minimum": 0},
@@ -139,6 +139,8 @@ func (fake) Read(ctx context.Context, req connector.ReadRequest, out connector.E
 			case "sigkill":
 				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 				select {}
+			case "stdout":
+				fmt.Printf("debug: at record %d, token %s\n", i, c.Token)
 			case "panic":
 				var m map[string]int
 				m["items"] = i // a nil map: the runtime panics

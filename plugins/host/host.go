@@ -148,6 +148,7 @@ func (h *Host) Launch(ctx context.Context, t Target) (*Plugin, error) {
 		SecureConfig:     secure,
 		Stderr:           stderr,
 		SyncStderr:       stderr,
+		SyncStdout:       &stdoutRelay{log: log, redact: stderr.redact},
 		// The relay logs what the plugin says; go-plugin's own log would
 		// say it a second time.
 		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Off}),

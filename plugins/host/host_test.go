@@ -293,6 +293,28 @@ func TestHostEmitterErrorIsReturnedAsIs(t *testing.T) {
 	}
 }
 
+// TestStdoutAfterHandshakeIsLogged: a connector's print to stdout once it
+// runs is not lost: it is logged as a warning that says where it came from
+// and what to use instead, with secrets redacted.
+func TestStdoutAfterHandshakeIsLogged(t *testing.T) {
+	token := "s3cr3t-t0ken"
+	p, logs := launchFake(t, host.Options{}, token)
+	if _, err := readAll(t, p, cfg(t, map[string]any{"mode": "stdout", "count": 10, "after": 3, "token": token})); err != nil {
+		t.Fatal(err)
+	}
+	want := "connector wrote to stdout, which desilo does not read"
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), want) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	out := logs.String()
+	if !strings.Contains(out, want) || !strings.Contains(out, "debug: at record 3") {
+		t.Fatalf("logs do not relay the stdout line:\n%s", out)
+	}
+	if strings.Contains(out, token) {
+		t.Fatalf("logs hold the secret:\n%s", out)
+	}
+}
+
 // TestBusyConnectorIsNotStoppedAsHung: a connector that emits slowly
 // (records wait in a partial batch) or logs while it waits is working, not
 // hanging, though idle for longer than the idle timeout between records.

@@ -188,3 +188,34 @@ func redactJSON(v any, redact func(string) string) any {
 	}
 	return v
 }
+
+// stdoutRelay is where a plugin's stdout goes after the handshake. A
+// connector must not write there, but one that does (a leftover debug
+// print) should hear of it rather than have its output vanish: each line
+// is logged as a warning that says so.
+type stdoutRelay struct {
+	log    *slog.Logger
+	redact func(string) string
+
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (w *stdoutRelay) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		line := string(bytes.TrimRight(w.buf[:i], "\r"))
+		w.buf = w.buf[i+1:]
+		if line != "" {
+			w.log.Warn("connector wrote to stdout, which desilo does not read: log with connector.Log or slog (stderr) instead",
+				"stdout", w.redact(line))
+		}
+	}
+	return len(p), nil
+}
