@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-plugin"
+
 	"github.com/desilo/desilo/connectors/files"
 	"github.com/desilo/desilo/plugins/connector"
+	"github.com/desilo/desilo/plugins/internal/rpc"
 	"github.com/desilo/desilo/plugins/sdk"
 )
 
@@ -37,6 +40,15 @@ func TestMain(m *testing.M) {
 		// Breaks the protocol: the handshake line is not what go-plugin expects.
 		fmt.Println("hello, I am not a plugin")
 		os.Exit(0)
+	case "protocol2":
+		// Built against an SDK of another protocol version.
+		hs := rpc.Handshake
+		hs.ProtocolVersion = connector.ProtocolVersion + 1
+		plugin.Serve(&plugin.ServeConfig{
+			HandshakeConfig: hs,
+			Plugins:         plugin.PluginSet{rpc.PluginName: &rpc.Plugin{Impl: fake{}}},
+			GRPCServer:      plugin.DefaultGRPCServer,
+		})
 	case "noserve":
 		// Forgets sdk.Serve: exits without a handshake.
 		os.Exit(0)

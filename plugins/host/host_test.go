@@ -364,12 +364,13 @@ func TestConnectorTimeouts(t *testing.T) {
 }
 
 // TestProtocolBreakAtHandshake: a plugin that prints to stdout before the
-// handshake, or exits without one, is told what it did and what to do,
+// handshake, exits without one, or speaks another protocol version is told what it did and what to do,
 // not go-plugin's guesses about architectures and permissions.
 func TestProtocolBreakAtHandshake(t *testing.T) {
 	for _, tt := range []struct{ mode, want string }{
 		{"garbage", `source src: connector fake did not start: it wrote "hello, I am not a plugin" to stdout before the plugin handshake; stdout belongs to the plugin protocol: log with connector.Log or slog (stderr), never to stdout`},
 		{"noserve", "source src: connector fake did not start: it exited without the plugin handshake: its main must call sdk.Serve"},
+		{"protocol2", "source src: connector fake did not start: it speaks connector protocol 2, this desilo speaks 1: rebuild the connector against the SDK of this desilo version"},
 	} {
 		t.Run(tt.mode, func(t *testing.T) {
 			t.Setenv(fakePluginEnv, tt.mode)

@@ -314,6 +314,11 @@ func (p *Plugin) explain(err error) error {
 // a connector author did: a line on stdout before the handshake, or an
 // exit without one.
 func handshakeFailure(msg string) string {
+	var theirs, ours int
+	if _, err := fmt.Sscanf(msg, "incompatible API version with plugin. Plugin version: %d, Client versions: [%d]", &theirs, &ours); err == nil {
+		return fmt.Sprintf("it speaks connector protocol %d, this desilo speaks %d: rebuild the connector against the SDK of this desilo version (plugins/sdk), or use a desilo that speaks protocol %d",
+			theirs, ours, theirs)
+	}
 	rest, ok := strings.CutPrefix(msg, "Unrecognized remote plugin message: ")
 	if !ok {
 		return msg
