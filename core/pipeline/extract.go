@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -292,7 +293,8 @@ func newStager(source string, plans map[string]*mapping.Plan, x *stage.Extract, 
 func (s *stager) Emit(ctx context.Context, r connector.Record) error {
 	p, ok := s.plans[r.Stream]
 	if !ok {
-		return fmt.Errorf("source %s: the connector sent a record of stream %q, which was not requested", s.source, r.Stream)
+		return fmt.Errorf("source %s: the connector sent a record of stream %q, which was not asked for (asked for: %s): a connector's Read emits only the streams of ReadRequest.Streams, which are streams its Discover lists",
+			s.source, r.Stream, strings.Join(slices.Sorted(maps.Keys(s.plans)), ", "))
 	}
 	row := s.rows[r.Stream]
 	clear(row)

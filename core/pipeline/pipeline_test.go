@@ -353,6 +353,32 @@ func TestRejectRatioErrorSaysWhy(t *testing.T) {
 	}
 }
 
+// TestRecordOfAStreamNotAskedFor: a connector that emits a stream it did
+// not declare (or was not asked for) fails its source with a message that
+// names the stream, the streams asked for, and the rule it broke.
+func TestRecordOfAStreamNotAskedFor(t *testing.T) {
+	e := newEnv(t, "crm")
+	lock, err := stage.Lock(filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	store, err := stage.Open(lock, stage.Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []connector.Record{{Stream: "people", Data: json.RawMessage(`{"id": "1"}`)}}
+	opts := Options{Config: e.cfg, Launcher: memLauncher{"crm": &memSource{records: recs}}, Logger: quiet()}
+	sums, err := Extract(context.Background(), store, opts)
+	if !errors.Is(err, ErrSourcesFailed) {
+		t.Fatalf("err %v, want the source failed", err)
+	}
+	want := `source crm: the connector sent a record of stream "people", which was not asked for (asked for: `
+	if !strings.HasPrefix(sums[0].Error, want) || !strings.Contains(sums[0].Error, "ReadRequest.Streams") {
+		t.Fatalf("error %q\ndoes not start with %q and name ReadRequest.Streams", sums[0].Error, want)
+	}
+}
+
 // A source removed from desilo.yaml is left out of the build: its staged
 // records do not stay in every snapshot.
 func TestRemovedSourceIsNotBuilt(t *testing.T) {
