@@ -207,11 +207,14 @@ func (w *stdoutRelay) Write(p []byte) (int, error) {
 	w.buf = append(w.buf, p...)
 	for {
 		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
+		if i < 0 && len(w.buf) < maxStdoutLine {
 			break
 		}
+		if i < 0 { // a line without end: log what came so far, hold no more
+			i = len(w.buf)
+		}
 		line := string(bytes.TrimRight(w.buf[:i], "\r"))
-		w.buf = w.buf[i+1:]
+		w.buf = w.buf[min(i+1, len(w.buf)):]
 		if line != "" {
 			w.log.Warn("connector wrote to stdout, which desilo does not read: log with connector.Log or slog (stderr) instead",
 				"stdout", w.redact(line))
@@ -219,3 +222,6 @@ func (w *stdoutRelay) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// maxStdoutLine bounds what stdoutRelay holds of a line that does not end.
+const maxStdoutLine = 64 << 10

@@ -51,3 +51,24 @@ func TestRelayRedactsEveryFormOfASecret(t *testing.T) {
 		})
 	}
 }
+
+// A plugin printing to stdout without a line end must not make the host
+// hold all of it: past maxStdoutLine the text so far is logged.
+func TestStdoutRelayBoundsAnEndlessLine(t *testing.T) {
+	var logs bytes.Buffer
+	w := &stdoutRelay{log: slog.New(slog.NewTextHandler(&logs, nil)), redact: func(s string) string { return s }}
+	chunk := bytes.Repeat([]byte("x"), 1000)
+	for range 200 {
+		w.Write(chunk)
+	}
+	if len(w.buf) >= maxStdoutLine {
+		t.Fatalf("relay holds %d bytes of an unended line, want < %d", len(w.buf), maxStdoutLine)
+	}
+	if n := strings.Count(logs.String(), "connector wrote to stdout"); n != 200*1000/maxStdoutLine {
+		t.Fatalf("%d warnings for 200,000 bytes without a line end, want %d", n, 200*1000/maxStdoutLine)
+	}
+	w.Write([]byte("tail\nnext line\n"))
+	if !strings.Contains(logs.String(), "stdout=\"next line\"") {
+		t.Fatalf("a later line is not logged on its own:\n%s", logs.String()[len(logs.String())-300:])
+	}
+}
