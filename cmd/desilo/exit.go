@@ -95,12 +95,16 @@ func exitCode(ctx context.Context, err error, stderr io.Writer, jsonLog bool) in
 
 // sourceConfigError reports whether a source of a run failed on its
 // configuration (its connector not found, its config refused by the
-// connector's schema): check and discover exit 3 for it, and so does sync,
-// whatever else failed.
+// connector's schema, a stream or mapping in desilo.yaml that does not fit
+// what the connector offers): check and discover exit 3 for it, and so does
+// sync, whatever else failed.
 func sourceConfigError(err error) bool {
 	var failed *pipeline.SourcesError
 	if !errors.As(err, &failed) {
 		return false
 	}
-	return slices.ContainsFunc(failed.Errs, func(e error) bool { return codeOf(e, exitSource) == exitConfig })
+	return slices.ContainsFunc(failed.Errs, func(e error) bool {
+		var ce *config.Error
+		return codeOf(e, exitSource) == exitConfig || errors.As(e, &ce)
+	})
 }

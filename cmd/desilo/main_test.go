@@ -183,7 +183,8 @@ sources:
 		{"connector not found at sync, the other source synced", []string{"sync", "-c", unknownBesideAGoodOne, "--plugin-dir", t.TempDir()}, exitConfig, `"nosuch" is not built in`},
 		{"check fails", []string{"check", "-c", missingFiles}, exitSource, "nowhere/*.csv"},
 		{"first sync whose only source fails", []string{"sync", "-c", failingSource}, exitSource, "nothing was published"},
-		{"a source with nothing mapped", []string{"sync", "-c", unmapped}, exitSource, "no stream has a mapping"},
+		// desilo.yaml maps nothing of the source: its config is what to fix.
+		{"a source with nothing mapped", []string{"sync", "-c", unmapped}, exitConfig, "no stream has a mapping"},
 		{"build with nothing staged", []string{"build", "-c", missingFiles}, exitFailure, "nothing is staged"},
 	}
 	for _, tt := range tests {

@@ -420,7 +420,9 @@ func TestRejectRatioFailsTheSource(t *testing.T) {
 // A mapping that reads a column the CSV header does not have used to map
 // null into every record in silence (the CRM's contacts lost their email,
 // and 22 customers became 42, exit 0). Now the source fails, saying which
-// stream, field and column, and discover says it too.
+// stream, field and column, and discover says it too. sync exits 3 for it,
+// as check and discover do: desilo.yaml is what to fix (it used to exit 4,
+// a source failed, while the others were published).
 func TestMappingOfAMissingColumnFailsTheSource(t *testing.T) {
 	dir := copyExample(t)
 	cfg := filepath.Join(dir, "desilo.yaml")
@@ -436,9 +438,13 @@ func TestMappingOfAMissingColumnFailsTheSource(t *testing.T) {
 	if code != exitConfig || !strings.Contains(errOut, want) || !strings.Contains(out, "E-Mail") {
 		t.Errorf("discover: exit %d, want %d listing the fields and saying %q\n%s%s", code, exitConfig, want, out, errOut)
 	}
+	code, _, errOut = desilo(t, "check", "-c", cfg)
+	if code != exitConfig {
+		t.Errorf("check: exit %d, want %d\n%s", code, exitConfig, errOut)
+	}
 	code, _, errOut = desilo(t, "sync", "-c", cfg)
-	if code != exitSource || !strings.Contains(errOut, want) {
-		t.Fatalf("sync: exit %d, want %d saying %q\n%s", code, exitSource, want, errOut)
+	if code != exitConfig || !strings.Contains(errOut, want) {
+		t.Fatalf("sync: exit %d, want %d saying %q\n%s", code, exitConfig, want, errOut)
 	}
 	_, tables := snapshotTables(t, filepath.Join(dir, "out"))
 	for _, row := range tables["identity_link"] {
