@@ -136,7 +136,7 @@ func (h *Host) Launch(ctx context.Context, t Target) (*Plugin, error) {
 	cmd.Env = append(os.Environ(), sdk.LogLevelEnv+"="+levelOf(h.opts.Logger).String())
 
 	log := h.opts.Logger.With("source", name, "connector", t.Connector)
-	stderr := newRelay(log, t.Secrets)
+	stderr := newRelay(log, t.Secrets, map[string]string{"source": name, "connector": t.Connector})
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig:  rpc.Handshake,
 		Plugins:          plugin.PluginSet{rpc.PluginName: &rpc.Plugin{}},

@@ -19,7 +19,11 @@ import (
 type relay struct {
 	log     *slog.Logger
 	secrets []string
-	lines   atomic.Int64 // lines relayed: a logging connector is not idle
+	// tags are the attributes log already carries (source, connector): a
+	// plugin's line that says one of them again is not relayed with it a
+	// second time, which would give a JSON log line the same key twice.
+	tags  map[string]string
+	lines atomic.Int64 // lines relayed: a logging connector is not idle
 
 	mu   sync.Mutex
 	buf  []byte   // an unfinished line
@@ -38,7 +42,7 @@ const (
 	crashLines = 9
 )
 
-func newRelay(log *slog.Logger, secrets []string) *relay {
+func newRelay(log *slog.Logger, secrets []string, tags map[string]string) *relay {
 	var s []string
 	for _, v := range secrets {
 		if len(v) < 4 { // shorter values would redact ordinary words
@@ -54,7 +58,7 @@ func newRelay(log *slog.Logger, secrets []string) *relay {
 			}
 		}
 	}
-	return &relay{log: log, secrets: s}
+	return &relay{log: log, secrets: s, tags: tags}
 }
 
 // jsonEscaped is s as it appears inside a JSON string, with or without
@@ -106,6 +110,11 @@ func (r *relay) line(line string) {
 	case r.crash != nil && len(r.crash) < crashLines:
 		r.crash = append(r.crash, msg)
 	}
+	attrs = slices.DeleteFunc(attrs, func(a any) bool {
+		at := a.(slog.Attr)
+		v, ok := r.tags[at.Key]
+		return ok && at.Value.Kind() == slog.KindString && at.Value.String() == v
+	})
 	if len(r.last) < keepLines {
 		r.last = append(r.last, msg)
 	} else {

@@ -34,7 +34,7 @@ func TestRelayRedactsEveryFormOfASecret(t *testing.T) {
 				{"json", func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) }},
 			} {
 				var out bytes.Buffer
-				r := newRelay(slog.New(h.new(&out)), []string{secret})
+				r := newRelay(slog.New(h.new(&out)), []string{secret}, nil)
 				r.Write([]byte(tt.line + "\n"))
 				if !strings.Contains(out.String(), "[redacted]") {
 					t.Errorf("%s log: nothing redacted: %s", h.name, out.String())
@@ -70,5 +70,29 @@ func TestStdoutRelayBoundsAnEndlessLine(t *testing.T) {
 	w.Write([]byte("tail\nnext line\n"))
 	if !strings.Contains(logs.String(), "stdout=\"next line\"") {
 		t.Fatalf("a later line is not logged on its own:\n%s", logs.String()[len(logs.String())-300:])
+	}
+}
+
+// TestRelayDoesNotRepeatTheHostsTags: the host tags a plugin's log lines
+// with source and connector, and a built-in connector's HTTP client says
+// connector=hubspot itself; relayed as it was, a JSON log line held
+// "connector" twice, which log shippers parse as they please.
+func TestRelayDoesNotRepeatTheHostsTags(t *testing.T) {
+	var out bytes.Buffer
+	tags := map[string]string{"source": "crm", "connector": "hubspot"}
+	log := slog.New(slog.NewJSONHandler(&out, nil)).With("source", "crm", "connector", "hubspot")
+	r := newRelay(log, nil, tags)
+	r.Write([]byte(`{"level":"WARN","msg":"retrying HTTP request","connector":"hubspot","attempt":1}` + "\n"))
+	r.Write([]byte(`{"level":"INFO","msg":"file read","source":"exports/a.csv"}` + "\n"))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 lines, got %q", out.String())
+	}
+	if n := strings.Count(lines[0], `"connector":`); n != 1 || !strings.Contains(lines[0], `"attempt":1`) {
+		t.Errorf("connector %d times, want once, with the plugin's other attributes: %s", n, lines[0])
+	}
+	// A plugin's attribute that only shares the key is kept.
+	if !strings.Contains(lines[1], `"source":"exports/a.csv"`) {
+		t.Errorf("the plugin's own source attribute is gone: %s", lines[1])
 	}
 }
