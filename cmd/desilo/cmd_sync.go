@@ -226,6 +226,10 @@ func writeSummary(path string, sum *pipeline.Summary) error {
 		return fmt.Errorf("--summary-json: %w", err)
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(parquet.FileMode); err != nil { // not CreateTemp's 0600
+		tmp.Close()
+		return fmt.Errorf("--summary-json: %w", err)
+	}
 	if _, err := tmp.Write(append(b, '\n')); err != nil {
 		tmp.Close()
 		return fmt.Errorf("--summary-json: %w", err)

@@ -87,6 +87,9 @@ func TestSyncFourSilos(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("sync: exit %d\n%s", code, errOut)
 	}
+	if fi, err := os.Stat(summary); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("summary mode %v (%v), want -rw-r--r-- for the scheduler's tools", fi.Mode().Perm(), err)
+	}
 	var sum struct {
 		OK      bool
 		Sources []struct {

@@ -228,6 +228,10 @@ func writeManifest(dir string, m Manifest) error {
 		return err
 	}
 	defer os.Remove(f.Name()) // a no-op once renamed
+	if err := f.Chmod(FileMode); err != nil {
+		f.Close()
+		return err
+	}
 	if _, err := f.Write(append(b, '\n')); err != nil {
 		f.Close()
 		return err

@@ -101,6 +101,13 @@ func TestSnapshotCommit(t *testing.T) {
 	if string(got.Summary) != `{"sources":2}` {
 		t.Errorf("summary %s", got.Summary)
 	}
+	// Readable by the analysts' tools, whoever runs them (os.CreateTemp
+	// alone gives 0600).
+	for _, f := range []string{manifestFile, "customer/part-00000.parquet"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v (%v), want -rw-r--r--", f, fi.Mode().Perm(), err)
+		}
+	}
 	for name, mt := range got.Tables {
 		tb := model.MustLoad(name)
 		rows := readBack(t, filepath.Join(dir, mt.Files[0]), tb)

@@ -78,6 +78,12 @@ const magic = "PAR1"
 // errAborted fails a Writer that Abort discarded.
 var errAborted = errors.New("writer aborted")
 
+// FileMode is the mode of the files a snapshot holds. os.CreateTemp,
+// which makes the temporary file renamed into place, gives 0600, so an
+// analyst or a log shipper running as another user could not read the
+// output; the folders' modes (0755 less the umask) decide who reaches it.
+const FileMode = 0o644
+
 // Writer writes the rows of one model table to one Parquet file. The file
 // appears at its path only when Close succeeds; until then it is a
 // temporary file beside it. A Writer is not safe for concurrent use.
@@ -117,6 +123,11 @@ func NewWriter(ctx context.Context, path string, t *model.Table, opts Options) (
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
+		return nil, fmt.Errorf("parquet %s: %w", t.Name, err)
+	}
+	if err := f.Chmod(FileMode); err != nil {
+		f.Close()
+		os.Remove(f.Name())
 		return nil, fmt.Errorf("parquet %s: %w", t.Name, err)
 	}
 	w := &Writer{
