@@ -372,6 +372,9 @@ func TestSyncRefusesASecondRun(t *testing.T) {
 	if sum.OK || sum.RunID == "earlier" || !strings.Contains(sum.Error, "another desilo run is in progress") {
 		t.Errorf("summary after a refused run: %s", b)
 	}
+	if !strings.Contains(string(b), `"sources": []`) {
+		t.Errorf("a refused run's summary must list no sources as [], not null: %s", b)
+	}
 }
 
 func TestRejectRatioFailsTheSource(t *testing.T) {

@@ -25,6 +25,28 @@ type Summary struct {
 	Error string `json:"error,omitempty"`
 }
 
+// MarshalJSON writes no sources as [], not null: a run that stopped
+// before extracting (a config error, the lock) has none, and a scheduler's
+// parser should not need a special case for it.
+func (s Summary) MarshalJSON() ([]byte, error) {
+	type plain Summary // without this method
+	p := plain(s)
+	if p.Sources == nil {
+		p.Sources = []SourceSummary{}
+	}
+	return json.Marshal(p)
+}
+
+// MarshalJSON writes no streams as [], not null.
+func (s SourceSummary) MarshalJSON() ([]byte, error) {
+	type plain SourceSummary
+	p := plain(s)
+	if p.Streams == nil {
+		p.Streams = []StreamCount{}
+	}
+	return json.Marshal(p)
+}
+
 // SourceSummary is one source's extraction.
 type SourceSummary struct {
 	Name      string        `json:"name"`
