@@ -61,7 +61,7 @@ func (a *app) runCheck(ctx context.Context, path, source string) error {
 		fmt.Fprintf(a.stdout, "%-16s ok\n", src.Name)
 	}
 	if failed > 0 {
-		fmt.Fprintf(a.stderr, "desilo: %d of %d sources failed the check\n", failed, len(sources))
+		fmt.Fprintf(a.stderr, "desilo: %d of %s failed the check\n", failed, plural(len(sources), "source"))
 		return &silentError{code: code}
 	}
 	return nil

@@ -110,7 +110,7 @@ func (a *app) runValidate(_ context.Context, path string) error {
 			return withCode(exitConfig, cfg.ErrorAt(ptr, msg))
 		}
 	}
-	_, err = fmt.Fprintf(a.stdout, "%s: valid (%d sources)\n", cfg.File, len(cfg.Sources))
+	_, err = fmt.Fprintf(a.stdout, "%s: valid (%s)\n", cfg.File, plural(len(cfg.Sources), "source"))
 	return err
 }
 

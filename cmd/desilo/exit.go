@@ -70,10 +70,19 @@ func exitCode(ctx context.Context, err error, stderr io.Writer, jsonLog bool) in
 	if errors.As(err, &silent) {
 		return silent.code
 	}
+	msg := err.Error()
+	if interrupted := ctx.Err() != nil || errors.Is(err, context.Canceled); interrupted {
+		// "context canceled" alone tells a person nothing.
+		if msg == context.Canceled.Error() {
+			msg = "interrupted"
+		} else {
+			msg = "interrupted: " + msg
+		}
+	}
 	if jsonLog {
-		slog.New(slog.NewJSONHandler(stderr, nil)).Error("desilo failed", "error", err.Error())
+		slog.New(slog.NewJSONHandler(stderr, nil)).Error("desilo failed", "error", msg)
 	} else {
-		fmt.Fprintln(stderr, "desilo:", err)
+		fmt.Fprintln(stderr, "desilo:", msg)
 	}
 	var ee *exitError
 	var ce *config.Error
@@ -107,4 +116,12 @@ func sourceConfigError(err error) bool {
 		var ce *config.Error
 		return codeOf(e, exitSource) == exitConfig || errors.As(e, &ce)
 	})
+}
+
+// plural is "1 source", "2 sources".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -344,5 +346,31 @@ func TestCheckReportsAMappingOfAStreamNotOffered(t *testing.T) {
 	code, _, errOut = desilo(t, "discover", "-c", cfg)
 	if code != exitConfig || !strings.Contains(errOut, want) {
 		t.Errorf("discover: exit %d, want %d saying %q\n%s", code, exitConfig, want, errOut)
+	}
+}
+
+// An interruption says so, not "context canceled".
+func TestExitCodeSaysInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{context.Canceled, "desilo: interrupted\n"},
+		{fmt.Errorf("source crm: %w", context.Canceled), "desilo: interrupted: source crm: context canceled\n"},
+	} {
+		var out bytes.Buffer
+		if code := exitCode(ctx, tt.err, &out, false); code != exitInterrupted || out.String() != tt.want {
+			t.Errorf("exitCode(%v) = %d, %q; want %d, %q", tt.err, code, out.String(), exitInterrupted, tt.want)
+		}
+	}
+	var out bytes.Buffer
+	exitCode(context.Background(), errors.New("disk full"), &out, false)
+	if out.String() != "desilo: disk full\n" {
+		t.Errorf("a plain error printed as %q", out.String())
+	}
+	if plural(1, "source") != "1 source" || plural(2, "source") != "2 sources" {
+		t.Errorf("plural: %q, %q", plural(1, "source"), plural(2, "source"))
 	}
 }
