@@ -182,6 +182,10 @@ func runSource(ctx context.Context, store *stage.Store, src *config.Source, opts
 		x.Abort()
 		return err
 	}
+	if em.checkpoints.Load() == 0 && em.records.Load()+em.deleted.Load() > 0 {
+		opts.Logger.Warn("the connector sent no checkpoint: the next sync reads every record of this source again (a connector's Read should checkpoint its position)",
+			"source", src.Name, "connector", src.Connector)
+	}
 	return x.Finish()
 }
 
@@ -272,6 +276,7 @@ type stager struct {
 	firstReject      map[string]string // by stream: where and why, for the reject ratio's error
 	records, deleted atomic.Int64
 	rejected         atomic.Int64
+	checkpoints      atomic.Int64 // received, passed on or not
 }
 
 func newStager(source string, plans map[string]*mapping.Plan, x *stage.Extract, opts *Options) *stager {
@@ -395,6 +400,7 @@ func (s *stager) reject(stream, key, location, reason string, raw []byte) error 
 // Staging commits a checkpoint during a long read, so the check cannot
 // wait for the end.
 func (s *stager) Checkpoint(ctx context.Context, state json.RawMessage) error {
+	s.checkpoints.Add(1)
 	if s.checkRejectRatio(s.opts.Config.Run.MaxRejectRatio) != nil {
 		return nil
 	}

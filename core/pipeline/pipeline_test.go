@@ -31,6 +31,8 @@ type memSource struct {
 	failAt  int  // fail Read after emitting this many records (0: never)
 	orders  bool // also offer an orders stream (see purchase)
 	hang    bool // after the records, wait for the context's end
+	// noCheckpoint: never checkpoint, as a careless connector does
+	noCheckpoint bool
 }
 
 func (m *memSource) Spec() connector.Spec {
@@ -68,6 +70,9 @@ func (m *memSource) Read(ctx context.Context, req connector.ReadRequest, out con
 		}
 		if err := out.Emit(ctx, m.records[i]); err != nil {
 			return err
+		}
+		if m.noCheckpoint {
+			continue
 		}
 		if err := out.Checkpoint(ctx, []byte(strconv.Itoa(i+1))); err != nil {
 			return err
@@ -328,22 +333,11 @@ func TestRejectRatioHoldsTheState(t *testing.T) {
 // record rejected, and its author learns it from the error: the rejects
 // of a failed read are not staged, so the reject table may not hold them.
 func TestRejectRatioErrorSaysWhy(t *testing.T) {
-	e := newEnv(t, "crm")
-	lock, err := stage.Lock(filepath.Join(t.TempDir(), "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	store, err := stage.Open(lock, stage.Options{Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	recs := []connector.Record{
 		{Stream: "contacts", Data: json.RawMessage(`{"id": "1", "email": `)},
 		contact("2", "p2@kundenpost.de", "N", "2024-01-01T00:00:00Z"),
 	}
-	opts := Options{Config: e.cfg, Launcher: memLauncher{"crm": &memSource{records: recs}}, Logger: quiet()}
-	sums, err := Extract(context.Background(), store, opts)
+	sums, err := extractOnce(t, &memSource{records: recs}, quiet())
 	if !errors.Is(err, ErrSourcesFailed) {
 		t.Fatalf("err %v, want the source failed", err)
 	}
@@ -357,6 +351,20 @@ func TestRejectRatioErrorSaysWhy(t *testing.T) {
 // not declare (or was not asked for) fails its source with a message that
 // names the stream, the streams asked for, and the rule it broke.
 func TestRecordOfAStreamNotAskedFor(t *testing.T) {
+	recs := []connector.Record{{Stream: "people", Data: json.RawMessage(`{"id": "1"}`)}}
+	sums, err := extractOnce(t, &memSource{records: recs}, quiet())
+	if !errors.Is(err, ErrSourcesFailed) {
+		t.Fatalf("err %v, want the source failed", err)
+	}
+	want := `source crm: the connector sent a record of stream "people", which was not asked for (asked for: `
+	if !strings.HasPrefix(sums[0].Error, want) || !strings.Contains(sums[0].Error, "ReadRequest.Streams") {
+		t.Fatalf("error %q\ndoes not start with %q and name ReadRequest.Streams", sums[0].Error, want)
+	}
+}
+
+// extractOnce extracts source crm, read from src, into a fresh state dir.
+func extractOnce(t *testing.T, src *memSource, log *slog.Logger) ([]SourceSummary, error) {
+	t.Helper()
 	e := newEnv(t, "crm")
 	lock, err := stage.Lock(filepath.Join(t.TempDir(), "state"))
 	if err != nil {
@@ -367,15 +375,21 @@ func TestRecordOfAStreamNotAskedFor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := []connector.Record{{Stream: "people", Data: json.RawMessage(`{"id": "1"}`)}}
-	opts := Options{Config: e.cfg, Launcher: memLauncher{"crm": &memSource{records: recs}}, Logger: quiet()}
-	sums, err := Extract(context.Background(), store, opts)
-	if !errors.Is(err, ErrSourcesFailed) {
-		t.Fatalf("err %v, want the source failed", err)
-	}
-	want := `source crm: the connector sent a record of stream "people", which was not asked for (asked for: `
-	if !strings.HasPrefix(sums[0].Error, want) || !strings.Contains(sums[0].Error, "ReadRequest.Streams") {
-		t.Fatalf("error %q\ndoes not start with %q and name ReadRequest.Streams", sums[0].Error, want)
+	return Extract(context.Background(), store, Options{Config: e.cfg, Launcher: memLauncher{"crm": src}, Logger: log})
+}
+
+// A connector that never checkpoints works, but every sync reads
+// everything again: its author hears of it.
+func TestNoCheckpointIsWarned(t *testing.T) {
+	for _, checkpoints := range []bool{true, false} {
+		var logs bytes.Buffer
+		src := &memSource{records: []connector.Record{contact("1", "a@kundenpost.de", "Albers", "2024-01-01T00:00:00Z")}, noCheckpoint: !checkpoints}
+		if _, err := extractOnce(t, src, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+			t.Fatal(err)
+		}
+		if warned := strings.Contains(logs.String(), "the connector sent no checkpoint"); warned == checkpoints {
+			t.Errorf("connector checkpoints: %v, warned: %v\n%s", checkpoints, warned, logs.String())
+		}
 	}
 }
 
