@@ -102,7 +102,8 @@
 // subject), per message (type message_in, message_out, or message without
 // a direction, at sent_at, its channel else email, description its
 // subject), and each mapped event as it is, its channel lowercased as in
-// channels. A row's occurred_at falls back
+// channels. A row's currency is upper case, as revenue_currency. A row's
+// occurred_at falls back
 // to created_at. Rows carry the customer id and their record's source,
 // stream, record_key, created_at, updated_at, customer_ref and email, and
 // come ordered by (occurred_at, source, stream, record_key); rows without

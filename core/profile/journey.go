@@ -81,9 +81,12 @@ func (b *Builder) Journey(r *Records, out *rowset.Set) error {
 		b.di = out.Extend(1)
 		if it.from == fromEvent {
 			out.CopyRow(b.di, it.row.Set, it.row.I)
-			// As in the customer's channels.
+			// As in the customer's channels and revenue_currency.
 			if ch := it.row.str(e.channel); ch != "" && ch != strings.ToLower(ch) {
 				b.putStr(e.channel, strings.ToLower(ch))
+			}
+			if c := it.row.str(e.currency); c != strings.ToUpper(c) {
+				b.putStr(e.currency, strings.ToUpper(c))
 			}
 		} else {
 			b.common(it)
@@ -96,7 +99,7 @@ func (b *Builder) Journey(r *Records, out *rowset.Set) error {
 			b.putStr(e.typ, "order")
 			b.putStr(e.channel, "shop")
 			b.copyCol(e.amount, it.row, o.total)
-			b.copyCol(e.currency, it.row, o.currency)
+			b.putStr(e.currency, strings.ToUpper(it.row.str(o.currency)))
 			b.copyCol(e.description, it.row, o.number)
 		case fromTicket:
 			t := &b.tick

@@ -19,7 +19,7 @@ func TestJourney(t *testing.T) {
 		{"o1", "order", ts("2024-01-10T10:00:00Z"), "shop", 100.10, "EUR", "#1001"},
 		{"t1", "ticket", ts("2024-02-01T00:00:00Z"), "web", nil, nil, "Where is my order?"},
 		{"t4", "ticket", ts("2024-03-01T00:00:00Z"), "support", nil, nil, nil},
-		{"o2", "order", ts("2024-03-05T00:00:00Z"), "shop", 50.25, "eur", nil},
+		{"o2", "order", ts("2024-03-05T00:00:00Z"), "shop", 50.25, "EUR", nil},
 		{"o3", "order", ts("2024-04-01T00:00:00Z"), "shop", 999.0, "EUR", nil},
 		{"t2", "ticket", ts("2024-05-01T00:00:00Z"), "support", nil, nil, nil},
 		{"t3", "ticket", ts("2024-05-15T00:00:00Z"), "support", nil, nil, nil},
@@ -90,5 +90,25 @@ func TestJourneyChannelLowerCase(t *testing.T) {
 	j := journey(t, b, r)
 	if c, e := get(t, "customer", out, "channels"), get(t, "event", j[0], "channel"); !reflect.DeepEqual(c, []string{"phone"}) || e != "phone" {
 		t.Errorf("channels = %#v, journey channel = %#v; want phone in both", c, e)
+	}
+}
+
+// A journey row's currency reads as revenue_currency does, upper case,
+// so that amounts can be summed where currency = revenue_currency.
+func TestJourneyCurrencyUpperCase(t *testing.T) {
+	at := ts("2024-05-01T10:00:00Z")
+	r := &Records{CustomerID: "c_1",
+		Orders: []Row{order(t, "o1", fields{"ordered_at": at, "total": 10.0, "currency": "eur"})},
+		Events: []Row{event(t, "shop", "r1", fields{"type": "refund", "occurred_at": at, "amount": 2.0, "currency": "Eur"})},
+	}
+	b := newBuilder(t, config.Survivorship{})
+	out := build(t, b, r)
+	if got := get(t, "customer", out, "revenue_currency"); got != "EUR" {
+		t.Fatalf("revenue_currency = %v, want EUR", got)
+	}
+	for _, row := range journey(t, b, r) {
+		if got := get(t, "event", row, "currency"); got != "EUR" {
+			t.Errorf("%v row: currency = %#v, want EUR as revenue_currency", get(t, "event", row, "record_key"), got)
+		}
 	}
 }
