@@ -46,7 +46,11 @@ func Build(ctx context.Context, store *stage.Store, opts Options) (*BuildSummary
 	b.previous = make(chan previousResult, 1)
 	go func() {
 		p, err := previousAssignments(prevCtx, opts.Config.Output.Parquet.Path)
-		b.previous <- previousResult{p, err}
+		var merges [][]any
+		if err == nil {
+			merges, err = previousMerges(opts.Config.Output.Parquet.Path)
+		}
+		b.previous <- previousResult{p, merges, err}
 	}()
 	steps := []struct {
 		name string
@@ -107,6 +111,8 @@ type builder struct {
 	result  *identity.Result
 
 	previous chan previousResult // the previous snapshot's links, read at the start
+	// prevMerges are the previous snapshot's merge rows, carried forward
+	prevMerges [][]any
 
 	open []*tableJob       // written by the profiles stage, closed by publish
 	snap *parquet.Snapshot // open from the profiles stage until commit
@@ -307,10 +313,12 @@ func (b *builder) scan(ctx context.Context) error {
 	return nil
 }
 
-// previousResult is what previousAssignments returned.
+// previousResult is what the previous snapshot holds for the build:
+// its identity links and its merge rows.
 type previousResult struct {
-	p   identity.Previous
-	err error
+	p      identity.Previous
+	merges [][]any
+	err    error
 }
 
 // scanned is a staged stream's beginning (set), a chunk of its rows, or
@@ -394,6 +402,7 @@ func (b *builder) resolve(ctx context.Context) error {
 		return err
 	}
 	b.result = res
+	b.prevMerges = prev.merges
 	b.index = nil // the index is the largest thing in memory; let it go
 	// With the index gone the live heap shrinks, but the collector's goal
 	// stays where the identity stage left it, and the profiles stage would

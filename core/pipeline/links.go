@@ -2,6 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
 
 	"github.com/desilo/desilo/core/identity"
 	"github.com/desilo/desilo/core/model"
@@ -81,19 +86,75 @@ var mergeReasons = map[identity.MergeCause]string{
 	identity.MergeAnchorGone:    "the record the customer id derived from is gone; the customer's other records now carry the id of their earliest remaining record",
 }
 
-// mergeRows records each previous customer id absorbed into another.
+// mergeRows records each previous customer id absorbed into another: this
+// build's merges, and the earlier builds' from the previous snapshot, so
+// that the table maps every id that ever gave way (follow surviving_id
+// while it is itself an absorbed_id). An earlier row is dropped when its
+// absorbed id is a customer again (a split gave its anchor back) or
+// gives way again in this build, whose row replaces it.
 func (b *builder) mergeRows() [][]any {
-	t := model.MustLoad("merge")
+	t := mergeTable
+	absorbed := col(t, "absorbed_id")
 	now := b.opts.Now().UTC()
 	var rows [][]any
+	replaced := map[string]bool{}
 	for _, m := range b.result.Merges {
 		row := make([]any, len(t.Columns))
-		row[col(t, "absorbed_id")] = m.Absorbed
+		row[absorbed] = m.Absorbed
 		row[col(t, "surviving_id")] = m.Survivor
 		row[col(t, "run_id")] = b.opts.RunID
 		row[col(t, "merged_at")] = now
 		row[col(t, "reason")] = mergeReasons[m.Cause]
 		rows = append(rows, row)
+		replaced[m.Absorbed] = true
 	}
+	if len(b.prevMerges) == 0 {
+		return rows
+	}
+	earlier := make(map[string]bool, len(b.prevMerges))
+	for _, r := range b.prevMerges {
+		earlier[r[absorbed].(string)] = true
+	}
+	for _, id := range b.result.Customers() {
+		if earlier[id] {
+			replaced[id] = true // alive again
+		}
+	}
+	for _, r := range b.prevMerges {
+		if !replaced[r[absorbed].(string)] {
+			rows = append(rows, r)
+		}
+	}
+	slices.SortFunc(rows, func(x, y []any) int { return strings.Compare(x[absorbed].(string), y[absorbed].(string)) })
 	return rows
+}
+
+var mergeTable = model.MustLoad("merge")
+
+// previousMerges reads the merge rows of the current snapshot under
+// outDir; none when there is no snapshot or it has no merge table (one
+// written before the table existed).
+func previousMerges(outDir string) ([][]any, error) {
+	dir, m, err := parquet.Current(outDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := m.Tables[mergeTable.Name]; !ok {
+		return nil, nil
+	}
+	var rows [][]any
+	err = parquet.ReadTable(dir, m, mergeTable, func(row []any) error {
+		if id, _ := row[col(mergeTable, "absorbed_id")].(string); id == "" {
+			return fmt.Errorf("a merge row without absorbed_id")
+		}
+		rows = append(rows, slices.Clone(row))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("previous merges in %s: %w", dir, err)
+	}
+	return rows, nil
 }

@@ -545,3 +545,62 @@ func TestUnlinkedValuesLoggedByGroup(t *testing.T) {
 		}
 	}
 }
+
+// merges returns the current snapshot's merge rows as absorbed → surviving
+// id, and each row's run id.
+func (e *env) merges() (map[string]string, map[string]string) {
+	e.t.Helper()
+	dir, m, err := parquet.Current(e.cfg.Output.Parquet.Path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	to, run := map[string]string{}, map[string]string{}
+	err = parquet.ReadTable(dir, m, mergeTable, func(row []any) error {
+		a := row[col(mergeTable, "absorbed_id")].(string)
+		to[a], run[a] = row[col(mergeTable, "surviving_id")].(string), row[col(mergeTable, "run_id")].(string)
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return to, run
+}
+
+// The merge table maps every id that gave way, not only this build's: an
+// unchanged sync keeps the earlier merge row, and a row goes once its
+// absorbed id is a customer again.
+func TestMergeRowsCarryForward(t *testing.T) {
+	e := newEnv(t, "crm")
+	albers := contact("1", "a@kundenpost.de", "Albers", "2024-01-01T00:00:00Z")
+	src := &memSource{records: []connector.Record{albers, contact("2", "b@kundenpost.de", "Brandt", "2024-01-02T00:00:00Z")}}
+	sync := func() (map[string]string, map[string]string) {
+		t.Helper()
+		if _, err := e.sync(memLauncher{"crm": src}, true); err != nil {
+			t.Fatal(err)
+		}
+		return e.merges()
+	}
+	if to, _ := sync(); len(to) != 0 {
+		t.Fatalf("merges of a first sync: %v", to)
+	}
+	// Brandt takes Albers's address: his customer gives way to the older.
+	src.records[1] = contact("2", "a@kundenpost.de", "Brandt", "2024-01-02T00:00:00Z")
+	to, run := sync()
+	if len(to) != 1 {
+		t.Fatalf("merges after a join: %v, want one", to)
+	}
+	var absorbed, runID string
+	for a := range to {
+		absorbed, runID = a, run[a]
+	}
+	again, againRun := sync()
+	if again[absorbed] != to[absorbed] || againRun[absorbed] != runID || len(again) != 1 {
+		t.Fatalf("an unchanged sync's merges: %v (runs %v), want %v of run %s kept", again, againRun, to, runID)
+	}
+	// Brandt's own address again: his old id is a customer again, and the
+	// row that said it was gone goes.
+	src.records[1] = contact("2", "b@kundenpost.de", "Brandt", "2024-01-02T00:00:00Z")
+	if after, _ := sync(); len(after) != 0 {
+		t.Fatalf("merges after the split: %v, want none (%s is a customer again)", after, absorbed)
+	}
+}
