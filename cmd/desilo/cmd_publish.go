@@ -51,6 +51,11 @@ func (a *app) runPublish(ctx context.Context, path string) error {
 		return err
 	}
 	defer lock.Close()
+	outLock, err := lockOutput(cfg)
+	if err != nil {
+		return err
+	}
+	defer outLock.Close()
 	dir, m, err := parquet.Current(cfg.Output.Parquet.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no snapshot to publish in %s: run 'desilo sync' or 'desilo build' first: %w", cfg.Output.Parquet.Path, err)

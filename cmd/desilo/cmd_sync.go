@@ -117,6 +117,11 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) (err erro
 		return err
 	}
 	defer lock.Close()
+	outLock, err := lockOutput(cfg)
+	if err != nil {
+		return err
+	}
+	defer outLock.Close()
 	store, err := stage.Open(lock, stage.Options{Logger: a.log})
 	if err != nil {
 		return err
@@ -195,6 +200,17 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) (err erro
 		return withCode(exitSource, extractErr)
 	}
 	return outputErr
+}
+
+// lockOutput takes the lock of the Parquet output folder, which a run
+// holds besides its state dir's: two configs with different state dirs
+// may name the same output.parquet.path.
+func lockOutput(cfg *config.Config) (*stage.RunLock, error) {
+	lock, err := stage.LockOutput(cfg.Output.Parquet.Path)
+	if errors.Is(err, stage.ErrLocked) {
+		return nil, withCode(exitLocked, err)
+	}
+	return lock, err
 }
 
 // printSummary prints the run summary on stderr: a table, or with

@@ -21,7 +21,7 @@ const (
 	exitUsage       = 2   // bad flags or arguments
 	exitConfig      = 3   // desilo.yaml or a source's config is invalid, or its connector not found
 	exitSource      = 4   // a source failed: check, discovery or extraction
-	exitLocked      = 5   // another run holds the state directory
+	exitLocked      = 5   // another run holds the state directory or the output folder
 	exitOutput      = 6   // the snapshot is written but an output (BigQuery) failed
 	exitInterrupted = 130 // interrupted by SIGINT or SIGTERM
 )
@@ -33,7 +33,8 @@ const exitCodesHelp = `Exit codes:
   3    invalid configuration (desilo.yaml, a source's config, a connector not
        found), also when a sync ran the other sources
   4    a source failed (check, discover or extract)
-  5    another run holds the state directory's lock
+  5    another run holds the lock of the state directory or of the output
+       folder
   6    the snapshot was written but an output (BigQuery) failed
   130  interrupted (SIGINT or SIGTERM); nothing half-written was kept`
 

@@ -570,3 +570,37 @@ func TestMaxRejectRatioOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+// Two configs with their own state dirs may share an output folder: a run
+// of one must not publish while a run of the other does, or its pruning
+// removes the snapshot the other is writing.
+func TestSyncRefusesAnOutputInUse(t *testing.T) {
+	dir := copyExample(t)
+	cfg := filepath.Join(dir, "desilo.yaml")
+	if code, _, errOut := desilo(t, "sync", "-c", cfg); code != exitOK {
+		t.Fatalf("first sync: exit %d\n%s", code, errOut)
+	}
+	before, _, err := parquet.Current(filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another config's run, with another state dir, is publishing there.
+	other, err := stage.LockOutput(filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for _, cmd := range []string{"sync", "build"} {
+		code, _, errOut := desilo(t, cmd, "-c", cfg)
+		if code != exitLocked || !strings.Contains(errOut, "output folder") || !strings.Contains(errOut, "output.parquet.path") {
+			t.Errorf("%s: exit %d, want %d\n%s", cmd, code, exitLocked, errOut)
+		}
+	}
+	if after, _, err := parquet.Current(filepath.Join(dir, "out")); err != nil || after != before {
+		t.Errorf("current moved from %s to %s (%v) while another run held the output", before, after, err)
+	}
+	other.Close()
+	if code, _, errOut := desilo(t, "build", "-c", cfg); code != exitOK {
+		t.Fatalf("build once the output is free: exit %d\n%s", code, errOut)
+	}
+}

@@ -17,18 +17,25 @@ var ErrLocked = errors.New("state dir is locked")
 // LockedError says who holds a state dir's run lock, as far as the lock
 // file tells.
 type LockedError struct {
-	Dir   string
-	PID   int       // 0 when the holder has not written its details yet
-	Host  string    //
-	Since time.Time // when the holder took the lock
+	Dir string
+	// Output is set when Dir is an output folder (LockOutput), not a
+	// state dir.
+	Output bool
+	PID    int       // 0 when the holder has not written its details yet
+	Host   string    //
+	Since  time.Time // when the holder took the lock
 }
 
 func (e *LockedError) Error() string {
-	if e.PID == 0 {
-		return fmt.Sprintf("state dir %s is locked by another process: another desilo run is in progress", e.Dir)
+	what, why := "state dir", "another desilo run is in progress"
+	if e.Output {
+		what, why = "output folder", "another desilo run publishes there (does another config use the same output.parquet.path?)"
 	}
-	return fmt.Sprintf("state dir %s is locked by pid %d on host %s since %s: another desilo run is in progress",
-		e.Dir, e.PID, e.Host, e.Since.UTC().Format(time.RFC3339))
+	if e.PID == 0 {
+		return fmt.Sprintf("%s %s is locked by another process: %s", what, e.Dir, why)
+	}
+	return fmt.Sprintf("%s %s is locked by pid %d on host %s since %s: %s",
+		what, e.Dir, e.PID, e.Host, e.Since.UTC().Format(time.RFC3339), why)
 }
 
 // Is makes errors.Is(err, ErrLocked) hold.
@@ -54,20 +61,43 @@ type lockInfo struct {
 // Lock takes the run lock of stateDir, creating the dir if needed. It does
 // not wait: when another run holds the lock it returns a *LockedError.
 func Lock(stateDir string) (*RunLock, error) {
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
-		return nil, fmt.Errorf("state dir %s: %w", stateDir, err)
+	return lock(stateDir, "lock", false)
+}
+
+// OutputLockFile is the name of the lock file LockOutput takes in an
+// output folder.
+const OutputLockFile = ".desilo-lock"
+
+// LockOutput takes the lock of a Parquet output folder, creating the
+// folder if needed, the same way as Lock. A run holds it besides the run
+// lock of its state dir, for as long as it may publish: the run lock does
+// not stop two configs with different state dirs from publishing into one
+// folder, where one run's pruning would remove the snapshot the other is
+// writing. It does not wait: when another run holds it, it returns a
+// *LockedError.
+func LockOutput(outDir string) (*RunLock, error) {
+	return lock(outDir, OutputLockFile, true)
+}
+
+func lock(dir, name string, output bool) (*RunLock, error) {
+	what := "state dir"
+	if output {
+		what = "output folder"
 	}
-	path := filepath.Join(stateDir, "lock")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, dir, err)
+	}
+	path := filepath.Join(dir, name)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("state dir %s: run lock: %w", stateDir, err)
+		return nil, fmt.Errorf("%s %s: run lock: %w", what, dir, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, lockedBy(stateDir, path)
+			return nil, lockedBy(dir, path, output)
 		}
-		return nil, fmt.Errorf("state dir %s: run lock %s: %w", stateDir, path, err)
+		return nil, fmt.Errorf("%s %s: run lock %s: %w", what, dir, path, err)
 	}
 	host, err := os.Hostname()
 	if err != nil {
@@ -76,9 +106,9 @@ func Lock(stateDir string) (*RunLock, error) {
 	info, _ := json.Marshal(lockInfo{PID: os.Getpid(), Host: host, Since: time.Now().UTC().Truncate(time.Second)})
 	if err := writeLockInfo(f, append(info, '\n')); err != nil {
 		f.Close() // releases the flock
-		return nil, fmt.Errorf("state dir %s: run lock %s: %w", stateDir, path, err)
+		return nil, fmt.Errorf("%s %s: run lock %s: %w", what, dir, path, err)
 	}
-	return &RunLock{dir: stateDir, f: f}, nil
+	return &RunLock{dir: dir, f: f}, nil
 }
 
 func writeLockInfo(f *os.File, b []byte) error {
@@ -92,8 +122,8 @@ func writeLockInfo(f *os.File, b []byte) error {
 // lockedBy reads the holder's details. The holder may be between taking
 // the flock and writing them, so missing or partial content is not an
 // error: the message then names no holder.
-func lockedBy(dir, path string) error {
-	e := &LockedError{Dir: dir}
+func lockedBy(dir, path string, output bool) error {
+	e := &LockedError{Dir: dir, Output: output}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return e
@@ -105,7 +135,7 @@ func lockedBy(dir, path string) error {
 	return e
 }
 
-// Dir is the state dir the lock holds.
+// Dir is the state dir (or output folder) the lock holds.
 func (l *RunLock) Dir() string { return l.dir }
 
 // Close releases the lock. The lock file stays (removing it would race
@@ -118,7 +148,7 @@ func (l *RunLock) Close() error {
 	l.f = nil
 	_ = f.Truncate(0) // only informative content; the flock is what matters
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("state dir %s: releasing the run lock: %w", l.dir, err)
+		return fmt.Errorf("%s: releasing the run lock: %w", l.dir, err)
 	}
 	return nil
 }

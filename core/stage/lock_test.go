@@ -52,6 +52,34 @@ func TestLockedErrorMessage(t *testing.T) {
 	}
 }
 
+// An output folder may be a run's state dir too: its lock is another file,
+// which the run holding the state dir's lock can take.
+func TestLockOutputBesidesTheRunLock(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	run, err := Lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	out, err := LockOutput(dir)
+	if err != nil {
+		t.Fatalf("LockOutput of the locked state dir = %v", err)
+	}
+	_, err = LockOutput(dir)
+	var le *LockedError
+	if !errors.As(err, &le) || !le.Output || !strings.HasPrefix(err.Error(), "output folder "+dir+" is locked by pid") {
+		t.Fatalf("second LockOutput = %v, want an output folder's *LockedError", err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, err = LockOutput(dir)
+	if err != nil {
+		t.Fatalf("LockOutput after Close = %v", err)
+	}
+	out.Close()
+}
+
 // holdLockEnv makes the test binary, run as a child, take the lock of the
 // named dir and hold it until it is killed.
 const holdLockEnv = "DESILO_STAGE_TEST_HOLD_LOCK"

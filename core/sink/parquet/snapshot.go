@@ -28,7 +28,8 @@ import (
 // Readers follow current. Commit replaces current in one rename, so a
 // reader sees the previous snapshot or the new one, never a mix, and a run
 // that fails or is interrupted leaves current as it was. Publishing assumes
-// one run at a time (the run lock): after a commit, snapshot folders
+// one run at a time (desilo holds a lock on outDir, stage.LockOutput, as
+// well as its state dir's run lock): after a commit, snapshot folders
 // without a manifest are leftovers of interrupted runs and are removed.
 
 // DefaultKeep is how many committed snapshots are kept.
