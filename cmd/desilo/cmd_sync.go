@@ -84,7 +84,7 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) (err erro
 		if err == nil || written || o.summaryJSON == "" {
 			return
 		}
-		sum.Finished, sum.OK, sum.Error = time.Now().UTC(), false, err.Error()
+		sum.Finished, sum.OK, sum.Error = time.Now().UTC(), false, errorMessage(ctx, err)
 		if werr := writeSummary(o.summaryJSON, sum); werr != nil {
 			a.log.Error("the run summary could not be written", "error", werr)
 		}

@@ -71,15 +71,7 @@ func exitCode(ctx context.Context, err error, stderr io.Writer, jsonLog bool) in
 	if errors.As(err, &silent) {
 		return silent.code
 	}
-	msg := err.Error()
-	if interrupted := ctx.Err() != nil || errors.Is(err, context.Canceled); interrupted {
-		// "context canceled" alone tells a person nothing.
-		if msg == context.Canceled.Error() {
-			msg = "interrupted"
-		} else {
-			msg = "interrupted: " + msg
-		}
-	}
+	msg := errorMessage(ctx, err)
 	if jsonLog {
 		slog.New(slog.NewJSONHandler(stderr, nil)).Error("desilo failed", "error", msg)
 	} else {
@@ -101,6 +93,20 @@ func exitCode(ctx context.Context, err error, stderr io.Writer, jsonLog bool) in
 		return exitConfig
 	}
 	return exitFailure
+}
+
+// errorMessage is how err is told to a person: on stderr and in the run
+// summary. An interruption says so: "context canceled" alone tells a
+// person nothing.
+func errorMessage(ctx context.Context, err error) string {
+	msg := err.Error()
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		if msg == context.Canceled.Error() {
+			return "interrupted"
+		}
+		return "interrupted: " + msg
+	}
+	return msg
 }
 
 // sourceConfigError reports whether a source of a run failed on its

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -602,5 +604,30 @@ func TestSyncRefusesAnOutputInUse(t *testing.T) {
 	other.Close()
 	if code, _, errOut := desilo(t, "build", "-c", cfg); code != exitOK {
 		t.Fatalf("build once the output is free: exit %d\n%s", code, errOut)
+	}
+}
+
+// An interrupted run's summary says so, as stderr does, not "context
+// canceled".
+func TestSummaryOfAnInterruptedRun(t *testing.T) {
+	dir := copyExample(t)
+	summary := filepath.Join(dir, "summary.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"sync", "-c", filepath.Join(dir, "desilo.yaml"), "--summary-json", summary}, &out, &errOut)
+	if code != exitInterrupted {
+		t.Fatalf("exit %d, want %d\n%s", code, exitInterrupted, errOut.String())
+	}
+	var sum pipeline.Summary
+	b, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.OK || sum.Error != "interrupted" {
+		t.Errorf("summary of an interrupted run: ok %v, error %q; want error %q", sum.OK, sum.Error, "interrupted")
 	}
 }
