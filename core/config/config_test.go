@@ -261,6 +261,9 @@ func TestErrors(t *testing.T) {
 		{"bad source name", src + "  - {name: CRM, connector: hubspot}\n", []string{
 			`desilo.yaml:4: sources[0].name: must be a lower-case name: a letter, then letters, digits or underscores`,
 		}},
+		{"source name too long", src + "  - {name: crm_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx, connector: hubspot}\n", []string{
+			`desilo.yaml:4: sources[0].name: must be at most 64 characters long`,
+		}},
 		{"duplicate source", src + "  - {name: crm, connector: hubspot}\n  - {name: shop, connector: shopify}\n  - {name: crm, connector: files}\n", []string{
 			`desilo.yaml:6: sources[2].name: source "crm" is defined twice (first at line 4)`,
 		}},
