@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -99,7 +100,50 @@ func (c *Config) check() Errors {
 			checkPriority(ptr+"/source_priority", r.SourcePriority)
 		}
 	}
+	errs = append(errs, c.checkFolders()...)
 	return errs
+}
+
+// Folders desilo manages inside state_dir (see core/stage) and inside
+// output.parquet.path (see core/sink/parquet). Each removes what it does
+// not know in the folders of the other.
+var (
+	stateManaged  = []string{"staging", "scratch"}
+	outputManaged = []string{"snapshots", "current"}
+)
+
+// checkFolders rejects a state_dir and an output.parquet.path that nest
+// where one would destroy the other: a snapshot folder inside staging is
+// taken for a staged source (and staged folders are removed when their
+// manifest does not list them), and a state_dir inside the output's
+// snapshots folder is removed by the first publish's pruning, with every
+// saved state. Side by side, one inside the other, or one folder for both
+// are fine.
+func (c *Config) checkFolders() Errors {
+	out, state := c.Output.Parquet.Path, c.StateDir
+	if out == "" || state == "" {
+		return nil
+	}
+	var errs Errors
+	for _, sub := range stateManaged {
+		if within(out, filepath.Join(state, sub)) {
+			errs = append(errs, c.ErrorAt("/output/parquet/path", fmt.Sprintf(
+				"is inside state_dir's %s folder, which desilo manages and cleans: put the output beside state_dir (or directly in it)", sub)))
+		}
+	}
+	for _, sub := range outputManaged {
+		if within(state, filepath.Join(out, sub)) {
+			errs = append(errs, c.ErrorAt("/state_dir", fmt.Sprintf(
+				"is inside output.parquet.path's %s folder, whose unknown folders each publish removes, saved states and staging included: put state_dir beside the output", sub)))
+		}
+	}
+	return errs
+}
+
+// within reports whether path is dir or inside it (lexically).
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // checkKeyFields rejects a key field that no mapped record has: identity

@@ -264,6 +264,12 @@ func TestErrors(t *testing.T) {
 		{"source name too long", src + "  - {name: crm_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx, connector: hubspot}\n", []string{
 			`desilo.yaml:4: sources[0].name: must be at most 64 characters long`,
 		}},
+		{"output in staging", "version: 1\nidentity: {default_region: DE}\nstate_dir: st\noutput: {parquet: {path: st/staging}}\n", []string{
+			`desilo.yaml:4: output.parquet.path: is inside state_dir's staging folder, which desilo manages and cleans: put the output beside state_dir (or directly in it)`,
+		}},
+		{"state_dir in snapshots", "version: 1\nidentity: {default_region: DE}\nstate_dir: out/snapshots/state\noutput: {parquet: {path: out}}\n", []string{
+			`desilo.yaml:3: state_dir: is inside output.parquet.path's snapshots folder, whose unknown folders each publish removes, saved states and staging included: put state_dir beside the output`,
+		}},
 		{"duplicate source", src + "  - {name: crm, connector: hubspot}\n  - {name: shop, connector: shopify}\n  - {name: crm, connector: files}\n", []string{
 			`desilo.yaml:6: sources[2].name: source "crm" is defined twice (first at line 4)`,
 		}},
@@ -396,6 +402,21 @@ func TestErrors(t *testing.T) {
 				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
+	}
+}
+
+// The output and state_dir may share a folder, or one hold the other,
+// as long as neither sits in a folder the other manages.
+func TestFoldersMayNest(t *testing.T) {
+	for _, folders := range []string{
+		"state_dir: .desilo\noutput: {parquet: {path: .desilo}}",
+		"state_dir: .desilo\noutput: {parquet: {path: .desilo/out}}",
+		"state_dir: out/state\noutput: {parquet: {path: out}}",
+		"state_dir: data/.desilo\noutput: {parquet: {path: data/staging}}",
+	} {
+		if _, err := Parse("desilo.yaml", []byte("version: 1\nidentity: {default_region: DE}\n"+folders+"\n"), t.TempDir()); err != nil {
+			t.Errorf("%q: %v", folders, err)
+		}
 	}
 }
 
