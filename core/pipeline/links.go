@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/desilo/desilo/core/identity"
 	"github.com/desilo/desilo/core/model"
@@ -41,7 +43,12 @@ func (b *builder) links(ctx context.Context, w *parquet.Writer, res *identity.Re
 	t := model.MustLoad("identity_link")
 	idx := func(name string) int { return col(t, name) }
 	cSource, cStream, cKey, cEntity, cCust := idx("source"), idx("stream"), idx("record_key"), idx("entity"), idx("customer_id")
-	cLinkKey, cValue, cRule, cTo := idx("key"), idx("value"), idx("rule"), idx("linked_to")
+	cLinkKey, cValue, cRule, cTo, cAt := idx("key"), idx("value"), idx("rule"), idx("linked_to"), idx("linked_at")
+	since, err := previousLinkTimes(ctx, b.opts.Config.Output.Parquet.Path, b.opts.Now().UTC())
+	if err != nil {
+		return err
+	}
+	defer since.close()
 	var to []byte
 	for i := range res.Len() {
 		if i%checkEvery == 0 {
@@ -50,6 +57,11 @@ func (b *builder) links(ctx context.Context, w *parquet.Writer, res *identity.Re
 			}
 		}
 		a := res.Record(i)
+		at, err := since.of(identity.RecordRef{Source: a.Source, Stream: a.Stream, Key: a.Key}, a.CustomerID)
+		if err != nil {
+			return fmt.Errorf("previous identity links: %w", err)
+		}
+		w.SetTime(cAt, at)
 		w.SetString(cSource, a.Source)
 		w.SetString(cStream, a.Stream)
 		w.SetString(cKey, a.Key)
@@ -77,6 +89,77 @@ func (b *builder) links(ctx context.Context, w *parquet.Writer, res *identity.Re
 		}
 	}
 	return nil
+}
+
+// linkTimes gives each identity link its linked_at: the previous
+// snapshot's, when the record belonged to the same customer there, else
+// the build's time. It walks the previous links beside the new ones, both
+// in (source, stream, record_key) order. Links of another order (not
+// desilo's) stop the walk: the records after that point take the build's
+// time.
+type linkTimes struct {
+	c    *linkCursor // nil: no previous links to walk
+	on   bool        // c is on a link
+	last identity.RecordRef
+	now  time.Time
+	at   int // the linked_at column
+}
+
+func previousLinkTimes(ctx context.Context, outDir string, now time.Time) (*linkTimes, error) {
+	l := &linkTimes{now: now, at: col(linkTable, "linked_at")}
+	dir, m, err := parquet.Current(outDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return l, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, f := range m.Tables[linkTable.Name].Files {
+		files = append(files, filepath.Join(dir, f))
+	}
+	if len(files) == 0 {
+		return l, nil
+	}
+	l.c = newCursor(ctx, files, linkTable, "source", "stream", "record_key", "customer_id", "linked_at")
+	l.on, err = l.c.next()
+	return l, err
+}
+
+// of returns the linked_at of record r, which belongs to customer now.
+// Calls come in (source, stream, record_key) order.
+func (l *linkTimes) of(r identity.RecordRef, customer string) (time.Time, error) {
+	for l.c != nil && l.on {
+		ref := l.c.ref()
+		c := identity.CompareRefs(r, ref)
+		if c < 0 {
+			break
+		}
+		if c == 0 {
+			if l.c.customer() == customer {
+				if t, ok := l.c.rows.Time(l.c.i, l.at); ok {
+					return t, nil
+				}
+			}
+			break
+		}
+		l.last = ref
+		var err error
+		if l.on, err = l.c.next(); err != nil {
+			return time.Time{}, err
+		}
+		if l.on && identity.CompareRefs(l.c.ref(), l.last) < 0 {
+			l.close() // not in order: give up the walk
+		}
+	}
+	return l.now, nil
+}
+
+func (l *linkTimes) close() {
+	if l.c != nil {
+		l.c.close()
+		l.c = nil
+	}
 }
 
 // mergeReasons say in words why a customer id gave way, by cause.

@@ -158,22 +158,30 @@ func (e *env) sync(l memLauncher, full bool) ([]SourceSummary, error) {
 // customers returns the current snapshot's customers as last_name → emails.
 func (e *env) customers() map[string][]string {
 	e.t.Helper()
+	t := model.MustLoad("customer")
+	ln, em := col(t, "last_name"), col(t, "emails")
+	out := map[string][]string{}
+	e.eachRow(t, func(row []any) {
+		name, _ := row[ln].(string)
+		out[name] = slices.Clone(row[em].([]string))
+	})
+	return out
+}
+
+// eachRow calls fn with each row of table t of the current snapshot.
+func (e *env) eachRow(t *model.Table, fn func(row []any)) {
+	e.t.Helper()
 	dir, m, err := parquet.Current(e.cfg.Output.Parquet.Path)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	t := model.MustLoad("customer")
-	ln, em := col(t, "last_name"), col(t, "emails")
-	out := map[string][]string{}
 	err = parquet.ReadTable(dir, m, t, func(row []any) error {
-		name, _ := row[ln].(string)
-		out[name] = slices.Clone(row[em].([]string))
+		fn(row)
 		return nil
 	})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return out
 }
 
 func TestFailedSourceKeepsItsStateAndResumes(t *testing.T) {
@@ -550,19 +558,11 @@ func TestUnlinkedValuesLoggedByGroup(t *testing.T) {
 // id, and each row's run id.
 func (e *env) merges() (map[string]string, map[string]string) {
 	e.t.Helper()
-	dir, m, err := parquet.Current(e.cfg.Output.Parquet.Path)
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	to, run := map[string]string{}, map[string]string{}
-	err = parquet.ReadTable(dir, m, mergeTable, func(row []any) error {
+	e.eachRow(mergeTable, func(row []any) {
 		a := row[col(mergeTable, "absorbed_id")].(string)
 		to[a], run[a] = row[col(mergeTable, "surviving_id")].(string), row[col(mergeTable, "run_id")].(string)
-		return nil
 	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	return to, run
 }
 
@@ -602,5 +602,45 @@ func TestMergeRowsCarryForward(t *testing.T) {
 	src.records[1] = contact("2", "b@kundenpost.de", "Brandt", "2024-01-02T00:00:00Z")
 	if after, _ := sync(); len(after) != 0 {
 		t.Fatalf("merges after the split: %v, want none (%s is a customer again)", after, absorbed)
+	}
+}
+
+// linkTimes returns the current snapshot's linked_at by record key.
+func (e *env) linkTimes() map[string]time.Time {
+	e.t.Helper()
+	out := map[string]time.Time{}
+	e.eachRow(linkTable, func(row []any) {
+		at, _ := row[col(linkTable, "linked_at")].(time.Time)
+		out[row[col(linkTable, "record_key")].(string)] = at
+	})
+	return out
+}
+
+// linked_at is when a record first joined its customer: kept while it
+// stays, the build's time when it moves to another customer.
+func TestLinkedAtIsKeptWhileTheLinkStays(t *testing.T) {
+	e := newEnv(t, "crm")
+	src := &memSource{records: []connector.Record{
+		contact("1", "a@kundenpost.de", "Albers", "2024-01-01T00:00:00Z"),
+		contact("2", "b@kundenpost.de", "Brandt", "2024-01-02T00:00:00Z"),
+	}}
+	sync := func() (time.Time, map[string]time.Time) {
+		t.Helper()
+		if _, err := e.sync(memLauncher{"crm": src}, true); err != nil {
+			t.Fatal(err)
+		}
+		return e.now, e.linkTimes()
+	}
+	first, at := sync()
+	if !at["1"].Equal(first) || !at["2"].Equal(first) {
+		t.Fatalf("linked_at after the first build: %v, want %v for both", at, first)
+	}
+	if _, at = sync(); !at["1"].Equal(first) || !at["2"].Equal(first) {
+		t.Fatalf("linked_at after an unchanged build: %v, want the first build's %v kept", at, first)
+	}
+	src.records[1] = contact("2", "a@kundenpost.de", "Brandt", "2024-01-02T00:00:00Z")
+	third, at := sync()
+	if !at["1"].Equal(first) || !at["2"].Equal(third) {
+		t.Fatalf("linked_at after record 2 joined record 1's customer: %v, want 1 at %v and 2 at %v", at, first, third)
 	}
 }
