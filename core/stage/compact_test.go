@@ -3,6 +3,8 @@ package stage
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -168,5 +170,41 @@ func TestCompactSurvivesHashCollision(t *testing.T) {
 		if get(customerRecord, r, "record_key") == "3" && get(customerRecord, r, "email") != "newer@x.de" {
 			t.Errorf("record 3 = %v after compaction, want its newer version", get(customerRecord, r, "email"))
 		}
+	}
+}
+
+// A staged segment cut short or removed fails every build the same way;
+// the error names the file and the cure.
+func TestDamagedSegmentNamesTheCure(t *testing.T) {
+	for _, damage := range []string{"truncate", "remove"} {
+		t.Run(damage, func(t *testing.T) {
+			dir := t.TempDir()
+			s, _ := open(t, dir, Options{CommitAge: time.Hour})
+			x := begin(t, s, BeginOptions{})
+			for i := range 50 {
+				write(t, x, rec(fmt.Sprint(i), fmt.Sprintf("p%d@x.de", i)))
+			}
+			checkpoint(t, x, `{}`)
+			finish(t, x)
+			var seg string
+			for _, f := range files(t, dir) {
+				if strings.HasPrefix(f, "crm/contacts/") && strings.HasSuffix(f, ".parquet") {
+					seg = filepath.Join(dir, stagingDir, f)
+				}
+			}
+			var err error
+			if damage == "truncate" {
+				err = os.Truncate(seg, 100)
+			} else {
+				err = os.Remove(seg)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.Scan(context.Background(), "crm", "contacts", func([]any) error { return nil })
+			if err == nil || !strings.Contains(err.Error(), "'desilo sync --full-refresh --source crm'") || !strings.Contains(err.Error(), filepath.Base(seg)) {
+				t.Fatalf("Scan of a %sd segment: %v, want the file and the cure named", damage, err)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package stage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"os"
@@ -61,7 +62,32 @@ func (s *Store) latest(ctx context.Context, source, stream string, t *model.Tabl
 		return fmt.Errorf("source %s stream %s: staged as table %s, not %s", source, stream, e.Table, t.Name)
 	}
 	d, _ := streamDir(stream)
-	return eachLatest(ctx, segmentPaths(filepath.Join(src.dir, d), e.Segments), rowsOf(e.Segments), 1, t, read)
+	err = eachLatest(ctx, segmentPaths(filepath.Join(src.dir, d), e.Segments), rowsOf(e.Segments), 1, t, read)
+	return withCure(ctx, err, source)
+}
+
+// damagedError is an error reading a staged segment's content: the file
+// is missing, cut short or corrupt, and fails every build the same way
+// until its source is staged again.
+type damagedError struct{ err error }
+
+func (e *damagedError) Error() string { return e.err.Error() }
+func (e *damagedError) Unwrap() error { return e.err }
+
+func damaged(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &damagedError{err}
+}
+
+// withCure adds to an error of a damaged segment of source what cures it.
+func withCure(ctx context.Context, err error, source string) error {
+	var d *damagedError
+	if ctx.Err() != nil || !errors.As(err, &d) {
+		return err
+	}
+	return fmt.Errorf("%w: the staged file is missing or damaged; 'desilo sync --full-refresh --source %s' stages the source again from the silo", err, source)
 }
 
 // ScanRejects calls fn with the rejects of the source's latest finished
@@ -80,12 +106,12 @@ func (s *Store) ScanRejects(ctx context.Context, source string, fn func(row []an
 	for _, sg := range m.Rejects {
 		r, err := openSegmentFile(filepath.Join(src.dir, rejectsDir, segmentName(sg.Seq)), t)
 		if err != nil {
-			return err
+			return withCure(ctx, err, source)
 		}
 		err = r.chunks(ctx, nil, eachRow(fn))
 		r.close()
 		if err != nil {
-			return err
+			return withCure(ctx, err, source)
 		}
 	}
 	return nil
@@ -149,7 +175,7 @@ type segmentFile struct {
 func openSegmentFile(path string, t *model.Table) (*segmentFile, error) {
 	f, pf, err := parquet.Open(path, pgo.SkipPageIndex(true), pgo.SkipBloomFilters(true))
 	if err != nil {
-		return nil, fmt.Errorf("staged segment: %w", err)
+		return nil, damaged(fmt.Errorf("staged segment: %w", err))
 	}
 	r := &segmentFile{path: path, f: f, pf: pf, table: t, key: -1, del: -1}
 	if err := r.mapColumns(); err != nil {
@@ -234,7 +260,7 @@ func (r *segmentFile) winners(ctx context.Context, d dedup) ([]bool, error) {
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, damaged(fmt.Errorf("staged segment %s: %w", r.path, err))
 	}
 	keep := make([]bool, len(hashes)/k)
 	if r.del >= 0 {
@@ -249,7 +275,7 @@ func (r *segmentFile) winners(ctx context.Context, d dedup) ([]bool, error) {
 			return nil, err
 		}
 		if i != len(keep) {
-			return nil, fmt.Errorf("staged segment %s: %d keys but %d deleted flags", r.path, len(keep), i)
+			return nil, damaged(fmt.Errorf("staged segment %s: %d keys but %d deleted flags", r.path, len(keep), i))
 		}
 	} else {
 		for i := range keep {
@@ -257,7 +283,7 @@ func (r *segmentFile) winners(ctx context.Context, d dedup) ([]bool, error) {
 		}
 	}
 	if int64(len(hashes)) != n*int64(k) {
-		return nil, fmt.Errorf("staged segment %s: %d keys in %d rows", r.path, len(hashes)/k, n)
+		return nil, damaged(fmt.Errorf("staged segment %s: %d keys in %d rows", r.path, len(hashes)/k, n))
 	}
 	if k == 1 {
 		seen := d.sets[0]

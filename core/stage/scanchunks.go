@@ -58,7 +58,7 @@ func (r *segmentFile) into(ctx context.Context, g int, keep []bool, dst *rowset.
 	}
 	n := rgs[g].NumRows()
 	if first+n > int64(len(keep)) {
-		return fmt.Errorf("staged segment %s: row group %d ends past the file's %d rows", r.path, g, len(keep))
+		return damaged(fmt.Errorf("staged segment %s: row group %d ends past the file's %d rows", r.path, g, len(keep)))
 	}
 	keep = keep[first : first+n]
 	// at[row] is the kept row's index in dst, or -1.
@@ -88,7 +88,7 @@ func (r *segmentFile) into(ctx context.Context, g int, keep []bool, dst *rowset.
 			continue
 		}
 		if err := parquet.FillColumn(ctx, rgs[g], leaf, d, at, dst); err != nil {
-			return fmt.Errorf("staged segment %s, column %s: %w", r.path, r.table.Columns[d.Col].Name, err)
+			return damaged(fmt.Errorf("staged segment %s, column %s: %w", r.path, r.table.Columns[d.Col].Name, err))
 		}
 	}
 	return nil
