@@ -19,7 +19,9 @@ func (a *app) explainCmd() *cobra.Command {
 address or phone number (normalized as each match key normalizes it, with an
 email key's strip_plus and strip_dots rules) and prints the profile, the
 customer's records, and for each record the key and value through which it
-joined, as a tree rooted at the anchor record the customer id derives from.`,
+joined, as a tree rooted at the anchor record the customer id derives from.
+A customer id that gave way to another (the merge table) finds the customer
+it was merged into.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runExplain(cmd.Context(), path, args[0])

@@ -210,6 +210,15 @@ func TestSyncFourSilos(t *testing.T) {
 	if len(third["customer"]) != 21 {
 		t.Fatalf("customers after the merge = %d, want 21", len(third["customer"]))
 	}
+	// The absorbed id still finds its customer, through the merge table,
+	// also after a later sync that merged nothing.
+	if code, _, errOut := desilo(t, "sync", "-c", cfg); code != 0 {
+		t.Fatalf("fourth sync: exit %d\n%s", code, errOut)
+	}
+	code, expl, errOut = desilo(t, "explain", "-c", cfg, konrad)
+	if code != 0 || !strings.Contains(expl, "customer "+gerd) || !strings.Contains(expl, konrad+" → merged into "+gerd) {
+		t.Fatalf("explain of the absorbed id: exit %d\n%s%s", code, expl, errOut)
+	}
 }
 
 // With an email key's provider rules on (strip_plus, strip_dots), explain

@@ -25,6 +25,9 @@ type Customer struct {
 	Profile map[string]any // the customer row by column
 	Links   []Link         // the customer's records, in snapshot order
 	Merged  []string       // previous customer ids absorbed into this one
+	// Via is the chain of merges from the id asked for to this customer
+	// (the asked id first), when the id asked for was absorbed.
+	Via []string
 }
 
 // Link is one source record of the customer and how it joined.
@@ -51,6 +54,19 @@ func Find(outDir, query string, rules identity.Rules) ([]Customer, error) {
 	if err != nil {
 		return nil, err
 	}
+	merges, err := readMerges(dir, m)
+	if err != nil {
+		return nil, err
+	}
+	// An absorbed id asks for the customer its merges lead to.
+	via := []string{q}
+	for next, ok := merges[q]; ok && !slices.Contains(via, next); next, ok = merges[next] {
+		via = append(via, next)
+	}
+	id := via[len(via)-1]
+	if len(via) == 1 {
+		via = nil
+	}
 	ct := model.MustLoad("customer")
 	match := matcher(ct, q, rules.DefaultRegion, keys, linked)
 	idCol, _ := ct.Index("customer_id")
@@ -59,7 +75,7 @@ func Find(outDir, query string, rules identity.Rules) ([]Customer, error) {
 	err = parquet.ReadTable(dir, m, ct, func(row []any) error {
 		// An id is exact and unique: when a row has it, the query's
 		// reading as a phone number (which many ids have) finds no more.
-		isID := row[idCol] == q
+		isID := row[idCol] == id
 		if !isID && (idFound || !match(row)) {
 			return nil
 		}
@@ -67,6 +83,9 @@ func Find(outDir, query string, rules identity.Rules) ([]Customer, error) {
 			found, idFound = found[:0], true
 		}
 		c := Customer{Profile: map[string]any{}}
+		if isID {
+			c.Via = via
+		}
 		for i, col := range ct.Columns {
 			c.Profile[col.Name] = row[i]
 		}
@@ -104,18 +123,31 @@ func Find(outDir, query string, rules identity.Rules) ([]Customer, error) {
 	if err != nil {
 		return nil, err
 	}
-	mt := model.MustLoad("merge")
-	if _, ok := m.Tables["merge"]; ok {
-		err = parquet.ReadTable(dir, m, mt, func(row []any) error {
-			ai, _ := mt.Index("absorbed_id")
-			si, _ := mt.Index("surviving_id")
-			if c := byID[row[si].(string)]; c != nil {
-				c.Merged = append(c.Merged, row[ai].(string))
-			}
-			return nil
-		})
+	for absorbed, survivor := range merges {
+		if c := byID[survivor]; c != nil {
+			c.Merged = append(c.Merged, absorbed)
+		}
 	}
-	return found, err
+	for _, c := range found {
+		slices.Sort(c.Merged)
+	}
+	return found, nil
+}
+
+// readMerges returns the snapshot's merges as absorbed → surviving id.
+func readMerges(dir string, m parquet.Manifest) (map[string]string, error) {
+	out := map[string]string{}
+	if _, ok := m.Tables["merge"]; !ok {
+		return out, nil
+	}
+	mt := model.MustLoad("merge")
+	ai, _ := mt.Index("absorbed_id")
+	si, _ := mt.Index("surviving_id")
+	err := parquet.ReadTable(dir, m, mt, func(row []any) error {
+		out[row[ai].(string)] = row[si].(string)
+		return nil
+	})
+	return out, err
 }
 
 // emailKey is an email match key and the query normalized with its
@@ -241,6 +273,9 @@ func Print(w io.Writer, c Customer) {
 	}
 	if len(c.Merged) > 0 {
 		fmt.Fprintf(w, "  %-26s %s\n", "absorbed ids", strings.Join(c.Merged, ", "))
+	}
+	if len(c.Via) > 0 {
+		fmt.Fprintf(w, "  %-26s %s\n", "asked for", strings.Join(c.Via, " → merged into "))
 	}
 	fmt.Fprintf(w, "\n%d records, and why they are one customer:\n", len(c.Links))
 	children := map[string][]Link{}
