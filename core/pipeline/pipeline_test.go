@@ -644,3 +644,42 @@ func TestLinkedAtIsKeptWhileTheLinkStays(t *testing.T) {
 		t.Fatalf("linked_at after record 2 joined record 1's customer: %v, want 1 at %v and 2 at %v", at, first, third)
 	}
 }
+
+// A record rejected once stays in the reject table while no sync reads it
+// again: a nightly run that does not touch it must not lose it.
+func TestRejectStaysWhileItsRecordIsNotReadAgain(t *testing.T) {
+	e := newEnv(t, "crm")
+	var recs []connector.Record
+	for i := range 20 {
+		recs = append(recs, contact(fmt.Sprint(i), fmt.Sprintf("p%d@kundenpost.de", i), "N", "2024-01-01T00:00:00Z"))
+	}
+	recs[7] = contact("7", "p7@kundenpost.de", "N", "not a time")
+	src := &memSource{records: recs}
+	rejected := func() []string {
+		var keys []string
+		rt := model.MustLoad("reject")
+		e.eachRow(rt, func(row []any) { keys = append(keys, row[col(rt, "record_key")].(string)) })
+		return keys
+	}
+	if _, err := e.sync(memLauncher{"crm": src}, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := rejected(); !slices.Equal(got, []string{"7"}) {
+		t.Fatalf("rejects of the first sync: %v, want record 7", got)
+	}
+	// The source resumes past everything: nothing is read again.
+	if _, err := e.sync(memLauncher{"crm": src}, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := rejected(); !slices.Equal(got, []string{"7"}) {
+		t.Fatalf("rejects of a sync that read nothing: %v, want record 7 still", got)
+	}
+	// Fixed at the source and read again: the reject is gone.
+	src.records = append(src.records, contact("7", "p7@kundenpost.de", "N", "2024-02-01T00:00:00Z"))
+	if _, err := e.sync(memLauncher{"crm": src}, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := rejected(); len(got) != 0 {
+		t.Fatalf("rejects after record 7 was read again and staged: %v", got)
+	}
+}

@@ -41,7 +41,7 @@ func (s *Store) Compact(ctx context.Context, source, stream string) (bool, error
 	}
 	d, _ := streamDir(stream)
 	dir := filepath.Join(src.dir, d)
-	merged := segment{Seq: m.NextSeq, Session: m.NextSeq + 1}
+	merged := segment{Seq: m.NextSeq, Session: m.NextSeq + 1, Compacted: true}
 	path := filepath.Join(dir, segmentName(merged.Seq))
 	if merged.Rows, err = s.merge(ctx, path, segmentPaths(dir, e.Segments), rowsOf(e.Segments), t); err != nil {
 		return false, fmt.Errorf("compacting source %s stream %s: %w", source, stream, err)

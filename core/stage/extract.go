@@ -441,9 +441,15 @@ func (x *Extract) commitIncremental(streams map[string][]segment, rejects []segm
 	if x.hasPending {
 		m.State = x.pending
 	}
-	m.NextSeq = x.next
 	var obsolete []string
 	if final {
+		carried, err := x.carryRejects(m)
+		if err != nil {
+			return fmt.Errorf("source %s: earlier rejects: %w", x.src.name, withCure(x.ctx, err, x.src.name))
+		}
+		if carried != nil {
+			m.PendingRejects = append(m.PendingRejects, *carried)
+		}
 		for _, sg := range m.Rejects {
 			obsolete = append(obsolete, filepath.Join(x.src.dir, rejectsDir, segmentName(sg.Seq)))
 		}
@@ -451,6 +457,7 @@ func (x *Extract) commitIncremental(streams map[string][]segment, rejects []segm
 		now := time.Now().UTC()
 		m.FinishedAt = &now
 	}
+	m.NextSeq = x.next // after carryRejects, which may take a sequence number
 	if err := x.commit(m); err != nil {
 		return err
 	}

@@ -634,3 +634,76 @@ func TestFullRefreshSegmentsAfterCommitAge(t *testing.T) {
 		t.Errorf("a full refresh of 51 rows (SegmentRows 1000) staged %+v, want one segment", refs)
 	}
 }
+
+// A reject stands until its record is read again: a later session that
+// does not read the record keeps reporting it; one that stages the
+// record, or rejects it anew, ends it. A compaction is no new read.
+func TestRejectStandsUntilItsRecordIsReadAgain(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir, Options{CommitAge: time.Hour, CompactSegments: 1})
+	rejectKey := func(x *Extract, key, reason string) {
+		t.Helper()
+		row := rejectRow(reason)
+		set(rejectTable, row, "record_key", key)
+		if err := x.Reject(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	session := func(do func(x *Extract)) []string {
+		t.Helper()
+		x := begin(t, s, BeginOptions{})
+		do(x)
+		checkpoint(t, x, `{}`)
+		finish(t, x)
+		got := rejects(t, s)
+		slices.Sort(got)
+		return got
+	}
+	got := session(func(x *Extract) {
+		write(t, x, rec("1", "a@x.de"))
+		rejectKey(x, "2", "2: bad email")
+		rejectKey(x, "3", "3: bad email")
+		if err := x.Reject(rejectRow("line 9: not CSV")); err != nil { // no record_key
+			t.Fatal(err)
+		}
+	})
+	if !slices.Equal(got, []string{"2: bad email", "3: bad email", "line 9: not CSV"}) {
+		t.Fatalf("first session's rejects: %v", got)
+	}
+	// Reads record 1 only: 2 and 3 stand; the keyless one is its
+	// session's alone.
+	if got = session(func(x *Extract) { write(t, x, rec("1", "a2@x.de")) }); !slices.Equal(got, []string{"2: bad email", "3: bad email"}) {
+		t.Fatalf("rejects after a session that did not read 2 and 3: %v", got)
+	}
+	if _, err := s.Compact(context.Background(), "crm", "contacts"); err != nil {
+		t.Fatal(err)
+	}
+	// Stages 2, rejects 3 anew.
+	got = session(func(x *Extract) {
+		write(t, x, rec("2", "b@x.de"))
+		rejectKey(x, "3", "3: still bad")
+	})
+	if !slices.Equal(got, []string{"3: still bad"}) {
+		t.Fatalf("rejects after 2 was staged and 3 rejected again: %v", got)
+	}
+	// A session that reads neither: 3 still stands.
+	if got = session(func(x *Extract) {}); !slices.Equal(got, []string{"3: still bad"}) {
+		t.Fatalf("rejects after an empty session: %v", got)
+	}
+	// A tombstone is a read too.
+	if got = session(func(x *Extract) { tombstone(t, x, "3") }); len(got) != 0 {
+		t.Fatalf("rejects after 3 was deleted at the source: %v", got)
+	}
+	// An update of a staged record is rejected; a compaction then holds
+	// the record's old version in a segment newer than the reject, which
+	// is no new read of it.
+	if got = session(func(x *Extract) { rejectKey(x, "1", "1: bad update") }); !slices.Equal(got, []string{"1: bad update"}) {
+		t.Fatalf("rejects after an update of 1 was rejected: %v", got)
+	}
+	if merged, err := s.Compact(context.Background(), "crm", "contacts"); err != nil || !merged {
+		t.Fatalf("Compact = %v, %v", merged, err)
+	}
+	if got = session(func(x *Extract) {}); !slices.Equal(got, []string{"1: bad update"}) {
+		t.Fatalf("rejects after a compaction and an empty session: %v, want 1's to stand", got)
+	}
+}

@@ -91,8 +91,8 @@ func withCure(ctx context.Context, err error, source string) error {
 }
 
 // ScanRejects calls fn with the rejects of the source's latest finished
-// extraction (what the last run of the source rejected), in the order
-// they were staged.
+// extraction (what the last run of the source rejected, and the earlier
+// rejects it did not read again), in the order they were staged.
 func (s *Store) ScanRejects(ctx context.Context, source string, fn func(row []any) error) error {
 	src, m, err := s.snapshot(source)
 	if err != nil {

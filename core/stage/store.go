@@ -118,6 +118,9 @@ type segment struct {
 	// record in more than one. 0 (manifests before it): unknown, a
 	// session of its own.
 	Session uint64 `json:"session,omitempty"`
+	// Compacted marks a compaction's segment: it holds records of many
+	// sessions, so it tells nothing of when a record was last read.
+	Compacted bool `json:"compacted,omitempty"`
 }
 
 const manifestVersion = 1

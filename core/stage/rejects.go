@@ -1,0 +1,153 @@
+package stage
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"github.com/desilo/desilo/core/model"
+	"github.com/desilo/desilo/core/sink/parquet"
+	pgo "github.com/parquet-go/parquet-go"
+)
+
+// carryRejects keeps the source's earlier rejects that still stand: it
+// writes them into a reject segment of this session and returns it, or
+// nil when none stands. m is the manifest the session's final commit is
+// building: m.Rejects are the earlier rejects (the last finished
+// session's, with what it carried), m.PendingRejects this session's and
+// those of interrupted sessions since, m.Streams every staged segment,
+// this session's included.
+//
+// An earlier reject stands while its record has not been read again: no
+// reject since names its stream and record_key (that one tells the
+// news), and no segment staged by a later session holds the key (the
+// record was staged, or deleted, after all). Without this, a row
+// rejected once and never read again (an unchanged file, a cursor past
+// it) left the reject table at the next sync, and the record was in no
+// table at all. Compacted segments are not evidence: they hold records
+// of earlier sessions too. Rejects without a stream or record_key are
+// not carried: no later read could be matched to them; their own
+// session's rejects show them.
+func (x *Extract) carryRejects(m *manifest) (*segment, error) {
+	if len(m.Rejects) == 0 {
+		return nil, nil
+	}
+	t, err := model.Load("reject")
+	if err != nil {
+		return nil, err
+	}
+	iStream, _ := t.Index("stream")
+	iKey, _ := t.Index("record_key")
+	dir := filepath.Join(x.src.dir, rejectsDir)
+	type held struct {
+		row     []any
+		session uint64
+	}
+	var rows []held
+	stands := map[string]uint64{} // stream NUL record_key → its latest reject's session
+	keyOf := func(row []any) string {
+		stream, _ := row[iStream].(string)
+		key, _ := row[iKey].(string)
+		if stream == "" || key == "" {
+			return ""
+		}
+		return stream + "\x00" + key
+	}
+	for _, sg := range m.Rejects {
+		err := readRows(x, filepath.Join(dir, segmentName(sg.Seq)), t, func(row []any) {
+			if k := keyOf(row); k != "" {
+				rows = append(rows, held{slices.Clone(row), sg.Session})
+				stands[k] = max(stands[k], sg.Session)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, sg := range m.PendingRejects {
+		err := readRows(x, filepath.Join(dir, segmentName(sg.Seq)), t, func(row []any) {
+			delete(stands, keyOf(row))
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	oldest := uint64(0)
+	for _, s := range stands {
+		if oldest == 0 || s < oldest {
+			oldest = s
+		}
+	}
+	for name, e := range m.Streams {
+		d, _ := streamDir(name)
+		for _, sg := range e.Segments {
+			if len(stands) == 0 {
+				break
+			}
+			if sg.Compacted || sg.Session <= oldest {
+				continue
+			}
+			err := readKeys(x, filepath.Join(x.src.dir, d, segmentName(sg.Seq)), e.Table, func(key []byte) {
+				k := name + "\x00" + string(key)
+				if s, ok := stands[k]; ok && sg.Session > s {
+					delete(stands, k)
+				}
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(stands) == 0 {
+		return nil, nil
+	}
+	seg, err := x.openSegment("", dir, t, t)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range rows {
+		if s, ok := stands[keyOf(h.row)]; ok && s == h.session {
+			if err := seg.w.Write(h.row); err != nil {
+				seg.w.Abort()
+				return nil, err
+			}
+		}
+	}
+	n := seg.w.Rows()
+	if err := seg.w.Close(); err != nil {
+		return nil, err
+	}
+	x.unlisted = append(x.unlisted, seg.path)
+	return &segment{Seq: seg.seq, Rows: n, Session: x.session}, nil
+}
+
+// readRows calls fn with every row of a staged reject segment.
+func readRows(x *Extract, path string, t *model.Table, fn func(row []any)) error {
+	r, err := openSegmentFile(path, t)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	return r.chunks(x.ctx, nil, eachRow(func(row []any) error {
+		fn(row)
+		return nil
+	}))
+}
+
+// readKeys calls fn with the record_key of every row of a staged stream
+// segment of model table table.
+func readKeys(x *Extract, path, table string, fn func(key []byte)) error {
+	t, err := model.Load(table)
+	if err != nil {
+		return err
+	}
+	r, err := openSegmentFile(path, t)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	if r.key < 0 {
+		return damaged(fmt.Errorf("staged segment %s has no record_key column", r.path))
+	}
+	return parquet.EachValue(x.ctx, r.pf, r.key, func(v pgo.Value) { fn(v.ByteArray()) })
+}
