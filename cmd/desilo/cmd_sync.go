@@ -39,7 +39,8 @@ saved state, maps and stages it, and only then saves the source's new state. A
 source that fails keeps its old state; the others go on, the build still runs on
 everything staged, and the exit code is 4 (3 when a source failed on its
 configuration: a connector not found, a config its connector refuses, a
-mapping that does not fit the stream). Build recomputes identity and profiles
+mapping that does not fit the stream; 1 when every failed source failed on
+this machine, staging unable to write). Build recomputes identity and profiles
 from all staged records and publishes a new Parquet snapshot atomically, then
 loads it into BigQuery when output.bigquery is configured (exit code 6 when only
 that fails: the snapshot stands, and 'desilo publish' retries the load).`,

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"slices"
 
 	"github.com/desilo/desilo/core/config"
@@ -32,7 +34,8 @@ const exitCodesHelp = `Exit codes:
   2    usage error (flags, arguments)
   3    invalid configuration (desilo.yaml, a source's config, a connector not
        found), also when a sync ran the other sources
-  4    a source failed (check, discover or extract)
+  4    a source failed (check, discover or extract); 1 when every failed
+       source failed on this machine (staging could not write)
   5    another run holds the lock of the state directory or of the output
        folder
   6    the snapshot was written but an output (BigQuery) failed
@@ -88,6 +91,9 @@ func exitCode(ctx context.Context, err error, stderr io.Writer, jsonLog bool) in
 		if ee.code == exitSource && sourceConfigError(err) {
 			return exitConfig
 		}
+		if ee.code == exitSource && localFailure(err) {
+			return exitFailure
+		}
 		return ee.code
 	case errors.As(err, &ces), errors.As(err, &ce), errors.As(err, &hce):
 		return exitConfig
@@ -106,7 +112,32 @@ func errorMessage(ctx context.Context, err error) string {
 		}
 		return "interrupted: " + msg
 	}
+	if localFailure(err) {
+		return msg + " (on this machine, not at the sources: staging could not write; see each source's error)"
+	}
 	return msg
+}
+
+// localFailure reports whether every source of a run failed on this
+// machine, not at the source: staging could not write (a full disk, a
+// folder it may not write). Such a source's error carries the operating
+// system's error; a connector's errors cross the process boundary as
+// text and never do. Exit code 4 would send the on-call engineer to the
+// sources; 1 does not.
+func localFailure(err error) bool {
+	var failed *pipeline.SourcesError
+	if !errors.As(err, &failed) || len(failed.Errs) == 0 {
+		return false
+	}
+	for _, e := range failed.Errs {
+		var pe *fs.PathError
+		var se *os.SyscallError
+		var le *os.LinkError
+		if !errors.As(e, &pe) && !errors.As(e, &se) && !errors.As(e, &le) {
+			return false
+		}
+	}
+	return true
 }
 
 // sourceConfigError reports whether a source of a run failed on its

@@ -640,3 +640,27 @@ func TestSummaryOfAnInterruptedRun(t *testing.T) {
 		t.Errorf("summary of an interrupted run: ok %v, error %q; want error %q", sum.OK, sum.Error, "interrupted")
 	}
 }
+
+// A source that fails because staging cannot write on this machine (here:
+// a file where its stream's folder belongs; a full disk alike) is not the
+// source's fault: exit 1, not 4, and the message says where to look.
+func TestLocalStagingFailureIsNotASourceFailure(t *testing.T) {
+	dir := copyExample(t)
+	cfg := filepath.Join(dir, "desilo.yaml")
+	if code, _, errOut := desilo(t, "sync", "-c", cfg, "--source", "legacy_crm"); code != 0 {
+		t.Fatalf("first sync: exit %d\n%s", code, errOut)
+	}
+	staged := filepath.Join(dir, ".desilo", "staging", "legacy_crm")
+	for _, p := range []string{filepath.Join(staged, "contacts"), filepath.Join(staged, "_manifest.json")} {
+		if err := os.RemoveAll(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(staged, "contacts"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := desilo(t, "sync", "-c", cfg, "--source", "legacy_crm")
+	if code != exitFailure || !strings.Contains(errOut, "on this machine, not at the sources") {
+		t.Fatalf("sync with unwritable staging: exit %d, want %d saying where the failure is\n%s", code, exitFailure, errOut)
+	}
+}
