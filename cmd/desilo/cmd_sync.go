@@ -123,6 +123,8 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) (err erro
 		return err
 	}
 	defer outLock.Close()
+	a.claim(cfg, lock, "state_dir", "same-named sources share their staged records and saved states")
+	a.claim(cfg, outLock, "output.parquet.path", "each replaces the other's snapshot, and the customer ids continue from it")
 	store, err := stage.Open(lock, stage.Options{Logger: a.log})
 	if err != nil {
 		return err
@@ -201,6 +203,26 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) (err erro
 		return withCode(exitSource, extractErr)
 	}
 	return outputErr
+}
+
+// claim records cfg's file as the user of a locked folder and warns when
+// another config used it last: two configs sharing a folder is rarely
+// meant (a copied desilo.yaml keeps state_dir: .desilo, relative to the
+// same folder).
+func (a *app) claim(cfg *config.Config, l *stage.RunLock, field, consequence string) {
+	file, err := filepath.Abs(cfg.File)
+	if err != nil {
+		return
+	}
+	prev, err := l.Claim(file)
+	if err != nil {
+		a.log.Warn("could not record which config uses the folder", "folder", l.Dir(), "error", err)
+		return
+	}
+	if prev != "" && prev != file {
+		a.log.Warn("another config used this "+field+" last: "+consequence+"; give each config its own "+field,
+			"folder", l.Dir(), "config", file, "previous_config", prev)
+	}
 }
 
 // lockOutput takes the lock of the Parquet output folder, which a run

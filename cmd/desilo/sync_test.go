@@ -664,3 +664,29 @@ func TestLocalStagingFailureIsNotASourceFailure(t *testing.T) {
 		t.Fatalf("sync with unwritable staging: exit %d, want %d saying where the failure is\n%s", code, exitFailure, errOut)
 	}
 }
+
+// A second config that shares the first one's state_dir and output (a
+// copied desilo.yaml keeps their relative paths) is warned: their
+// same-named sources share staged records and state.
+func TestSharedFoldersAreWarned(t *testing.T) {
+	dir := copyExample(t)
+	cfg := filepath.Join(dir, "desilo.yaml")
+	copied := filepath.Join(dir, "desilo-test.yaml")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(copied, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []string{cfg, cfg, copied} {
+		code, _, errOut := desilo(t, "sync", "-c", c)
+		if code != 0 {
+			t.Fatalf("sync %d: exit %d\n%s", i, code, errOut)
+		}
+		warned := strings.Contains(errOut, "another config used this state_dir last") && strings.Contains(errOut, "another config used this output.parquet.path last")
+		if warned != (i == 2) {
+			t.Errorf("sync %d of %s: warned %v\n%s", i, filepath.Base(c), warned, errOut)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -151,4 +152,29 @@ func (l *RunLock) Close() error {
 		return fmt.Errorf("%s: releasing the run lock: %w", l.dir, err)
 	}
 	return nil
+}
+
+// userFile names, in a locked folder, the config file of the run that
+// used it last.
+const userFile = ".desilo-config"
+
+// Claim records configFile (an absolute path) as the user of the locked
+// folder and returns the one recorded before it: "" for none. Two configs
+// that share a state dir share the staged records and saved states of
+// their same-named sources, and two that share an output folder replace
+// each other's snapshots; callers warn when the user changes.
+func (l *RunLock) Claim(configFile string) (string, error) {
+	path := filepath.Join(l.dir, userFile)
+	prev, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	if string(prev) == configFile {
+		return configFile, nil
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(configFile), 0o644); err != nil {
+		return "", err
+	}
+	return string(prev), os.Rename(tmp, path)
 }
