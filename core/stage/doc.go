@@ -59,7 +59,8 @@
 // that finishes. A commit takes every reject written so far, some after
 // its checkpoint, which the next session may reject again: the build
 // keeps one row per rejected record. A finishing session also carries
-// forward the earlier rejects whose record it did not read again (see
+// forward the earlier rejects, its finished predecessor's and the
+// interrupted sessions', whose record no later session read again (see
 // carryRejects), so a reject stands until its record is staged or
 // rejected anew, or its source is fully refreshed.
 //

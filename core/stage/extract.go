@@ -443,17 +443,23 @@ func (x *Extract) commitIncremental(streams map[string][]segment, rejects []segm
 	}
 	var obsolete []string
 	if final {
-		carried, err := x.carryRejects(m)
+		carried, replaced, err := x.carryRejects(m)
 		if err != nil {
 			return fmt.Errorf("source %s: earlier rejects: %w", x.src.name, withCure(x.ctx, err, x.src.name))
 		}
+		var kept []segment // what the session carried, then its own rejects: in the order staged
 		if carried != nil {
-			m.PendingRejects = append(m.PendingRejects, *carried)
+			kept = append(kept, *carried)
 		}
-		for _, sg := range m.Rejects {
+		for _, sg := range m.PendingRejects {
+			if sg.Session == x.session {
+				kept = append(kept, sg)
+			}
+		}
+		for _, sg := range replaced {
 			obsolete = append(obsolete, filepath.Join(x.src.dir, rejectsDir, segmentName(sg.Seq)))
 		}
-		m.Rejects, m.PendingRejects = m.PendingRejects, nil
+		m.Rejects, m.PendingRejects = kept, nil
 		now := time.Now().UTC()
 		m.FinishedAt = &now
 	}

@@ -707,3 +707,27 @@ func TestRejectStandsUntilItsRecordIsReadAgain(t *testing.T) {
 		t.Fatalf("rejects after a compaction and an empty session: %v, want 1's to stand", got)
 	}
 }
+
+// A session that committed a reject and then failed leaves it pending; a
+// later session that stages the record (fixed at the source) has read it
+// again, and the reject goes, as an earlier finished session's would.
+func TestPendingRejectGoesWhenALaterSessionStagesItsRecord(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir, Options{CommitAge: time.Hour, SegmentRows: 1})
+	x := begin(t, s, BeginOptions{})
+	write(t, x, rec("1", "a@x.de"))
+	checkpoint(t, x, `1`)
+	row := rejectRow("2: bad email")
+	set(rejectTable, row, "record_key", "2")
+	if err := x.Reject(row); err != nil { // SegmentRows 1: committed at once
+		t.Fatal(err)
+	}
+	x.Abort()
+	x = begin(t, s, BeginOptions{})
+	write(t, x, rec("2", "b@x.de"))
+	checkpoint(t, x, `2`)
+	finish(t, x)
+	if got := rejects(t, s); len(got) != 0 {
+		t.Fatalf("rejects after record 2 was staged by the session after the one that rejected it: %v", got)
+	}
+}

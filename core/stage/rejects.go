@@ -12,29 +12,52 @@ import (
 
 // carryRejects keeps the source's earlier rejects that still stand: it
 // writes them into a reject segment of this session and returns it, or
-// nil when none stands. m is the manifest the session's final commit is
-// building: m.Rejects are the earlier rejects (the last finished
-// session's, with what it carried), m.PendingRejects this session's and
-// those of interrupted sessions since, m.Streams every staged segment,
-// this session's included.
+// nil when none stands, and the earlier reject segments it replaces. m
+// is the manifest the session's final commit is building: m.Rejects are
+// the earlier rejects (the last finished session's, with what it
+// carried), m.PendingRejects this session's and those of interrupted
+// sessions since, m.Streams every staged segment, this session's
+// included.
 //
 // An earlier reject stands while its record has not been read again: no
-// reject since names its stream and record_key (that one tells the
+// later reject names its stream and record_key (that one tells the
 // news), and no segment staged by a later session holds the key (the
 // record was staged, or deleted, after all). Without this, a row
 // rejected once and never read again (an unchanged file, a cursor past
 // it) left the reject table at the next sync, and the record was in no
-// table at all. Compacted segments are not evidence: they hold records
-// of earlier sessions too. Rejects without a stream or record_key are
-// not carried: no later read could be matched to them; their own
-// session's rejects show them.
-func (x *Extract) carryRejects(m *manifest) (*segment, error) {
-	if len(m.Rejects) == 0 {
-		return nil, nil
+// table at all. An interrupted session's rejects are earlier ones too:
+// this session, resumed from its checkpoint, may have staged a record it
+// rejected. Compacted segments are not evidence: they hold records of
+// earlier sessions too. Rejects without a stream or record_key are not
+// carried from a finished session: no later read could be matched to
+// them; their own session's rejects show them. Those of an interrupted
+// session are, once, as before.
+func (x *Extract) carryRejects(m *manifest) (*segment, []segment, error) {
+	type earlier struct {
+		sg      segment
+		pending bool // an interrupted session's: its keyless rows are kept
+	}
+	var from []earlier
+	var replaced []segment
+	for _, sg := range m.Rejects {
+		from = append(from, earlier{sg, false})
+		replaced = append(replaced, sg)
+	}
+	var own []segment
+	for _, sg := range m.PendingRejects {
+		if sg.Session == x.session {
+			own = append(own, sg)
+			continue
+		}
+		from = append(from, earlier{sg, true})
+		replaced = append(replaced, sg)
+	}
+	if len(from) == 0 {
+		return nil, nil, nil
 	}
 	t, err := model.Load("reject")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	iStream, _ := t.Index("stream")
 	iKey, _ := t.Index("record_key")
@@ -42,6 +65,7 @@ func (x *Extract) carryRejects(m *manifest) (*segment, error) {
 	type held struct {
 		row     []any
 		session uint64
+		keyless bool
 	}
 	var rows []held
 	stands := map[string]uint64{} // stream NUL record_key → its latest reject's session
@@ -53,23 +77,28 @@ func (x *Extract) carryRejects(m *manifest) (*segment, error) {
 		}
 		return stream + "\x00" + key
 	}
-	for _, sg := range m.Rejects {
-		err := readRows(x, filepath.Join(dir, segmentName(sg.Seq)), t, func(row []any) {
-			if k := keyOf(row); k != "" {
-				rows = append(rows, held{slices.Clone(row), sg.Session})
-				stands[k] = max(stands[k], sg.Session)
+	for _, e := range from {
+		err := readRows(x, filepath.Join(dir, segmentName(e.sg.Seq)), t, func(row []any) {
+			switch k := keyOf(row); {
+			case k != "":
+				rows = append(rows, held{slices.Clone(row), e.sg.Session, false})
+				if s, ok := stands[k]; !ok || e.sg.Session > s {
+					stands[k] = e.sg.Session
+				}
+			case e.pending:
+				rows = append(rows, held{slices.Clone(row), e.sg.Session, true})
 			}
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	for _, sg := range m.PendingRejects {
+	for _, sg := range own {
 		err := readRows(x, filepath.Join(dir, segmentName(sg.Seq)), t, func(row []any) {
 			delete(stands, keyOf(row))
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	oldest := uint64(0)
@@ -94,31 +123,38 @@ func (x *Extract) carryRejects(m *manifest) (*segment, error) {
 				}
 			})
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	if len(stands) == 0 {
-		return nil, nil
+	if len(stands) == 0 && !slices.ContainsFunc(rows, func(h held) bool { return h.keyless }) {
+		return nil, replaced, nil
 	}
 	seg, err := x.openSegment("", dir, t, t)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, h := range rows {
-		if s, ok := stands[keyOf(h.row)]; ok && s == h.session {
-			if err := seg.w.Write(h.row); err != nil {
-				seg.w.Abort()
-				return nil, err
+		if !h.keyless {
+			if s, ok := stands[keyOf(h.row)]; !ok || s != h.session {
+				continue
 			}
+		}
+		if err := seg.w.Write(h.row); err != nil {
+			seg.w.Abort()
+			return nil, nil, err
 		}
 	}
 	n := seg.w.Rows()
+	if n == 0 {
+		seg.w.Abort()
+		return nil, replaced, nil
+	}
 	if err := seg.w.Close(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	x.unlisted = append(x.unlisted, seg.path)
-	return &segment{Seq: seg.seq, Rows: n, Session: x.session}, nil
+	return &segment{Seq: seg.seq, Rows: n, Session: x.session}, replaced, nil
 }
 
 // readRows calls fn with every row of a staged reject segment.
