@@ -2,8 +2,11 @@ package stage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -729,5 +732,59 @@ func TestPendingRejectGoesWhenALaterSessionStagesItsRecord(t *testing.T) {
 	finish(t, x)
 	if got := rejects(t, s); len(got) != 0 {
 		t.Fatalf("rejects after record 2 was staged by the session after the one that rejected it: %v", got)
+	}
+}
+
+// A reject of a manifest before sessions were recorded (session 0) is
+// the oldest of all: a record it names that a later session staged is
+// read again, also when another reject stands since a later session.
+func TestRejectOfSessionZeroGoesWhenItsRecordIsStaged(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{CommitAge: time.Hour, SegmentRows: 1}
+	s, l := open(t, dir, opts)
+	rejectKey := func(x *Extract, key, reason string) {
+		t.Helper()
+		row := rejectRow(reason)
+		set(rejectTable, row, "record_key", key)
+		if err := x.Reject(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x := begin(t, s, BeginOptions{})
+	rejectKey(x, "2", "2: bad email")
+	checkpoint(t, x, `1`)
+	finish(t, x)
+	// As an older desilo wrote it: no sessions.
+	path := filepath.Join(dir, "staging", "crm", "_manifest.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.Rejects {
+		m.Rejects[i].Session = 0
+	}
+	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = reopen(t, dir, l, opts)
+	// Stages 2 and rejects 3, commits, and fails.
+	x = begin(t, s, BeginOptions{})
+	write(t, x, rec("2", "b@x.de"))
+	rejectKey(x, "3", "3: bad email")
+	checkpoint(t, x, `3`)
+	write(t, x, rec("4", "d@x.de")) // commits the checkpoint
+	x.Abort()
+	x = begin(t, s, BeginOptions{})
+	checkpoint(t, x, `3`)
+	finish(t, x)
+	if got := rejects(t, s); !slices.Equal(got, []string{"3: bad email"}) {
+		t.Fatalf("rejects after record 2 was staged: %v, want 3's only", got)
 	}
 }

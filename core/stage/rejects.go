@@ -2,6 +2,7 @@ package stage
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 
@@ -101,11 +102,9 @@ func (x *Extract) carryRejects(m *manifest) (*segment, []segment, error) {
 			return nil, nil, err
 		}
 	}
-	oldest := uint64(0)
+	oldest := uint64(math.MaxUint64) // 0 is a session too: unknown, the oldest
 	for _, s := range stands {
-		if oldest == 0 || s < oldest {
-			oldest = s
-		}
+		oldest = min(oldest, s)
 	}
 	for name, e := range m.Streams {
 		d, _ := streamDir(name)
