@@ -290,11 +290,18 @@ func (b *builder) scan(ctx context.Context) error {
 	rejectTable := model.MustLoad("reject")
 	same := rejectIdentity(rejectTable)
 	seen := map[string]bool{}
+	iStream := col(rejectTable, "stream")
 	for _, source := range b.store.Sources() {
-		if _, ok := b.opts.Config.Source(source); !ok {
+		src, ok := b.opts.Config.Source(source)
+		if !ok {
 			continue // not built, see builtStreams
 		}
 		err := b.store.ScanRejects(ctx, source, func(row []any) error {
+			// A stream no longer read is not built (see builtStreams),
+			// and staging keeps its rejects while no sync reads it.
+			if stream, _ := row[iStream].(string); stream != "" && len(src.Streams) > 0 && !slices.Contains(src.Streams, stream) {
+				return nil
+			}
 			// A read resumed from a checkpoint rejects again what it
 			// rejected after that checkpoint, which staging may have
 			// committed already: one row per rejected record.

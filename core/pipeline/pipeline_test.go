@@ -683,3 +683,35 @@ func TestRejectStaysWhileItsRecordIsNotReadAgain(t *testing.T) {
 		t.Fatalf("rejects after record 7 was read again and staged: %v", got)
 	}
 }
+
+// A stream removed from its source's streams is left out of the build:
+// its rejects too, though staging keeps them (no sync reads it again).
+func TestRemovedStreamsRejectsAreNotBuilt(t *testing.T) {
+	e := newEnv(t, "shop")
+	var recs []connector.Record
+	for i := range 30 {
+		recs = append(recs, contact(fmt.Sprint(i), fmt.Sprintf("p%d@kundenpost.de", i), "N", "2024-01-01T00:00:00Z"),
+			purchase(fmt.Sprint("o", i), fmt.Sprintf("p%d@kundenpost.de", i), "2024-01-02T00:00:00Z", "paid", 10, "EUR"))
+	}
+	recs[1] = purchase("o0", "p0@kundenpost.de", "not a time", "paid", 10, "EUR")
+	l := memLauncher{"shop": &memSource{orders: true, records: recs}}
+	streams := func() []string {
+		var out []string
+		rt := model.MustLoad("reject")
+		e.eachRow(rt, func(row []any) { out = append(out, row[col(rt, "stream")].(string)) })
+		return out
+	}
+	if _, err := e.sync(l, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := streams(); !slices.Equal(got, []string{"orders"}) {
+		t.Fatalf("rejects with both streams: %v, want the order's", got)
+	}
+	e.cfg.Sources[0].Streams = []string{"contacts"} // orders no longer read
+	if _, err := e.sync(l, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := streams(); len(got) != 0 {
+		t.Errorf("rejects after orders left the streams: %v, want none", got)
+	}
+}
