@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"slices"
 
 	"github.com/desilo/desilo/core/model"
 	"github.com/desilo/desilo/core/sink/parquet"
@@ -63,12 +62,9 @@ func (x *Extract) carryRejects(m *manifest) (*segment, []segment, error) {
 	iStream, _ := t.Index("stream")
 	iKey, _ := t.Index("record_key")
 	dir := filepath.Join(x.src.dir, rejectsDir)
-	type held struct {
-		row     []any
-		session uint64
-		keyless bool
-	}
-	var rows []held
+	// The rows are read twice, not held: a standing reject keeps up to
+	// 64 KiB of raw payload, and they add up from sync to sync.
+	keyless := false              // an interrupted session's keyless row, kept once
 	stands := map[string]uint64{} // stream NUL record_key → its latest reject's session
 	keyOf := func(row []any) string {
 		stream, _ := row[iStream].(string)
@@ -82,12 +78,11 @@ func (x *Extract) carryRejects(m *manifest) (*segment, []segment, error) {
 		err := readRows(x, filepath.Join(dir, segmentName(e.sg.Seq)), t, func(row []any) {
 			switch k := keyOf(row); {
 			case k != "":
-				rows = append(rows, held{slices.Clone(row), e.sg.Session, false})
 				if s, ok := stands[k]; !ok || e.sg.Session > s {
 					stands[k] = e.sg.Session
 				}
 			case e.pending:
-				rows = append(rows, held{slices.Clone(row), e.sg.Session, true})
+				keyless = true
 			}
 		})
 		if err != nil {
@@ -126,20 +121,32 @@ func (x *Extract) carryRejects(m *manifest) (*segment, []segment, error) {
 			}
 		}
 	}
-	if len(stands) == 0 && !slices.ContainsFunc(rows, func(h held) bool { return h.keyless }) {
+	if len(stands) == 0 && !keyless {
 		return nil, replaced, nil
+	}
+	standing := func(row []any, e earlier) bool {
+		k := keyOf(row)
+		if k == "" {
+			return e.pending
+		}
+		s, ok := stands[k]
+		return ok && s == e.sg.Session
 	}
 	seg, err := x.openSegment("", dir, t, t)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, h := range rows {
-		if !h.keyless {
-			if s, ok := stands[keyOf(h.row)]; !ok || s != h.session {
-				continue
+	for _, e := range from {
+		var werr error
+		err := readRows(x, filepath.Join(dir, segmentName(e.sg.Seq)), t, func(row []any) {
+			if werr == nil && standing(row, e) {
+				werr = seg.w.Write(row)
 			}
+		})
+		if err == nil {
+			err = werr
 		}
-		if err := seg.w.Write(h.row); err != nil {
+		if err != nil {
 			seg.w.Abort()
 			return nil, nil, err
 		}
