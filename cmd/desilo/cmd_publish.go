@@ -51,7 +51,7 @@ func (a *app) runPublish(ctx context.Context, path string) error {
 		return err
 	}
 	defer lock.Close()
-	outLock, err := lockOutput(cfg)
+	outLock, err := a.lockOutput(cfg)
 	if err != nil {
 		return err
 	}

@@ -118,13 +118,15 @@ func (a *app) runSync(ctx context.Context, o runOptions, extract bool) (err erro
 		return err
 	}
 	defer lock.Close()
-	outLock, err := lockOutput(cfg)
+	outLock, err := a.lockOutput(cfg)
 	if err != nil {
 		return err
 	}
 	defer outLock.Close()
 	a.claim(cfg, lock, "state_dir", "same-named sources share their staged records and saved states")
-	a.claim(cfg, outLock, "output.parquet.path", "each replaces the other's snapshot, and the customer ids continue from it")
+	if outLock != nil {
+		a.claim(cfg, outLock, "output.parquet.path", "each replaces the other's snapshot, and the customer ids continue from it")
+	}
 	store, err := stage.Open(lock, stage.Options{Logger: a.log})
 	if err != nil {
 		return err
@@ -227,13 +229,20 @@ func (a *app) claim(cfg *config.Config, l *stage.RunLock, field, consequence str
 
 // lockOutput takes the lock of the Parquet output folder, which a run
 // holds besides its state dir's: two configs with different state dirs
-// may name the same output.parquet.path.
-func lockOutput(cfg *config.Config) (*stage.RunLock, error) {
+// may name the same output.parquet.path. A folder that cannot be locked
+// (read-only, or on a file system without flock such as gcsfuse) is
+// warned about and used unlocked (nil): the lock guards against a rare
+// mistake, and refusing would stop every run there.
+func (a *app) lockOutput(cfg *config.Config) (*stage.RunLock, error) {
 	lock, err := stage.LockOutput(cfg.Output.Parquet.Path)
 	if errors.Is(err, stage.ErrLocked) {
 		return nil, withCode(exitLocked, err)
 	}
-	return lock, err
+	if err != nil {
+		a.log.Warn("the output folder cannot be locked; runs of other configs that share it are not kept out", "error", err)
+		return nil, nil
+	}
+	return lock, nil
 }
 
 // printSummary prints the run summary on stderr: a table, or with

@@ -690,3 +690,17 @@ func TestSharedFoldersAreWarned(t *testing.T) {
 		}
 	}
 }
+
+// An output folder that cannot be locked (read-only for publish, a file
+// system without flock such as gcsfuse; here a folder where the lock file
+// belongs) is warned about, and the run goes on.
+func TestUnlockableOutputIsWarnedNotRefused(t *testing.T) {
+	dir := copyExample(t)
+	if err := os.MkdirAll(filepath.Join(dir, "out", stage.OutputLockFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := desilo(t, "sync", "-c", filepath.Join(dir, "desilo.yaml"))
+	if code != 0 || !strings.Contains(errOut, "the output folder cannot be locked") {
+		t.Fatalf("sync: exit %d, want 0 with a warning\n%s", code, errOut)
+	}
+}

@@ -142,7 +142,7 @@ func (l *RunLock) Dir() string { return l.dir }
 // Close releases the lock. The lock file stays (removing it would race
 // with a run that has just opened it); its details are cleared.
 func (l *RunLock) Close() error {
-	if l.f == nil {
+	if l == nil || l.f == nil { // nil: no lock was taken
 		return nil
 	}
 	f := l.f
