@@ -59,10 +59,7 @@ func Find(outDir, query string, rules identity.Rules) ([]Customer, error) {
 		return nil, err
 	}
 	// An absorbed id asks for the customer its merges lead to.
-	via := []string{q}
-	for next, ok := merges[q]; ok && !slices.Contains(via, next); next, ok = merges[next] {
-		via = append(via, next)
-	}
+	via := chain(merges, q)
 	id := via[len(via)-1]
 	if len(via) == 1 {
 		via = nil
@@ -123,15 +120,30 @@ func Find(outDir, query string, rules identity.Rules) ([]Customer, error) {
 	if err != nil {
 		return nil, err
 	}
-	for absorbed, survivor := range merges {
-		if c := byID[survivor]; c != nil {
-			c.Merged = append(c.Merged, absorbed)
+	for absorbed := range merges {
+		if c := byID[follow(merges, absorbed)]; c != nil {
+			c.Merged = append(c.Merged, absorbed) // also through a chain of merges
 		}
 	}
 	for _, c := range found {
 		slices.Sort(c.Merged)
 	}
 	return found, nil
+}
+
+// chain follows id through merges: id, the id it gave way to, and so on
+// to a customer's.
+func chain(merges map[string]string, id string) []string {
+	ids := []string{id}
+	for next, ok := merges[id]; ok && !slices.Contains(ids, next); next, ok = merges[next] {
+		ids = append(ids, next)
+	}
+	return ids
+}
+
+func follow(merges map[string]string, id string) string {
+	c := chain(merges, id)
+	return c[len(c)-1]
 }
 
 // readMerges returns the snapshot's merges as absorbed → surviving id.
