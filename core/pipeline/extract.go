@@ -361,6 +361,7 @@ func (s *stager) reject(stream, key, location, reason string, raw []byte) error 
 	if c, ok := s.counts[stream]; ok {
 		c.Rejects++
 	}
+	s.opts.Logger.Debug("record rejected", "source", s.source, "stream", stream, "record_key", key, "location", location, "reason", reason)
 	s.rejected.Add(1)
 	if _, ok := s.firstReject[stream]; !ok {
 		where := location
@@ -434,7 +435,7 @@ func (s *stager) checkRejectRatio(max float64) error {
 			continue
 		}
 		if ratio := float64(c.Rejects) / float64(total); ratio > max {
-			return fmt.Errorf("source %s: stream %s rejected %d of %d records (%.1f%%, more than run.max_reject_ratio %.1f%%), the first for %s; its state is not advanced past the last checkpoint within that ratio: see the reject table or the log",
+			return fmt.Errorf("source %s: stream %s rejected %d of %d records (%.1f%%, more than run.max_reject_ratio %.1f%%), the first for %s; its state is not advanced past the last checkpoint within that ratio, so the next sync reads those records again (--log-level debug logs every reject)",
 				s.source, c.Stream, c.Rejects, total, 100*ratio, 100*max, s.firstReject[c.Stream])
 		}
 	}

@@ -345,13 +345,19 @@ func TestRejectRatioErrorSaysWhy(t *testing.T) {
 		{Stream: "contacts", Data: json.RawMessage(`{"id": "1", "email": `)},
 		contact("2", "p2@kundenpost.de", "N", "2024-01-01T00:00:00Z"),
 	}
-	sums, err := extractOnce(t, &memSource{records: recs}, quiet())
+	var logs bytes.Buffer
+	sums, err := extractOnce(t, &memSource{records: recs}, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if !errors.Is(err, ErrSourcesFailed) {
 		t.Fatalf("err %v, want the source failed", err)
 	}
 	if want := "stream contacts rejected 1 of 2 records (50.0%, more than run.max_reject_ratio 5.0%), the first for "; !strings.Contains(sums[0].Error, want) ||
-		!strings.Contains(sums[0].Error, "JSON") {
-		t.Fatalf("error %q\ndoes not say %q and why (invalid JSON)", sums[0].Error, want)
+		!strings.Contains(sums[0].Error, "JSON") || !strings.Contains(sums[0].Error, "the next sync reads those records again") {
+		t.Fatalf("error %q\ndoes not say %q, why (invalid JSON) and what happens next", sums[0].Error, want)
+	}
+	// Every reject is in the debug log, the reject table being written
+	// only for a source that succeeds.
+	if !strings.Contains(logs.String(), `msg="record rejected" source=crm stream=contacts`) {
+		t.Errorf("no debug line for the reject:\n%s", logs.String())
 	}
 }
 
