@@ -29,7 +29,7 @@ func (a *app) discoverCmd() *cobra.Command {
 	}
 	configFlag(cmd, &path)
 	cmd.Flags().StringVar(&source, "source", "", "discover only this source")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for machines, with full record schemas and default mappings")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for machines, with full record schemas, default mappings and desilo.yaml's mappings (which replace the defaults)")
 	return cmd
 }
 
@@ -39,6 +39,9 @@ type discovered struct {
 	Connector string             `json:"connector"`
 	Version   string             `json:"version"`
 	Streams   []connector.Stream `json:"streams"`
+	// Mapping is desilo.yaml's mapping of the source's streams, which
+	// replaces a stream's default mapping: what extract applies.
+	Mapping map[string]connector.Mapping `json:"mapping,omitempty"`
 }
 
 func (a *app) runDiscover(ctx context.Context, path, source string, asJSON bool) error {
@@ -64,7 +67,7 @@ func (a *app) runDiscover(ctx context.Context, path, source string, asJSON bool)
 		if err != nil {
 			return withCode(exitSource, err)
 		}
-		out = append(out, discovered{src.Name, src.Connector, p.Spec().Version, streams})
+		out = append(out, discovered{src.Name, src.Connector, p.Spec().Version, streams, src.Mapping})
 		if err := pipeline.CheckStreams(cfg, src, streams); err != nil {
 			problems = append(problems, err)
 		}

@@ -64,6 +64,10 @@ func TestDiscoverAndCheckTheExample(t *testing.T) {
 	if pk := got[0].Streams[0].PrimaryKey; len(pk) != 1 || pk[0] != "Kundennummer" {
 		t.Fatalf("contacts primary key = %v", pk)
 	}
+	// desilo.yaml's mapping, which extract applies, is there too.
+	if m, ok := got[0].Mapping["contacts"]; !ok || m.Entity != "customer" || m.Fields["email"].Path != "E-Mail" {
+		t.Fatalf("legacy_crm's mapping from desilo.yaml = %+v, want contacts → customer with email from E-Mail", got[0].Mapping)
+	}
 
 	code, out, errOut = desilo(t, "discover", "-c", example, "--source", "shop")
 	if code != 0 || !strings.Contains(out, "orders") || !strings.Contains(out, "order (desilo.yaml)") || strings.Contains(out, "contacts") {
