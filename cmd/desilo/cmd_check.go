@@ -74,13 +74,13 @@ func (a *app) checkSource(ctx context.Context, h *host.Host, cfg *config.Config,
 	}
 	defer p.Close()
 	if err := p.Check(ctx, src.Config); err != nil {
-		return withCode(exitSource, err)
+		return withCode(sourceCode(err), err)
 	}
 	// Streams and mappings that do not fit what the connector offers
 	// would fail the source at extract: say so now.
 	streams, err := p.Discover(ctx, src.Config)
 	if err != nil {
-		return withCode(exitSource, err)
+		return withCode(sourceCode(err), err)
 	}
 	if err := pipeline.CheckStreams(cfg, src, streams); err != nil {
 		var ce *config.Error

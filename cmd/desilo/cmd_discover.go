@@ -65,7 +65,7 @@ func (a *app) runDiscover(ctx context.Context, path, source string, asJSON bool)
 		streams, err := p.Discover(ctx, src.Config)
 		p.Close()
 		if err != nil {
-			return withCode(exitSource, err)
+			return withCode(sourceCode(err), err)
 		}
 		out = append(out, discovered{src.Name, src.Connector, p.Spec().Version, streams, src.Mapping})
 		if err := pipeline.CheckStreams(cfg, src, streams); err != nil {

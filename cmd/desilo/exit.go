@@ -12,6 +12,7 @@ import (
 
 	"github.com/desilo/desilo/core/config"
 	"github.com/desilo/desilo/core/pipeline"
+	"github.com/desilo/desilo/plugins/connector"
 	"github.com/desilo/desilo/plugins/host"
 )
 
@@ -33,7 +34,8 @@ const exitCodesHelp = `Exit codes:
   1    failure not covered below
   2    usage error (flags, arguments)
   3    invalid configuration (desilo.yaml, a source's config, a connector not
-       found), also when a sync ran the other sources
+       found, a config its connector says is wrong), also when a sync ran the
+       other sources
   4    a source failed (check, discover or extract); 1 when every failed
        source failed on this machine (staging could not write)
   5    another run holds the lock of the state directory or of the output
@@ -152,8 +154,17 @@ func sourceConfigError(err error) bool {
 	}
 	return slices.ContainsFunc(failed.Errs, func(e error) bool {
 		var ce *config.Error
-		return codeOf(e, exitSource) == exitConfig || errors.As(e, &ce)
+		return codeOf(e, exitSource) == exitConfig || errors.As(e, &ce) || errors.Is(e, connector.ErrConfig)
 	})
+}
+
+// sourceCode is the exit code of a source's failure: 3 when its connector
+// said the config is wrong (connector.ErrConfig), else 4.
+func sourceCode(err error) int {
+	if errors.Is(err, connector.ErrConfig) {
+		return exitConfig
+	}
+	return exitSource
 }
 
 // plural is "1 source", "2 sources".

@@ -99,6 +99,11 @@ sources:
     config:
       streams: [{name: contacts, paths: [nowhere/*.csv], primary_key: [id]}]
 `)
+	missingMbox := writeConfig(t, `version: 1
+identity: {default_region: DE}
+sources:
+  - {name: mail, connector: imap, config: {mbox: [nowhere/*.mbox]}}
+`)
 	badSourceConfig := writeConfig(t, `version: 1
 identity: {default_region: DE}
 sources:
@@ -187,7 +192,10 @@ sources:
 		{"connector not found", []string{"check", "-c", unknownConnector, "--plugin-dir", t.TempDir()}, exitConfig, `"nosuch" is not built in`},
 		{"connector not found at sync", []string{"sync", "-c", unknownConnector, "--plugin-dir", t.TempDir()}, exitConfig, `"nosuch" is not built in`},
 		{"connector not found at sync, the other source synced", []string{"sync", "-c", unknownBesideAGoodOne, "--plugin-dir", t.TempDir()}, exitConfig, `"nosuch" is not built in`},
-		{"check fails", []string{"check", "-c", missingFiles}, exitSource, "nowhere/*.csv"},
+		// The connector says the config is wrong (connector.ErrConfig).
+		{"check of a path that matches no file", []string{"check", "-c", missingFiles}, exitConfig, "nowhere/*.csv"},
+		{"check fails", []string{"check", "-c", failingSource}, exitSource, "contacts.csv.gz"},
+		{"sync of an mbox pattern that matches no file", []string{"sync", "-c", missingMbox}, exitConfig, "matches no file"},
 		{"first sync whose only source fails", []string{"sync", "-c", failingSource}, exitSource, "nothing was published"},
 		// desilo.yaml maps nothing of the source: its config is what to fix.
 		{"a source with nothing mapped", []string{"sync", "-c", unmapped}, exitConfig, "no stream has a mapping"},

@@ -66,7 +66,7 @@ func checkStream(s *StreamConfig) error {
 	}
 	for _, p := range none {
 		wd, _ := os.Getwd()
-		errs = append(errs, fmt.Errorf("paths: %q matches no file (relative paths start at %s)", p, wd))
+		errs = append(errs, fmt.Errorf("paths: %q matches no file (relative paths start at %s): %w", p, wd, connector.ErrConfig))
 	}
 	paths, err := expand(s.Paths)
 	if err != nil {

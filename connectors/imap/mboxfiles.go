@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,7 @@ func mboxFiles(cfg *Config) ([]string, error) {
 				return nil, fmt.Errorf("mbox %q: %w", p, err)
 			}
 			if len(matches) == 0 {
-				return nil, fmt.Errorf("mbox %q: the pattern matches no file", p)
+				return nil, fmt.Errorf("mbox %q: the pattern matches no file: %w", p, connector.ErrConfig)
 			}
 		}
 		for _, m := range matches {
@@ -51,6 +52,9 @@ func checkMbox(cfg *Config) error {
 	}
 	for _, path := range files {
 		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("mbox: %w (%w)", err, connector.ErrConfig)
+		}
 		if err != nil {
 			return fmt.Errorf("mbox: %w", err)
 		}

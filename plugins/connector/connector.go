@@ -7,7 +7,16 @@ package connector
 import (
 	"context"
 	"encoding/json"
+	"errors"
 )
+
+// ErrConfig marks an error as the source's config being wrong in a way
+// its schema cannot say: a path that matches no file, a table that does
+// not exist. Wrap it (fmt.Errorf("paths: %q matches no file: %w", p,
+// connector.ErrConfig)) from Check, Discover or Read, and desilo reports
+// an invalid configuration (exit code 3) rather than a failed source (4).
+// It survives the process boundary as a gRPC code.
+var ErrConfig = errors.New("the source's config is wrong")
 
 // ProtocolVersion is the version of the host–plugin protocol. The host
 // refuses a plugin that speaks another one.

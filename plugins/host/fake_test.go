@@ -77,7 +77,7 @@ const fakeConfigSchema = `{
   "type": "object",
   "additionalProperties": false,
   "properties": {
-    "mode": {"enum": ["ok", "crash", "hang", "sigkill", "fail", "logsecret", "slow", "logwait", "timeout", "exit0", "panic", "stdout"]},
+    "mode": {"enum": ["ok", "crash", "hang", "sigkill", "fail", "logsecret", "slow", "logwait", "timeout", "exit0", "panic", "stdout", "configerr"]},
     "delay": {"type": "integer", "minimum": 0},
     "count": {"type": "integer", "minimum": 0},
     "size": {"type": "integer", "minimum": 0},
@@ -99,6 +99,8 @@ func (fake) Check(ctx context.Context, raw json.RawMessage) error {
 	switch c.Mode {
 	case "fail":
 		return fmt.Errorf("the fake refuses: token %s is not valid", c.Token)
+	case "configerr":
+		return fmt.Errorf("table %q does not exist: %w", "kunden", connector.ErrConfig)
 	case "hang":
 		<-ctx.Done()
 		return ctx.Err()

@@ -141,6 +141,20 @@ func TestConfigValidatedBeforeCalls(t *testing.T) {
 	}
 }
 
+// connector.ErrConfig crosses the process boundary: the host's error
+// still says the config is wrong, and other errors do not.
+func TestConfigErrorCrossesTheBoundary(t *testing.T) {
+	p, _ := launchFake(t, host.Options{})
+	err := p.Check(context.Background(), cfg(t, map[string]any{"mode": "configerr"}))
+	if !errors.Is(err, connector.ErrConfig) || !strings.Contains(err.Error(), `table "kunden" does not exist`) {
+		t.Fatalf("Check = %v, want the connector's words and errors.Is(err, connector.ErrConfig)", err)
+	}
+	err = p.Check(context.Background(), cfg(t, map[string]any{"mode": "fail"}))
+	if err == nil || errors.Is(err, connector.ErrConfig) {
+		t.Fatalf("Check of another failure = %v, want an error that is not ErrConfig", err)
+	}
+}
+
 func TestConnectorErrorKeepsItsWordsAndHidesSecrets(t *testing.T) {
 	const token = "pat-na1-11111111-2222"
 	p, logs := launchFake(t, host.Options{}, token)

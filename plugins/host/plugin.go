@@ -262,11 +262,11 @@ func (p *Plugin) fail(ctx, callCtx context.Context, call string, err error) erro
 		case re.Code == codes.DeadlineExceeded && p.hostDeadline(callCtx):
 			return fmt.Errorf("%s did not answer %s within %s%s",
 				subject(p.name, p.connector), call, p.host.opts.CallTimeout, p.lastLines())
-		case re.Code == codes.Unknown, re.Code == codes.DeadlineExceeded:
+		case re.Code == codes.Unknown, re.Code == codes.DeadlineExceeded, re.Code == codes.InvalidArgument:
 			// The connector's own error (a DeadlineExceeded one is its own
 			// timeout, an HTTP client's say): its words are the best
-			// explanation.
-			return &Error{Source: p.name, Connector: p.connector, Msg: p.redact(re.Msg)}
+			// explanation. InvalidArgument carries connector.ErrConfig.
+			return &Error{Source: p.name, Connector: p.connector, Msg: p.redact(re.Msg), Config: re.Code == codes.InvalidArgument}
 		}
 	}
 	return p.explain(err)
@@ -374,7 +374,14 @@ type Error struct {
 	Msg               string
 	// Crashed is set when the process ended.
 	Crashed bool
+	// Config is set when the connector said the source's config is wrong
+	// (connector.ErrConfig), which errors.Is then reports.
+	Config bool
 }
+
+// Is makes errors.Is(err, connector.ErrConfig) hold for a config the
+// connector refused.
+func (e *Error) Is(target error) bool { return e.Config && target == connector.ErrConfig }
 
 func (e *Error) Error() string {
 	sep := ": "

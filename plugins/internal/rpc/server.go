@@ -265,14 +265,16 @@ func (b *batcher) close() error {
 }
 
 // toStatus carries a connector error across the boundary. Error identity
-// does not survive the hop, so cancellation gets its gRPC code and
-// everything else its message.
+// does not survive the hop, so cancellation and connector.ErrConfig get a
+// gRPC code of their own and everything else its message.
 func toStatus(err error) error {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, err.Error())
+	case errors.Is(err, connector.ErrConfig):
+		return status.Error(codes.InvalidArgument, err.Error())
 	}
 	return status.Error(codes.Unknown, err.Error())
 }
