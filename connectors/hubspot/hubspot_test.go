@@ -468,8 +468,8 @@ func TestAuthFailureAndNoTokenInLogsOrErrors(t *testing.T) {
 		func() error { return s.Read(ctx, connector.ReadRequest{Config: bad}, &sdktest.Collector{}) },
 	} {
 		err := call()
-		if err == nil || !strings.Contains(err.Error(), "401 Unauthorized: check the token") {
-			t.Errorf("wrong token: %v", err)
+		if err == nil || !strings.Contains(err.Error(), "401 Unauthorized: check the token") || !errors.Is(err, connector.ErrConfig) {
+			t.Errorf("wrong token: %v (want a connector.ErrConfig)", err)
 		}
 		errs = append(errs, err.Error())
 	}

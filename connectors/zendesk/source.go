@@ -21,7 +21,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -77,10 +76,10 @@ func (s *Source) Check(ctx context.Context, raw json.RawMessage) error {
 		return err
 	}
 	if me.User.ID == nil {
-		return errors.New("zendesk: the credentials were not accepted (Zendesk answered as an anonymous user): check email and api_token")
+		return fmt.Errorf("zendesk: the credentials were not accepted (Zendesk answered as an anonymous user): check email and api_token: %w", connector.ErrConfig)
 	}
 	if me.User.Role != "admin" {
-		return fmt.Errorf("zendesk: %s has role %q; the incremental export API needs an admin", cfg.Email, me.User.Role)
+		return fmt.Errorf("zendesk: %s has role %q; the incremental export API needs an admin: %w", cfg.Email, me.User.Role, connector.ErrConfig)
 	}
 	return nil
 }

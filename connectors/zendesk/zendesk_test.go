@@ -220,13 +220,13 @@ func TestAuthFailureAndNoTokenInLogsOrErrors(t *testing.T) {
 	bad := json.RawMessage(strings.Replace(string(cfgJSON(srv.URL)), apiToken, apiToken+"x", 1))
 	var errs []string
 	checkErr := s.Check(ctx, bad)
-	if checkErr == nil || !strings.Contains(checkErr.Error(), "credentials were not accepted") {
-		t.Errorf("Check with a wrong token: %v", checkErr)
+	if checkErr == nil || !strings.Contains(checkErr.Error(), "credentials were not accepted") || !errors.Is(checkErr, connector.ErrConfig) {
+		t.Errorf("Check with a wrong token: %v (want a connector.ErrConfig)", checkErr)
 	}
 	readErr := s.Read(ctx, connector.ReadRequest{Config: bad}, &sdktest.Collector{})
 	want := "zendesk: GET /api/v2/incremental/users/cursor.json: 401 Unauthorized: check email and api_token"
-	if readErr == nil || !strings.Contains(readErr.Error(), want) {
-		t.Errorf("Read with a wrong token: %v, want %q", readErr, want)
+	if readErr == nil || !strings.Contains(readErr.Error(), want) || !errors.Is(readErr, connector.ErrConfig) {
+		t.Errorf("Read with a wrong token: %v, want %q as a connector.ErrConfig", readErr, want)
 	}
 	f.role = "agent"
 	roleErr := s.Check(ctx, cfgJSON(srv.URL))

@@ -228,6 +228,12 @@ type StatusError struct {
 
 func (e *StatusError) Error() string { return e.msg }
 
+// Is makes a 401 or 403 a connector.ErrConfig: the token or its scopes,
+// in the source's config, are what to fix (exit code 3, not 4).
+func (e *StatusError) Is(target error) bool {
+	return target == connector.ErrConfig && (e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden)
+}
+
 // IsStatus says whether err is a *StatusError with the given code.
 func IsStatus(err error, code int) bool {
 	var se *StatusError

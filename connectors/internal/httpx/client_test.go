@@ -121,6 +121,10 @@ func TestRetries(t *testing.T) {
 			} else if err == nil || err.Error() != tt.wantErr {
 				t.Fatalf("error\n got %v\nwant %s", err, tt.wantErr)
 			}
+			// Only a refused token is the config's fault.
+			if config := strings.Contains(tt.name, "401"); errors.Is(err, connector.ErrConfig) != config {
+				t.Errorf("errors.Is(err, connector.ErrConfig) = %v, want %v", !config, config)
+			}
 			if got := s.calls(); got != tt.wantCalls {
 				t.Errorf("calls = %d, want %d", got, tt.wantCalls)
 			}
