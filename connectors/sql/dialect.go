@@ -3,6 +3,7 @@ package sql
 import (
 	"context"
 	stdsql "database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/desilo/desilo/plugins/connector"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 )
 
@@ -327,7 +329,45 @@ func (d dialect) open(ctx context.Context, dsn string) (*stdsql.DB, error) {
 	db.SetMaxOpenConns(2)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
+		if refusedByConfig(err) {
+			err = fmt.Errorf("%w: %w", err, connector.ErrConfig)
+		}
 		return nil, redact(fmt.Errorf("sql: connect to %s: %w", d.name, err), d.secrets(dsn))
 	}
 	return db, nil
+}
+
+// refusedByConfig reports whether a database error means the source's
+// config is wrong rather than the database unwell: a password, database,
+// table or column the database does not know, a privilege it refuses, a
+// query it cannot parse.
+func refusedByConfig(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && len(pe.Code) == 5 {
+		switch pe.Code[:2] {
+		case "28", // invalid authorization
+			"3D", // invalid catalog name: no such database
+			"42": // syntax error or access rule violation
+			return true
+		}
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1044, 1045, // access denied
+			1049,       // unknown database
+			1054,       // unknown column
+			1064,       // syntax error
+			1142, 1143, // command or column denied
+			1146: // no such table
+			return true
+		}
+	}
+	return false
+}
+
+// configError is an error of the stream's config, which the connector
+// judges against the database.
+func configError(format string, args ...any) error {
+	return fmt.Errorf(format+": %w", append(args, connector.ErrConfig)...)
 }

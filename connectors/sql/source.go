@@ -97,6 +97,9 @@ func (sc *streamConfig) what() string {
 // can be compared.
 func (s *session) resolve(ctx context.Context, sc *streamConfig) (*resolvedStream, error) {
 	fail := func(err error) (*resolvedStream, error) {
+		if refusedByConfig(err) {
+			err = fmt.Errorf("%w: %w", err, connector.ErrConfig)
+		}
 		return nil, redact(fmt.Errorf("stream %s (%s): %w", sc.Name, sc.what(), err), s.secrets)
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT * FROM "+s.from(sc)+" LIMIT 0")
@@ -118,7 +121,7 @@ func (s *session) resolve(ctx context.Context, sc *streamConfig) (*resolvedStrea
 	index := map[string]int{}
 	for i, t := range types {
 		if _, dup := index[t.Name()]; dup {
-			return fail(fmt.Errorf("column %s appears twice; give the query's columns unique names", t.Name()))
+			return fail(configError("column %s appears twice; give the query's columns unique names", t.Name()))
 		}
 		index[t.Name()] = i
 		c := column{name: t.Name(), kind: s.d.kindOf(t.DatabaseTypeName()), loc: s.d.columnLoc(t.DatabaseTypeName()), byText: s.d.ordersByPosition(t.DatabaseTypeName())}
@@ -135,10 +138,10 @@ func (s *session) resolve(ctx context.Context, sc *streamConfig) (*resolvedStrea
 			if k == sc.CursorField {
 				role = "cursor_field"
 			}
-			return fail(fmt.Errorf("%s column %s not found; columns are %s", role, k, strings.Join(columnNames(rs.cols), ", ")))
+			return fail(configError("%s column %s not found; columns are %s", role, k, strings.Join(columnNames(rs.cols), ", ")))
 		}
 		if !rs.cols[i].kind.usableAsKey() {
-			return fail(fmt.Errorf("column %s is JSON and cannot be a cursor or primary key column", k))
+			return fail(configError("column %s is JSON and cannot be a cursor or primary key column", k))
 		}
 		rs.keyIdx = append(rs.keyIdx, i)
 	}

@@ -226,3 +226,36 @@ func BenchmarkRead(b *testing.B) {
 		})
 	}
 }
+
+// What the config names and the database does not know is the config's
+// fault (connector.ErrConfig: exit code 3); a database that cannot be
+// reached is not.
+func TestConfigFaultsAreErrConfig(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, e *testEnv) {
+		table := e.table(t, "cfg")
+		e.exec(t, "CREATE TABLE "+table+" (id int PRIMARY KEY, name varchar(20))")
+		check := func(dsn string, stream map[string]any) error {
+			return New().Check(t.Context(), mustJSON(t, map[string]any{"driver": e.driver, "dsn": dsn, "streams": []map[string]any{stream}}))
+		}
+		faults := map[string]error{
+			"no such table":      check(e.dsn, map[string]any{"name": "s", "table": table + "_missing", "primary_key": []string{"id"}}),
+			"query syntax":       check(e.dsn, map[string]any{"name": "s", "query": "SELEC id FROM " + table, "primary_key": []string{"id"}}),
+			"no such key column": check(e.dsn, map[string]any{"name": "s", "table": table, "primary_key": []string{"nr"}}),
+		}
+		switch e.driver {
+		case driverPostgres:
+			faults["no such database"] = check(strings.Replace(e.dsn, "/test?", "/desilo_no_such_db?", 1), map[string]any{"name": "s", "table": table, "primary_key": []string{"id"}})
+		case driverMySQL:
+			faults["password refused"] = check(strings.Replace(e.dsn, "root@", "root:not-the-password@", 1), map[string]any{"name": "s", "table": table, "primary_key": []string{"id"}})
+		}
+		for name, err := range faults {
+			if !errors.Is(err, connector.ErrConfig) {
+				t.Errorf("%s: %v, want a connector.ErrConfig", name, err)
+			}
+		}
+		unreachable := map[string]string{driverPostgres: "postgres://u@127.0.0.1:1/db?sslmode=disable&connect_timeout=5", driverMySQL: "u@tcp(127.0.0.1:1)/db?timeout=5s"}[e.driver]
+		if err := check(unreachable, map[string]any{"name": "s", "table": table, "primary_key": []string{"id"}}); err == nil || errors.Is(err, connector.ErrConfig) {
+			t.Errorf("unreachable database: %v, want an error that is not connector.ErrConfig", err)
+		}
+	})
+}
