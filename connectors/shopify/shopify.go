@@ -184,7 +184,7 @@ func (s *Source) Check(ctx context.Context, raw json.RawMessage) error {
 		return err
 	}
 	var out json.RawMessage
-	_, err = g.query(ctx, "check", `query desilo_check { shop { name } customers(first: 1) { nodes { id } } orders(first: 1) { nodes { id } } }`, nil, 0, &out)
+	_, err = g.query(ctx, "the shop, a customer and an order", `query desilo_check { shop { name } customers(first: 1) { nodes { id } } orders(first: 1) { nodes { id } } }`, nil, 0, &out)
 	return err
 }
 

@@ -538,7 +538,8 @@ func TestCheck(t *testing.T) {
 	}
 	f.token = "other"
 	err := testSource(&sleepRecorder{}).Check(t.Context(), testConfig(t, srv.URL, nil))
-	if err == nil || !strings.Contains(err.Error(), "401") || strings.Contains(err.Error(), fakeToken) || !errors.Is(err, connector.ErrConfig) {
+	if err == nil || !strings.Contains(err.Error(), "401") || strings.Contains(err.Error(), fakeToken) || !errors.Is(err, connector.ErrConfig) ||
+		!strings.Contains(err.Error(), "(reading the shop, a customer and an order)") {
 		t.Errorf("Check with a bad token = %v (want a connector.ErrConfig)", err)
 	}
 }
