@@ -49,6 +49,8 @@
 // from files or the network.
 package sdktest
 
+//lint:file-ignore ST1005 error strings start with the contract method they report on (Read, Check, Discover)
+
 import (
 	"bytes"
 	"context"
