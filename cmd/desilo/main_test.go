@@ -342,14 +342,9 @@ func TestValidateCatchesWhatSyncRefusesOrIgnores(t *testing.T) {
 func TestCheckReportsAMappingOfAStreamNotOffered(t *testing.T) {
 	dir := copyExample(t)
 	cfg := filepath.Join(dir, "desilo.yaml")
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := strings.Replace(string(b), "      contacts:\n        entity: customer", "      contactz:\n        entity: customer", 1)
-	if err := os.WriteFile(cfg, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editFile(t, cfg, func(y string) string {
+		return strings.Replace(y, "      contacts:\n        entity: customer", "      contactz:\n        entity: customer", 1)
+	})
 	const want = `desilo.yaml:26: sources[0].mapping.contactz: connector files offers no stream "contactz" (did you mean "contacts"?)`
 	code, out, errOut := desilo(t, "check", "-c", cfg)
 	if code != exitConfig || !strings.Contains(out, want) || !strings.Contains(out, "shop") {

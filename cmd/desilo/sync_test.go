@@ -23,6 +23,30 @@ import (
 // state and output land there.
 func copyExample(t *testing.T) string { return copyDir(t, "../../examples/files") }
 
+// editFile rewrites the file at path with edit.
+func editFile(t *testing.T, path string, edit func(string) string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(edit(string(b))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyFile copies the file at from to to.
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // copyDir copies a directory tree into a fresh temporary directory.
 func copyDir(t *testing.T, src string) string {
 	t.Helper()
@@ -230,14 +254,11 @@ func TestSyncFourSilos(t *testing.T) {
 func TestExplainUsesEmailKeyRules(t *testing.T) {
 	dir := copyExample(t)
 	cfg := filepath.Join(dir, "desilo.yaml")
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y := strings.Replace(string(b), "  default_region: DE                  # phone numbers without a country code are German\n",
-		"  default_region: DE\n  keys:\n    - {name: email, email: {strip_plus: true, strip_dots: true}}\n    - {name: phone}\n"+
-			"    - {name: portal_login, field: ids.portal_login, normalize: email, email: {strip_plus: true}}\n", 1)
-	y += `  - name: portal
+	editFile(t, cfg, func(y string) string {
+		y = strings.Replace(y, "  default_region: DE                  # phone numbers without a country code are German\n",
+			"  default_region: DE\n  keys:\n    - {name: email, email: {strip_plus: true, strip_dots: true}}\n    - {name: phone}\n"+
+				"    - {name: portal_login, field: ids.portal_login, normalize: email, email: {strip_plus: true}}\n", 1)
+		return y + `  - name: portal
     connector: files
     config:
       streams:
@@ -247,9 +268,7 @@ func TestExplainUsesEmailKeyRules(t *testing.T) {
         entity: customer
         fields: {ids.portal_login: login}
 `
-	if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	})
 	accounts := `{"id": "1", "login": "cleo.login+a@example.de"}` + "\n" + `{"id": "2", "login": "cleo.login+b@example.de"}` + "\n"
 	if err := os.WriteFile(filepath.Join(dir, "accounts.jsonl"), []byte(accounts), 0o644); err != nil {
 		t.Fatal(err)
@@ -443,13 +462,7 @@ func TestRejectRatioFailsTheSource(t *testing.T) {
 func TestMappingOfAMissingColumnFailsTheSource(t *testing.T) {
 	dir := copyExample(t)
 	cfg := filepath.Join(dir, "desilo.yaml")
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfg, []byte(strings.Replace(string(b), "email: E-Mail", "email: EMail", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editFile(t, cfg, func(y string) string { return strings.Replace(y, "email: E-Mail", "email: EMail", 1) })
 	const want = `desilo.yaml:28: sources[0].mapping.contacts.fields.email: mapping contacts.email: path "EMail": the stream's records have no field "EMail" (did you mean "E-Mail"?)`
 	code, out, errOut := desilo(t, "discover", "-c", cfg)
 	if code != exitConfig || !strings.Contains(errOut, want) || !strings.Contains(out, "E-Mail") {
@@ -476,13 +489,7 @@ func TestMappingOfAMissingColumnFailsTheSource(t *testing.T) {
 func TestRunLogLevelFromConfig(t *testing.T) {
 	dir := copyExample(t)
 	cfg := filepath.Join(dir, "desilo.yaml")
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfg, append(b, []byte("run: {log_level: warn}\n")...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editFile(t, cfg, func(y string) string { return y + "run: {log_level: warn}\n" })
 	code, _, errOut := desilo(t, "sync", "-c", cfg)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
@@ -672,13 +679,7 @@ func TestSharedFoldersAreWarned(t *testing.T) {
 	dir := copyExample(t)
 	cfg := filepath.Join(dir, "desilo.yaml")
 	copied := filepath.Join(dir, "desilo-test.yaml")
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(copied, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	copyFile(t, cfg, copied)
 	for i, c := range []string{cfg, cfg, copied} {
 		code, _, errOut := desilo(t, "sync", "-c", c)
 		if code != 0 {
