@@ -644,14 +644,6 @@ func TestFullRefreshSegmentsAfterCommitAge(t *testing.T) {
 func TestRejectStandsUntilItsRecordIsReadAgain(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := open(t, dir, Options{CommitAge: time.Hour, CompactSegments: 1})
-	rejectKey := func(x *Extract, key, reason string) {
-		t.Helper()
-		row := rejectRow(reason)
-		set(rejectTable, row, "record_key", key)
-		if err := x.Reject(row); err != nil {
-			t.Fatal(err)
-		}
-	}
 	session := func(do func(x *Extract)) []string {
 		t.Helper()
 		x := begin(t, s, BeginOptions{})
@@ -664,8 +656,8 @@ func TestRejectStandsUntilItsRecordIsReadAgain(t *testing.T) {
 	}
 	got := session(func(x *Extract) {
 		write(t, x, rec("1", "a@x.de"))
-		rejectKey(x, "2", "2: bad email")
-		rejectKey(x, "3", "3: bad email")
+		rejectKey(t, x, "2", "2: bad email")
+		rejectKey(t, x, "3", "3: bad email")
 		if err := x.Reject(rejectRow("line 9: not CSV")); err != nil { // no record_key
 			t.Fatal(err)
 		}
@@ -684,7 +676,7 @@ func TestRejectStandsUntilItsRecordIsReadAgain(t *testing.T) {
 	// Stages 2, rejects 3 anew.
 	got = session(func(x *Extract) {
 		write(t, x, rec("2", "b@x.de"))
-		rejectKey(x, "3", "3: still bad")
+		rejectKey(t, x, "3", "3: still bad")
 	})
 	if !slices.Equal(got, []string{"3: still bad"}) {
 		t.Fatalf("rejects after 2 was staged and 3 rejected again: %v", got)
@@ -700,7 +692,7 @@ func TestRejectStandsUntilItsRecordIsReadAgain(t *testing.T) {
 	// An update of a staged record is rejected; a compaction then holds
 	// the record's old version in a segment newer than the reject, which
 	// is no new read of it.
-	if got = session(func(x *Extract) { rejectKey(x, "1", "1: bad update") }); !slices.Equal(got, []string{"1: bad update"}) {
+	if got = session(func(x *Extract) { rejectKey(t, x, "1", "1: bad update") }); !slices.Equal(got, []string{"1: bad update"}) {
 		t.Fatalf("rejects after an update of 1 was rejected: %v", got)
 	}
 	if merged, err := s.Compact(context.Background(), "crm", "contacts"); err != nil || !merged {
@@ -720,11 +712,7 @@ func TestPendingRejectGoesWhenALaterSessionStagesItsRecord(t *testing.T) {
 	x := begin(t, s, BeginOptions{})
 	write(t, x, rec("1", "a@x.de"))
 	checkpoint(t, x, `1`)
-	row := rejectRow("2: bad email")
-	set(rejectTable, row, "record_key", "2")
-	if err := x.Reject(row); err != nil { // SegmentRows 1: committed at once
-		t.Fatal(err)
-	}
+	rejectKey(t, x, "2", "2: bad email") // SegmentRows 1: committed at once
 	x.Abort()
 	x = begin(t, s, BeginOptions{})
 	write(t, x, rec("2", "b@x.de"))
@@ -742,16 +730,8 @@ func TestRejectOfSessionZeroGoesWhenItsRecordIsStaged(t *testing.T) {
 	dir := t.TempDir()
 	opts := Options{CommitAge: time.Hour, SegmentRows: 1}
 	s, l := open(t, dir, opts)
-	rejectKey := func(x *Extract, key, reason string) {
-		t.Helper()
-		row := rejectRow(reason)
-		set(rejectTable, row, "record_key", key)
-		if err := x.Reject(row); err != nil {
-			t.Fatal(err)
-		}
-	}
 	x := begin(t, s, BeginOptions{})
-	rejectKey(x, "2", "2: bad email")
+	rejectKey(t, x, "2", "2: bad email")
 	checkpoint(t, x, `1`)
 	finish(t, x)
 	// As an older desilo wrote it: no sessions.
@@ -777,7 +757,7 @@ func TestRejectOfSessionZeroGoesWhenItsRecordIsStaged(t *testing.T) {
 	// Stages 2 and rejects 3, commits, and fails.
 	x = begin(t, s, BeginOptions{})
 	write(t, x, rec("2", "b@x.de"))
-	rejectKey(x, "3", "3: bad email")
+	rejectKey(t, x, "3", "3: bad email")
 	checkpoint(t, x, `3`)
 	write(t, x, rec("4", "d@x.de")) // commits the checkpoint
 	x.Abort()

@@ -228,6 +228,16 @@ func rejectRow(reason string) []any {
 	return row
 }
 
+// rejectKey stages a reject of record key of crm/contacts.
+func rejectKey(t testing.TB, x *Extract, key, reason string) {
+	t.Helper()
+	row := rejectRow(reason)
+	set(rejectTable, row, "record_key", key)
+	if err := x.Reject(row); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func rejects(t testing.TB, s *Store) []string {
 	t.Helper()
 	var out []string
