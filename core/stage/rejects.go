@@ -1,6 +1,7 @@
 package stage
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -75,7 +76,7 @@ func (x *Extract) carryRejects(m *manifest) (*segment, []segment, error) {
 		return stream + "\x00" + key
 	}
 	for _, e := range from {
-		err := readRows(x, filepath.Join(dir, segmentName(e.sg.Seq)), t, func(row []any) {
+		err := readRows(x.ctx, filepath.Join(dir, segmentName(e.sg.Seq)), t, func(row []any) error {
 			switch k := keyOf(row); {
 			case k != "":
 				if s, ok := stands[k]; !ok || e.sg.Session > s {
@@ -84,14 +85,16 @@ func (x *Extract) carryRejects(m *manifest) (*segment, []segment, error) {
 			case e.pending:
 				keyless = true
 			}
+			return nil
 		})
 		if err != nil {
 			return nil, nil, err
 		}
 	}
 	for _, sg := range own {
-		err := readRows(x, filepath.Join(dir, segmentName(sg.Seq)), t, func(row []any) {
+		err := readRows(x.ctx, filepath.Join(dir, segmentName(sg.Seq)), t, func(row []any) error {
 			delete(stands, keyOf(row))
+			return nil
 		})
 		if err != nil {
 			return nil, nil, err
@@ -110,7 +113,7 @@ func (x *Extract) carryRejects(m *manifest) (*segment, []segment, error) {
 			if sg.Compacted || sg.Session <= oldest {
 				continue
 			}
-			err := readKeys(x, filepath.Join(x.src.dir, d, segmentName(sg.Seq)), e.Table, func(key []byte) {
+			err := readKeys(x.ctx, filepath.Join(x.src.dir, d, segmentName(sg.Seq)), e.Table, func(key []byte) {
 				k := name + "\x00" + string(key)
 				if s, ok := stands[k]; ok && sg.Session > s {
 					delete(stands, k)
@@ -137,15 +140,12 @@ func (x *Extract) carryRejects(m *manifest) (*segment, []segment, error) {
 		return nil, nil, err
 	}
 	for _, e := range from {
-		var werr error
-		err := readRows(x, filepath.Join(dir, segmentName(e.sg.Seq)), t, func(row []any) {
-			if werr == nil && standing(row, e) {
-				werr = seg.w.Write(row)
+		err := readRows(x.ctx, filepath.Join(dir, segmentName(e.sg.Seq)), t, func(row []any) error {
+			if standing(row, e) {
+				return seg.w.Write(row)
 			}
+			return nil
 		})
-		if err == nil {
-			err = werr
-		}
 		if err != nil {
 			seg.w.Abort()
 			return nil, nil, err
@@ -164,21 +164,18 @@ func (x *Extract) carryRejects(m *manifest) (*segment, []segment, error) {
 }
 
 // readRows calls fn with every row of a staged reject segment.
-func readRows(x *Extract, path string, t *model.Table, fn func(row []any)) error {
+func readRows(ctx context.Context, path string, t *model.Table, fn func(row []any) error) error {
 	r, err := openSegmentFile(path, t)
 	if err != nil {
 		return err
 	}
 	defer r.close()
-	return r.chunks(x.ctx, nil, eachRow(func(row []any) error {
-		fn(row)
-		return nil
-	}))
+	return r.chunks(ctx, nil, eachRow(fn))
 }
 
 // readKeys calls fn with the record_key of every row of a staged stream
 // segment of model table table.
-func readKeys(x *Extract, path, table string, fn func(key []byte)) error {
+func readKeys(ctx context.Context, path, table string, fn func(key []byte)) error {
 	t, err := model.Load(table)
 	if err != nil {
 		return err
@@ -191,5 +188,5 @@ func readKeys(x *Extract, path, table string, fn func(key []byte)) error {
 	if r.key < 0 {
 		return damaged(fmt.Errorf("staged segment %s has no record_key column", r.path))
 	}
-	return parquet.EachValue(x.ctx, r.pf, r.key, func(v pgo.Value) { fn(v.ByteArray()) })
+	return parquet.EachValue(ctx, r.pf, r.key, func(v pgo.Value) { fn(v.ByteArray()) })
 }

@@ -104,13 +104,7 @@ func (s *Store) ScanRejects(ctx context.Context, source string, fn func(row []an
 		return err
 	}
 	for _, sg := range m.Rejects {
-		r, err := openSegmentFile(filepath.Join(src.dir, rejectsDir, segmentName(sg.Seq)), t)
-		if err != nil {
-			return withCure(ctx, err, source)
-		}
-		err = r.chunks(ctx, nil, eachRow(fn))
-		r.close()
-		if err != nil {
+		if err := readRows(ctx, filepath.Join(src.dir, rejectsDir, segmentName(sg.Seq)), t, fn); err != nil {
 			return withCure(ctx, err, source)
 		}
 	}
