@@ -45,12 +45,15 @@ func Build(ctx context.Context, store *stage.Store, opts Options) (*BuildSummary
 	defer cancelPrev()
 	b.previous = make(chan previousResult, 1)
 	go func() {
-		p, err := previousAssignments(prevCtx, opts.Config.Output.Parquet.Path)
-		var merges [][]any
-		if err == nil {
-			merges, err = previousMerges(opts.Config.Output.Parquet.Path)
+		r := previousResult{}
+		r.snap, r.err = readPrevious(opts.Config.Output.Parquet.Path)
+		if r.err == nil {
+			r.p, r.err = previousAssignments(prevCtx, r.snap)
 		}
-		b.previous <- previousResult{p, merges, err}
+		if r.err == nil {
+			r.merges, r.err = previousMerges(r.snap)
+		}
+		b.previous <- r
 	}()
 	steps := []struct {
 		name string
@@ -111,7 +114,9 @@ type builder struct {
 	result  *identity.Result
 
 	previous chan previousResult // the previous snapshot's links, read at the start
-	// prevMerges are the previous snapshot's merge rows, carried forward
+	// prevSnap is the snapshot current pointed at when the build began;
+	// prevMerges its merge rows, carried forward
+	prevSnap   previousSnapshot
 	prevMerges [][]any
 
 	open []*tableJob       // written by the profiles stage, closed by publish
@@ -323,6 +328,7 @@ func (b *builder) scan(ctx context.Context) error {
 // previousResult is what the previous snapshot holds for the build:
 // its identity links and its merge rows.
 type previousResult struct {
+	snap   previousSnapshot
 	p      identity.Previous
 	merges [][]any
 	err    error
@@ -409,7 +415,7 @@ func (b *builder) resolve(ctx context.Context) error {
 		return err
 	}
 	b.result = res
-	b.prevMerges = prev.merges
+	b.prevSnap, b.prevMerges = prev.snap, prev.merges
 	b.index = nil // the index is the largest thing in memory; let it go
 	// With the index gone the live heap shrinks, but the collector's goal
 	// stays where the identity stage left it, and the profiles stage would

@@ -2,10 +2,7 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -44,7 +41,7 @@ func (b *builder) links(ctx context.Context, w *parquet.Writer, res *identity.Re
 	idx := func(name string) int { return col(t, name) }
 	cSource, cStream, cKey, cEntity, cCust := idx("source"), idx("stream"), idx("record_key"), idx("entity"), idx("customer_id")
 	cLinkKey, cValue, cRule, cTo, cAt := idx("key"), idx("value"), idx("rule"), idx("linked_to"), idx("linked_at")
-	since, err := previousLinkTimes(ctx, b.opts.Config.Output.Parquet.Path, b.opts.Now().UTC())
+	since, err := previousLinkTimes(ctx, b.prevSnap, b.opts.Now().UTC())
 	if err != nil {
 		return err
 	}
@@ -105,24 +102,15 @@ type linkTimes struct {
 	at   int // the linked_at column
 }
 
-func previousLinkTimes(ctx context.Context, outDir string, now time.Time) (*linkTimes, error) {
+func previousLinkTimes(ctx context.Context, ps previousSnapshot, now time.Time) (*linkTimes, error) {
 	l := &linkTimes{now: now, at: col(linkTable, "linked_at")}
-	dir, m, err := parquet.Current(outDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return l, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var files []string
-	for _, f := range m.Tables[linkTable.Name].Files {
-		files = append(files, filepath.Join(dir, f))
-	}
+	files := ps.files(linkTable.Name)
 	if len(files) == 0 {
 		return l, nil
 	}
 	l.c = newCursor(ctx, files, linkTable, "source", "stream", "record_key", "customer_id", "linked_at")
-	l.on, err = l.c.next()
+	on, err := l.c.next()
+	l.on = on
 	return l, err
 }
 
@@ -214,22 +202,15 @@ func (b *builder) mergeRows() [][]any {
 
 var mergeTable = model.MustLoad("merge")
 
-// previousMerges reads the merge rows of the current snapshot under
-// outDir; none when there is no snapshot or it has no merge table (one
-// written before the table existed).
-func previousMerges(outDir string) ([][]any, error) {
-	dir, m, err := parquet.Current(outDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := m.Tables[mergeTable.Name]; !ok {
+// previousMerges reads the previous snapshot's merge rows; none when
+// there is no snapshot or it has no merge table (one written before the
+// table existed).
+func previousMerges(ps previousSnapshot) ([][]any, error) {
+	if _, ok := ps.m.Tables[mergeTable.Name]; !ok {
 		return nil, nil
 	}
 	var rows [][]any
-	err = parquet.ReadTable(dir, m, mergeTable, func(row []any) error {
+	err := parquet.ReadTable(ps.dir, ps.m, mergeTable, func(row []any) error {
 		if id, _ := row[col(mergeTable, "absorbed_id")].(string); id == "" {
 			return fmt.Errorf("a merge row without absorbed_id")
 		}
@@ -237,7 +218,7 @@ func previousMerges(outDir string) ([][]any, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("previous merges in %s: %w", dir, err)
+		return nil, fmt.Errorf("previous merges in %s: %w", ps.dir, err)
 	}
 	return rows, nil
 }

@@ -97,7 +97,11 @@ func TestPreviousLookup(t *testing.T) {
 		if _, err := snap.Commit(parquet.Manifest{RunID: "previous"}); err != nil {
 			t.Fatal(err)
 		}
-		p, err := previousAssignments(context.Background(), out)
+		ps, err := readPrevious(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := previousAssignments(context.Background(), ps)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -115,32 +115,48 @@ func seen(set *rowset.Set, i, created int) time.Time {
 	return time.Time{}
 }
 
-// previousAssignments reads the current snapshot's identity links, so that
-// merges are recorded. No snapshot yet means a first run (nil).
-func previousAssignments(ctx context.Context, outDir string) (identity.Previous, error) {
+// previousSnapshot is the snapshot current points at when a build starts,
+// which it reads the earlier links and merges from; dir is "" when there
+// is none (a first run).
+type previousSnapshot struct {
+	dir string
+	m   parquet.Manifest
+}
+
+// readPrevious finds the current snapshot under outDir, once per build.
+func readPrevious(outDir string) (previousSnapshot, error) {
 	dir, m, err := parquet.Current(outDir)
 	if errors.Is(err, fs.ErrNotExist) {
+		return previousSnapshot{}, nil
+	}
+	return previousSnapshot{dir, m}, err
+}
+
+// files are the paths of table's files; none when the snapshot does not
+// have the table.
+func (ps previousSnapshot) files(table string) []string {
+	var out []string
+	for _, f := range ps.m.Tables[table].Files {
+		out = append(out, filepath.Join(ps.dir, f))
+	}
+	return out
+}
+
+// previousAssignments reads the previous snapshot's identity links, so
+// that merges are recorded. No snapshot means a first run (nil).
+func previousAssignments(ctx context.Context, ps previousSnapshot) (identity.Previous, error) {
+	if ps.dir == "" {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	mt, ok := m.Tables[linkTable.Name]
+	mt, ok := ps.m.Tables[linkTable.Name]
 	if !ok {
-		return nil, fmt.Errorf("snapshot %s has no table %s", dir, linkTable.Name)
+		return nil, fmt.Errorf("snapshot %s has no table %s", ps.dir, linkTable.Name)
 	}
-	var files []string
-	for _, f := range mt.Files {
-		files = append(files, filepath.Join(dir, f))
-	}
+	files := ps.files(linkTable.Name)
 	p := &streamed{ctx: ctx, files: files, n: int(mt.Rows)}
 	// Each needs every previous customer id: the customer table holds
 	// each once, where the links hold it once a record.
-	if ct, ok := m.Tables["customer"]; ok {
-		for _, f := range ct.Files {
-			p.customers = append(p.customers, filepath.Join(dir, f))
-		}
-	}
+	p.customers = ps.files("customer")
 	return p, nil
 }
 
