@@ -23,6 +23,20 @@ import (
 // state and output land there.
 func copyExample(t *testing.T) string { return copyDir(t, "../../examples/files") }
 
+// readSummary reads a --summary-json file, and returns its bytes too.
+func readSummary(t *testing.T, path string) (pipeline.Summary, []byte) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum pipeline.Summary
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return sum, b
+}
+
 // editFile rewrites the file at path with edit.
 func editFile(t *testing.T, path string, edit func(string) string) {
 	t.Helper()
@@ -391,14 +405,7 @@ func TestSyncRefusesASecondRun(t *testing.T) {
 	if code != exitLocked || !strings.Contains(errOut, "another desilo run is in progress") {
 		t.Fatalf("exit %d, want %d\n%s", code, exitLocked, errOut)
 	}
-	var sum pipeline.Summary
-	b, err := os.ReadFile(summary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &sum); err != nil {
-		t.Fatal(err)
-	}
+	sum, b := readSummary(t, summary)
 	if sum.OK || sum.RunID == "earlier" || !strings.Contains(sum.Error, "another desilo run is in progress") {
 		t.Errorf("summary after a refused run: %s", b)
 	}
@@ -515,13 +522,8 @@ func TestSummaryJSONInAMissingDirectory(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("sync --summary-json runs/last.json: exit %d, want 0\n%s", code, errOut)
 	}
-	var sum pipeline.Summary
-	b, err := os.ReadFile(summary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &sum); err != nil || !sum.OK {
-		t.Errorf("summary %s (%v), want ok", b, err)
+	if sum, b := readSummary(t, summary); !sum.OK {
+		t.Errorf("summary %s, want ok", b)
 	}
 }
 
@@ -534,14 +536,7 @@ func TestSummaryOfAFailedBuildSaysWhy(t *testing.T) {
 	if code != exitFailure || !strings.Contains(errOut, "FAILED: nothing is staged") || strings.Contains(errOut, "customers 0") {
 		t.Fatalf("exit %d, want %d, a FAILED line and no build figures\n%s", code, exitFailure, errOut)
 	}
-	b, err := os.ReadFile(summary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum pipeline.Summary
-	if err := json.Unmarshal(b, &sum); err != nil {
-		t.Fatal(err)
-	}
+	sum, b := readSummary(t, summary)
 	if sum.OK || !strings.Contains(sum.Error, "nothing is staged") || sum.Build != nil {
 		t.Errorf("summary of a failed build:\n%s", b)
 	}
@@ -635,14 +630,7 @@ func TestSummaryOfAnInterruptedRun(t *testing.T) {
 	if code != exitInterrupted {
 		t.Fatalf("exit %d, want %d\n%s", code, exitInterrupted, errOut.String())
 	}
-	var sum pipeline.Summary
-	b, err := os.ReadFile(summary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &sum); err != nil {
-		t.Fatal(err)
-	}
+	sum, _ := readSummary(t, summary)
 	if sum.OK || sum.Error != "interrupted" {
 		t.Errorf("summary of an interrupted run: ok %v, error %q; want error %q", sum.OK, sum.Error, "interrupted")
 	}
